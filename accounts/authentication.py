@@ -1,0 +1,33 @@
+"""How API requests prove who they are.
+
+The NGC API takes the signed Bearer tokens that /token issues (audience "ngc") and the
+portal's session cookie (DRF's SessionAuthentication, which enforces CSRF).
+"""
+from django.conf import settings
+from rest_framework import authentication, exceptions
+
+from accounts.models import User
+from accounts.tokens import InvalidToken, verify_access_token
+
+NGC_AUDIENCE = "ngc"
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer":
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
+        try:
+            claims = verify_access_token(header[1].decode("ascii", "replace"), audience=NGC_AUDIENCE)
+        except InvalidToken:
+            raise exceptions.AuthenticationFailed("Invalid or expired token; request a new one from /token.") from None
+        user = User.objects.filter(pk=claims.user_id, is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid or expired token; request a new one from /token.")
+        return user, claims
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) so NVIDIA's client renews its token and retries.
+        return f'Bearer realm="{settings.SITE_URL}/token",service="{NGC_AUDIENCE}"'

@@ -1,0 +1,14 @@
+"""Template context for the top bar: the current space and the spaces the user may switch to."""
+from accounts.permissions import visible_orgs, visible_teams
+
+
+def current_space(request) -> dict:
+    getter = getattr(request, "get_current_space", None)
+    if getter is None or not request.user.is_authenticated:
+        return {}
+    space = getter()
+    return {
+        "current_space": space,
+        "switchable_orgs": lambda: list(visible_orgs(request.user)),
+        "switchable_teams": (lambda: list(visible_teams(request.user, space.org))) if space else (lambda: []),
+    }

@@ -1,0 +1,234 @@
+"""Identity data: users, orgs, teams, role bindings, invitations and API keys.
+
+Role bindings are the source of truth for access; `accounts.permissions` derives everything
+else from them (including the django-guardian object permissions it keeps in sync).
+"""
+import secrets
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
+
+from accounts.roles import Access, Role, Service
+
+# Names used in URL paths: lowercase letters, digits, and inner '-', '_' or '.'.
+NAMESPACE_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
+namespace_name_validator = RegexValidator(
+    NAMESPACE_NAME_PATTERN,
+    "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit.",
+)
+
+# Org names that would collide with fixed routes of the API, the registry or the portal.
+RESERVED_ORG_NAMES = frozenset(
+    {
+        "admin", "api", "accounts", "auth", "catalog", "device", "helm", "hub", "keys", "login",
+        "logout", "me", "org", "orgs", "ping", "products", "public", "registry", "resources",
+        "roles", "search", "setup", "signin", "static", "teams", "token", "users", "v1", "v2",
+        "v3", "_catalog", "health", "media", "nvidia",
+    }
+)
+
+
+# Object permissions on Org and Team, one per (service, access) of the role table, e.g.
+# "container_write". accounts.permissions keeps them in sync with role bindings.
+SPACE_PERMISSIONS = [
+    (f"{service.lower()}_{access.lower()}", f"{service} {access}") for service in Service.values for access in Access.values
+]
+
+
+def _nonce() -> str:
+    return secrets.token_hex(16)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_staff=True, is_superuser=True, email_verified=True)
+        return self._create(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. The e-mail address is the login."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    # NGC clients identify the caller by this opaque id (sent back as NV-actor-ID).
+    starfleet_id = models.CharField(max_length=64, unique=True, default=uuid.uuid4, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    email_verified = models.BooleanField(default=False)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    product_news_opt_in = models.BooleanField(default=False)
+    preferences_completed = models.BooleanField(default=False)
+    # Rotated when a verification link is used, so each link works once (accounts.tokens).
+    email_verification_nonce = models.CharField(max_length=32, default=_nonce, editable=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name or self.email
+
+
+class Org(models.Model):
+    """An organization: the top-level registry space."""
+
+    name = models.CharField(max_length=64, unique=True, validators=[namespace_name_validator])
+    display_name = models.CharField(max_length=128)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = SPACE_PERMISSIONS
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """A team inside an org; its artifacts are invisible to other teams."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=64, validators=[namespace_name_validator])
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["org__name", "name"]
+        permissions = SPACE_PERMISSIONS
+        constraints = [models.UniqueConstraint(fields=["org", "name"], name="team_unique_name_in_org")]
+
+    def __str__(self) -> str:
+        return f"{self.org.name}/{self.name}"
+
+
+class RoleBinding(models.Model):
+    """One role held by one user at org level (team is null) or at team level."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_bindings")
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="role_bindings")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="role_bindings")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["org__name", "team__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "org", "role"], condition=Q(team__isnull=True), name="rolebinding_unique_org_role"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "team", "role"], condition=Q(team__isnull=False), name="rolebinding_unique_team_role"
+            ),
+            # Exactly one owner per org: at most one here, at least one kept by the services.
+            models.UniqueConstraint(
+                fields=["org"], condition=Q(role=Role.ORG_OWNER), name="rolebinding_single_org_owner"
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=Role.ORG_OWNER) | Q(team__isnull=True), name="rolebinding_owner_is_org_level"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "org"])]
+
+    def __str__(self) -> str:
+        where = f"{self.org.name}/{self.team.name}" if self.team_id else self.org.name
+        return f"{self.user.email}: {self.role} @ {where}"
+
+
+class Invitation(models.Model):
+    """An e-mailed, single-use, expiring invitation to join an org (and optionally a team)."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="invitations")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations")
+    email = models.EmailField()
+    name = models.CharField(max_length=150, blank=True)
+    org_roles = models.JSONField(default=list, blank=True)
+    team_roles = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="sent_invitations")
+    # The link carries an HMAC over the id and this nonce (accounts.tokens); the link is never stored.
+    nonce = models.CharField(max_length=32, default=_nonce, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="accepted_invitations"
+    )
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["org", "accepted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.org.name}"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and not self.is_expired
+
+
+class ApiKey(models.Model):
+    """A user's API key. One per user: generating a new one replaces (invalidates) the old."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="api_key")
+    prefix = models.CharField(max_length=16, db_index=True)
+    # sha256 of the whole key: keys are 256-bit random strings, so a fast hash is safe and keeps auth cheap.
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user.email})"
+
+
+class OrgUserObjectPermission(UserObjectPermissionBase):
+    """Guardian's per-user permission rows on an Org (direct foreign key: fast lookups)."""
+
+    content_object = models.ForeignKey(Org, on_delete=models.CASCADE)
+
+
+class TeamUserObjectPermission(UserObjectPermissionBase):
+    """Guardian's per-user permission rows on a Team."""
+
+    content_object = models.ForeignKey(Team, on_delete=models.CASCADE)

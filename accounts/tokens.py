@@ -1,0 +1,108 @@
+"""Secrets the identity layer hands out: API keys, signed bearer tokens, e-mailed link tokens.
+
+- API keys: random, shown once, stored as sha256 with a short visible prefix.
+- Bearer tokens (/token): HS256 JWTs with `exp`, the audience (service) and the granted scopes.
+  Verifying one is an HMAC, so per-request auth stays cheap (no password hash per request).
+- Link tokens (invitations, e-mail verification): "<id>-<hmac>" over the row id and a nonce kept
+  in the database, so neither the database nor the mail log alone can forge or replay a link.
+"""
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from django.conf import settings
+
+API_KEY_PREFIX = "rk_"
+API_KEY_VISIBLE_CHARS = 10
+
+
+def generate_api_key() -> str:
+    # No dots and no "nvapi-" prefix: NVIDIA's client then treats it as a key to exchange at /token.
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_prefix(raw_key: str) -> str:
+    return raw_key[:API_KEY_VISIBLE_CHARS]
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    audience: str
+    scopes: tuple[str, ...] = ()
+    # Registry grants: [{"type": "repository", "name": "...", "actions": [...]}] (docker token spec).
+    access: tuple[dict, ...] = field(default=())
+    expires_at: int = 0
+
+
+def issue_access_token(*, user_id: int, audience: str, scopes=(), access=(), ttl_seconds: int | None = None) -> tuple[str, int]:
+    """Return (token, expires_in seconds)."""
+    ttl = int(ttl_seconds or settings.ACCESS_TOKEN_TTL.total_seconds())
+    now = int(time.time())
+    payload = {
+        "iss": settings.TOKEN_ISSUER,
+        "sub": str(user_id),
+        "aud": audience,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "scopes": list(scopes),
+        "access": list(access),
+    }
+    return jwt.encode(payload, settings.TOKEN_SIGNING_KEY, algorithm="HS256"), ttl
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def verify_access_token(token: str, *, audience: str) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            settings.TOKEN_SIGNING_KEY,
+            algorithms=["HS256"],
+            audience=audience,
+            issuer=settings.TOKEN_ISSUER,
+            options={"require": ["exp", "sub", "aud"]},
+        )
+        user_id = int(payload["sub"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise InvalidToken(str(exc)) from None
+    return TokenClaims(
+        user_id=user_id,
+        audience=audience,
+        scopes=tuple(payload.get("scopes") or ()),
+        access=tuple(payload.get("access") or ()),
+        expires_at=int(payload["exp"]),
+    )
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def link_token(*, purpose: str, row_id: int, nonce: str) -> str:
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"{purpose}:{row_id}:{nonce}".encode(), hashlib.sha256)
+    return f"{row_id}-{mac.hexdigest()[:40]}"
+
+
+def parse_link_token(token: str) -> tuple[int, str] | None:
+    """Split a link token into (row id, mac); None when it is malformed."""
+    row_id, _, mac = (token or "").partition("-")
+    if not row_id.isdigit() or len(mac) != 40:
+        return None
+    return int(row_id), mac
+
+
+def link_token_matches(token: str, *, purpose: str, row_id: int, nonce: str) -> bool:
+    return hmac.compare_digest(token, link_token(purpose=purpose, row_id=row_id, nonce=nonce))

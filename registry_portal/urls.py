@@ -1,0 +1,11 @@
+"""Root routes. The NGC API lives at the host root (NVIDIA's client joins absolute paths)."""
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("accounts.api_urls")),
+    path("", include("accounts.urls")),
+]
