@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 
@@ -76,8 +75,11 @@ def grants_of(roles) -> set[str]:
 
 
 def _permission_ids(model) -> dict[str, int]:
-    ctype = ContentType.objects.get_for_model(model)
-    return dict(Permission.objects.filter(content_type=ctype).values_list("codename", "id"))
+    # Joined on the natural key rather than ContentType's in-process cache, which goes stale
+    # when another process re-creates content types (a test flush, a restore).
+    meta = model._meta
+    rows = Permission.objects.filter(content_type__app_label=meta.app_label, content_type__model=meta.model_name)
+    return dict(rows.values_list("codename", "id"))
 
 
 def sync_space_permissions(*, user: User, org: Org) -> None:

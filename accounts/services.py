@@ -149,7 +149,7 @@ def org_transfer_ownership(*, org: Org, actor: User, new_owner: User) -> None:
     The previous owner keeps org-level Registry Admin and User Admin, so they stay an admin.
     """
     with transaction.atomic():
-        current = RoleBinding.objects.select_for_update().filter(org=org, role=Role.ORG_OWNER).first()
+        current = RoleBinding.objects.select_for_update().filter(org=org, role=Role.ORG_OWNER).order_by("pk").first()
         if current is None or current.user_id != actor.pk:
             raise AccessDenied("Only the Org Owner can transfer ownership.")
         if new_owner.pk == actor.pk:
@@ -210,6 +210,11 @@ def _bindings_in(space: Space):
     return RoleBinding.objects.filter(org=space.org, team=space.team)
 
 
+def _lock_bindings(*, user: User, org: Org) -> None:
+    """Lock the user's bindings in the org so concurrent role changes serialise."""
+    list(RoleBinding.objects.select_for_update().filter(user=user, org=org).order_by("pk").values_list("pk"))
+
+
 def member_roles(*, user: User, space: Space) -> list[str]:
     return sorted(_bindings_in(space).filter(user=user).values_list("role", flat=True))
 
@@ -224,8 +229,7 @@ def role_add(*, actor: User, space: Space, user: User, roles) -> list[str]:
         raise InvalidInput("Give at least one role.", field="roles")
     permissions.require_grantable(actor, space, canonical)
     with transaction.atomic():
-        # Lock the user's bindings in this org so concurrent grants serialise.
-        list(RoleBinding.objects.select_for_update().filter(user=user, org=space.org))
+        _lock_bindings(user=user, org=space.org)
         existing = set(_bindings_in(space).filter(user=user).values_list("role", flat=True))
         RoleBinding.objects.bulk_create(
             RoleBinding(user=user, org=space.org, team=space.team, role=role) for role in canonical if role not in existing
@@ -241,7 +245,7 @@ def role_remove(*, actor: User, space: Space, user: User, roles) -> list[str]:
         raise InvalidInput("The Org Owner role cannot be removed; transfer ownership instead.", field="roles")
     permissions.require_grantable(actor, space, canonical)
     with transaction.atomic():
-        list(RoleBinding.objects.select_for_update().filter(user=user, org=space.org))
+        _lock_bindings(user=user, org=space.org)
         _bindings_in(space).filter(user=user, role__in=canonical).delete()
         permissions.sync_space_permissions(user=user, org=space.org)
     return member_roles(user=user, space=space)
@@ -256,7 +260,7 @@ def member_set_roles(*, actor: User, space: Space, user: User, roles) -> list[st
         raise InvalidInput("Give at least one role.", field="roles")
     permissions.require_grantable(actor, space, changed)
     with transaction.atomic():
-        list(RoleBinding.objects.select_for_update().filter(user=user, org=space.org))
+        _lock_bindings(user=user, org=space.org)
         _bindings_in(space).filter(user=user, role__in=current - wanted).delete()
         RoleBinding.objects.bulk_create(
             RoleBinding(user=user, org=space.org, team=space.team, role=role) for role in sorted(wanted - current)

@@ -1,0 +1,46 @@
+"""Shared fixtures: personas, and real servers (HTTPS gunicorn, Celery worker over Redis, SMTP)."""
+import pytest
+import redis
+from django.conf import settings
+
+from tests.support import servers
+from tests.support.personas import build_personas
+
+
+@pytest.fixture
+def personas(db):
+    return build_personas()
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    box, controller = servers.start_smtp()
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mailbox):
+    """The app under gunicorn over HTTPS (test CA), on the test database. Tests that use it
+    must be `django_db(transaction=True)` so the server sees their data."""
+    server = servers.start_gunicorn(
+        tmp_path_factory.mktemp("gunicorn"), env_extra={"EMAIL_HOST": mailbox.host, "EMAIL_PORT": str(mailbox.port)}
+    )
+    yield server
+    servers.stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(live_server_https, tmp_path_factory, mailbox):
+    """A real Celery worker consuming the test Redis; its e-mails go to `mailbox`, links to the live server."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    worker = servers.start_celery_worker(
+        tmp_path_factory.mktemp("celery"),
+        env_extra={
+            "EMAIL_HOST": mailbox.host,
+            "EMAIL_PORT": str(mailbox.port),
+            "REGISTRY_SITE_URL": live_server_https.url,
+        },
+    )
+    yield worker
+    servers.stop(worker)

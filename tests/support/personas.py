@@ -1,0 +1,78 @@
+"""The shared cast of users (CONVENTIONS 17), built through the real services.
+
+Org "acme" (teams "alpha" and "beta") and org "globex":
+- owner:           Org Owner of acme
+- org_<role>:      that role at acme's org level (registry_admin, registry_user, registry_read, user_admin, user_read)
+- alpha_<role>:    that role on team acme/alpha (same five roles)
+- beta_user:       Registry User on team acme/beta (the "other team")
+- outsider:        Org Owner of globex, no role in acme (the "other org")
+"""
+from dataclasses import dataclass, field
+
+from accounts import services
+from accounts.models import Org, Team, User
+from accounts.permissions import Space
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery-9"
+FIVE_ROLES = (Role.REGISTRY_ADMIN, Role.REGISTRY_USER, Role.REGISTRY_READ, Role.USER_ADMIN, Role.USER_READ)
+
+
+@dataclass
+class Personas:
+    acme: Org
+    alpha: Team
+    beta: Team
+    globex: Org
+    users: dict[str, User] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> User:
+        try:
+            return self.__dict__["users"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def acme_space(self) -> Space:
+        return Space(self.acme)
+
+    @property
+    def alpha_space(self) -> Space:
+        return Space(self.acme, self.alpha)
+
+    @property
+    def beta_space(self) -> Space:
+        return Space(self.acme, self.beta)
+
+    @property
+    def globex_space(self) -> Space:
+        return Space(self.globex)
+
+
+def _user(key: str) -> User:
+    return services.user_create(
+        email=f"{key.replace('_', '-')}@example.test", name=key.replace("_", " ").title(), password=PASSWORD,
+        email_verified=True,
+    )
+
+
+def build_personas() -> Personas:
+    owner = _user("owner")
+    acme = services.org_create(name="acme", display_name="Acme Corp", owner=owner)
+    alpha = services.team_create(org=acme, actor=owner, name="alpha", description="Team Alpha")
+    beta = services.team_create(org=acme, actor=owner, name="beta", description="Team Beta")
+    outsider = _user("outsider")
+    globex = services.org_create(name="globex", display_name="Globex", owner=outsider)
+    cast = Personas(acme=acme, alpha=alpha, beta=beta, globex=globex, users={"owner": owner, "outsider": outsider})
+    for role in FIVE_ROLES:
+        short = role.lower()
+        org_user = _user(f"org_{short}")
+        services.role_add(actor=owner, space=cast.acme_space, user=org_user, roles=[role])
+        cast.users[f"org_{short}"] = org_user
+        team_user = _user(f"alpha_{short}")
+        services.role_add(actor=owner, space=cast.alpha_space, user=team_user, roles=[role])
+        cast.users[f"alpha_{short}"] = team_user
+    beta_user = _user("beta_user")
+    services.role_add(actor=owner, space=cast.beta_space, user=beta_user, roles=[Role.REGISTRY_USER])
+    cast.users["beta_user"] = beta_user
+    return cast

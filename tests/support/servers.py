@@ -1,0 +1,186 @@
+"""Real processes for tests: an HTTPS gunicorn serving the app and a Celery worker over Redis,
+both pointed at pytest-django's test database, plus a local SMTP server (aiosmtpd)."""
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for other processes."""
+    params = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise RuntimeError("Tests with live servers need PostgreSQL: set DATABASE_URL (scripts/test does).")
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgresql://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+def server_environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=test_database_url(),
+        DATABASE_CONN_MAX_AGE="0",
+        DJANGO_SETTINGS_MODULE="registry_portal.settings",
+        DJANGO_DEBUG="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveServer:
+    url: str
+    ca_bundle: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def session(self) -> requests.Session:
+        """A requests session that trusts the test CA."""
+        http = requests.Session()
+        http.verify = self.ca_bundle
+        return http
+
+
+def _wait_until(check, *, timeout: float, what: str, log_path: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    tail = log_path.read_text()[-4000:] if log_path and log_path.exists() else ""
+    raise RuntimeError(f"{what} did not become ready in {timeout}s.\n{tail}")
+
+
+def start_gunicorn(tmp_dir: Path, *, env_extra: dict[str, str]) -> LiveServer:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_path, cert_path, key_path = tmp_dir / "ca.pem", tmp_dir / "server.pem", tmp_dir / "server.key"
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    for extra in cert.cert_chain_pems[1:]:
+        extra.write_to_path(str(cert_path), append=True)
+    cert.private_key_pem.write_to_path(str(key_path))
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    log_path = tmp_dir / "gunicorn.log"
+    env = server_environment(REGISTRY_SITE_URL=url, **env_extra)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "registry_portal.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--certfile", str(cert_path), "--keyfile", str(key_path),
+            "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "300",
+            "--access-logfile", "-", "--error-logfile", "-",
+        ],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            return requests.get(f"{url}/v2/products", verify=str(ca_path), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    _wait_until(ready, timeout=60, what="gunicorn", log_path=log_path)
+    return LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
+
+
+def start_celery_worker(tmp_dir: Path, *, env_extra: dict[str, str]) -> subprocess.Popen:
+    if not settings.REDIS_URL:
+        raise RuntimeError("The Celery worker needs REDIS_URL (scripts/test sets it).")
+    log_path = tmp_dir / "celery.log"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "registry_portal", "worker", "--pool", "solo",
+            "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-heartbeat", "--without-gossip",
+            "--without-mingle", "--loglevel", "INFO",
+        ],
+        cwd=ROOT, env=server_environment(**env_extra), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()[-4000:]}")
+        return "ready." in log_path.read_text()
+
+    _wait_until(ready, timeout=60, what="celery worker", log_path=log_path)
+    process.log_path = log_path
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class Mailbox:
+    """Messages received by the local SMTP server."""
+
+    host: str
+    port: int
+    messages: list = field(default_factory=list)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+            self._lock.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, *, to: str, subject_contains: str = "", timeout: float = 30):
+        """Block until a message to `to` (whose subject contains the text) arrives; return it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for message in self.messages:
+                    if to.lower() in str(message["To"]).lower() and subject_contains in str(message["Subject"]):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no e-mail to {to} ({subject_contains!r}) within {timeout}s")
+                self._lock.wait(remaining)
+
+    @staticmethod
+    def text_of(message) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+
+def start_smtp() -> tuple[Mailbox, Controller]:
+    port = free_port()
+    mailbox = Mailbox(host="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return mailbox, controller
