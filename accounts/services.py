@@ -391,6 +391,19 @@ def invitation_accept(*, token: str, user: User) -> Invitation:
     return invitation
 
 
+def invitation_sign_up(*, token: str, name: str, password: str) -> User:
+    """Create the invited person's account (e-mail fixed to the invited one, terms accepted),
+    accept the invitation with it and queue the verification e-mail, all or nothing."""
+    with transaction.atomic():
+        invitation = invitation_from_token(token)
+        user = user_create(email=invitation.email, name=name, password=password)
+        user.terms_accepted_at = timezone.now()
+        user.save(update_fields=["terms_accepted_at"])
+        invitation_accept(token=token, user=user)
+        email_verification_request(user=user)
+    return user
+
+
 def invitation_mark_sent(*, invitation: Invitation) -> None:
     invitation.email_sent_at = timezone.now()
     invitation.save(update_fields=["email_sent_at"])
