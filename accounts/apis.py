@@ -1,7 +1,182 @@
-"""The NGC API's identity endpoints (reference/ngc-api.md §2-§5.1)."""
+"""The NGC API's identity endpoints (reference/ngc-api.md §2-§5.1), at the host root.
+
+How a request is decided:
+1. Authentication (settings): a Bearer token from `/token` (audience "ngc") or the portal session
+   (DRF keeps CSRF for sessions; Bearer requests need none).
+2. `org_space()` below, used by every view under an org: the policy finds the space (404 for what
+   the caller may not see), then a token must carry a scope for that org (or that team): a token
+   obtained for org A is refused on org B's paths even when its owner belongs to both.
+3. The services decide writes (AccessDenied → 403), the selectors decide reads.
+"""
+import base64
+import binascii
+import json
+import re
+import uuid
+from datetime import timedelta
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts import permissions, selectors, services, tokens
+from accounts.authentication import NGC_AUDIENCE
+from accounts.errors import AccessDenied, InvalidInput, NotFound, error_body
+from accounts.models import Invitation
+from accounts.permissions import Action, Space
+from accounts.serializers import (
+    InvitationCreateInput,
+    InvitationDeleteInput,
+    InvitationOutput,
+    OrgOutput,
+    RoleDefinitionOutput,
+    TeamCreateInput,
+    TeamOutput,
+    TeamUpdateInput,
+    TokenOutput,
+    UserOutput,
+    ngc_datetime,
+    role_definitions,
+)
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema about `/token`'s Bearer tokens."""
+
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "ngcBearer"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT from /token"}
+
+
+# --- token scopes ----------------------------------------------------------------------------
+
+# `group/ngc:<org>[/<team>]`; NVIDIA's client says `ngc-stg` instead of `ngc` outside production.
+GROUP_SCOPE_RE = re.compile(r"^group/(?:ngc|ngc-stg):(?P<org>[^/\s]+)(?:/(?P<team>[^/\s]+))?$")
+
+
+def parse_group_scope(scope: str) -> tuple[str, str | None] | None:
+    """(org, team or None) for a group scope, None for anything else."""
+    match = GROUP_SCOPE_RE.match(scope)
+    return (match["org"], match["team"]) if match else None
+
+
+def scope_covers(scopes, space: Space) -> bool:
+    """An org scope covers the org and all its teams; a team scope covers only that team."""
+    for scope in scopes:
+        parsed = parse_group_scope(scope)
+        if parsed is None or parsed[0] != space.org.name:
+            continue
+        if parsed[1] is None or (space.team is not None and parsed[1] == space.team.name):
+            return True
+    return False
+
+
+def org_space(request, org_name: str, team_name: str | None = None) -> Space:
+    """The space an org-scoped API request targets, checked by the policy and by the token's scopes.
+
+    NVIDIA's client (ngcsdk 4.37.0) asks for a token scoped to the org (and team) of every call under
+    /v2/org/…, /v2/orgs/<org> and /v3/orgs/…; only /v2/orgs, /v2/users/me and /roles go unscoped,
+    and those do not come through here.
+    """
+    space = permissions.get_space(request.user, org_name, team_name)
+    claims = request.auth
+    if isinstance(claims, tokens.TokenClaims) and not scope_covers(claims.scopes, space):
+        raise AccessDenied(
+            f"This token was not issued for {space.path}; request one with scope group/ngc:{space.path} from /token."
+        )
+    return space
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+def ok(status: int = 200, **payload) -> Response:
+    """A success body: NVIDIA's client needs JSON on every 2xx, `requestStatus` is customary."""
+    body = {"requestStatus": {"statusCode": "SUCCESS", "requestId": uuid.uuid4().hex}}
+    body.update(payload)
+    return Response(body, status=status)
+
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+def _int_param(request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative.", field=name)
+    return value
+
+
+def paginated(request, queryset, *, key: str, serializer) -> Response:
+    """One page of `queryset` as `{key: [...], paginationInfo}` (`page-size`, 0-based `page-number`).
+
+    A page past the end is empty, not an error: NVIDIA's client over-counts pages by one.
+    """
+    size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    index = _int_param(request, "page-number", 0)
+    total = queryset.count()
+    rows = list(queryset[index * size : (index + 1) * size]) if index * size < total else []
+    return ok(
+        **{
+            key: serializer(rows, many=True).data,
+            "paginationInfo": {
+                "index": index,
+                "size": size,
+                "totalResults": total,
+                "totalPages": (total + size - 1) // size,
+            },
+        }
+    )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page-size", OpenApiTypes.INT, description=f"rows per page (default {DEFAULT_PAGE_SIZE})"),
+    OpenApiParameter("page-number", OpenApiTypes.INT, description="0-based page index"),
+]
+
+
+def _pagination_schema(name: str, key: str, item) -> drf_serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            key: item(many=True),
+            "paginationInfo": inline_serializer(
+                f"{name}Pagination",
+                {
+                    "index": drf_serializers.IntegerField(),
+                    "size": drf_serializers.IntegerField(),
+                    "totalResults": drf_serializers.IntegerField(),
+                    "totalPages": drf_serializers.IntegerField(),
+                },
+            ),
+        },
+    )
+
+
+def _wrapped(name: str, key: str, item) -> drf_serializers.Serializer:
+    return inline_serializer(name, {key: item()})
+
+
+STATUS_ONLY = inline_serializer("RequestStatus", {"requestStatus": drf_serializers.DictField()})
+
+
+# --- auth ------------------------------------------------------------------------------------
 
 
 class ProductsApi(APIView):
@@ -10,5 +185,305 @@ class ProductsApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=inline_serializer("Products", {"products": drf_serializers.ListField()}))
     def get(self, request):
         return Response({"products": []})
+
+
+class TokenApi(APIView):
+    """`GET|POST /token?service=ngc&scope=group/ngc:<org>[/<team>]`: exchange an API key for a token.
+
+    Basic auth `$oauthtoken:<API key>`. Like docker's token auth, scopes for spaces the key's owner
+    cannot see are dropped, not refused; the token simply does not reach them.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser, JSONParser]
+    # Services this endpoint issues tokens for. The container registry ("registry", scopes
+    # `repository:<name>:pull,push`) will add its own branch here.
+    SERVICES = (NGC_AUDIENCE,)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("service", str, required=True), OpenApiParameter("scope", str, many=True)],
+        responses={200: TokenOutput},
+    )
+    def get(self, request):
+        return self._issue(request, request.query_params)
+
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {"service": drf_serializers.CharField(), "scope": drf_serializers.CharField()}),
+        responses={200: TokenOutput},
+    )
+    def post(self, request):
+        params = request.query_params.copy()
+        if hasattr(request.data, "getlist"):
+            for name in ("service", "scope"):
+                for value in request.data.getlist(name):
+                    params.appendlist(name, value)
+        return self._issue(request, params)
+
+    def _issue(self, request, params) -> Response:
+        user = services.api_key_authenticate(_basic_auth_password(request))
+        if user is None:
+            return Response(
+                error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
+                status=401,
+                headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
+            )
+        service = params.get("service") or ""
+        if service not in self.SERVICES:
+            raise InvalidInput(f"Unknown service '{service}'; this server issues tokens for: {', '.join(self.SERVICES)}.", field="service")
+        requested = [scope for value in params.getlist("scope") for scope in value.split()]
+        granted = _grantable_scopes(user, requested)
+        token, expires_in = tokens.issue_access_token(user_id=user.pk, audience=NGC_AUDIENCE, scopes=granted)
+        return Response({"token": token, "expires_in": expires_in, "issued_at": ngc_datetime(timezone.now())})
+
+
+def _basic_auth_password(request) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    kind, _, encoded = header.partition(" ")
+    if kind.lower() != "basic" or not encoded:
+        return ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    # The user name is "$oauthtoken" by convention; only the key identifies the caller.
+    return decoded.partition(":")[2]
+
+
+def _grantable_scopes(user, requested) -> list[str]:
+    """The requested group scopes naming spaces the user may see, in their canonical `group/ngc:` form."""
+    granted = []
+    for scope in requested:
+        parsed = parse_group_scope(scope)
+        if parsed is None:
+            continue
+        try:
+            space = permissions.get_space(user, *parsed)
+        except NotFound:
+            continue
+        canonical = f"group/ngc:{space.path}"
+        if canonical not in granted:
+            granted.append(canonical)
+    return granted
+
+
+class RolesApi(APIView):
+    """`GET /roles?show-hidden=true|false`: role names and what they allow (the client checks `--role`
+    against these names). No role is hidden, so both answers hold every role and legacy alias."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("show-hidden", bool)],
+        responses=inline_serializer("Roles", {"roles": RoleDefinitionOutput(many=True)}),
+    )
+    def get(self, request):
+        return ok(roles=role_definitions())
+
+
+# --- orgs and the caller ---------------------------------------------------------------------
+
+
+class OrgListApi(APIView):
+    """`GET /v2/orgs`: the orgs the caller belongs to."""
+
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("OrgList", "organizations", OrgOutput))
+    def get(self, request):
+        return paginated(request, selectors.orgs_of(request.user), key="organizations", serializer=OrgOutput)
+
+
+class OrgDetailApi(APIView):
+    @extend_schema(operation_id="org_detail", responses=_wrapped("OrgDetail", "organizations", OrgOutput))
+    def get(self, request, org: str):
+        space = org_space(request, org)
+        return ok(organizations=OrgOutput(space.org).data)
+
+
+class MeApi(APIView):
+    """`GET /v2/users/me[?org-name=]`: the caller, with their roles (in that org only, if given)."""
+
+    @extend_schema(parameters=[OpenApiParameter("org-name", str)], responses=_wrapped("Me", "user", UserOutput))
+    def get(self, request):
+        org_name = request.query_params.get("org-name")
+        org = permissions.get_space(request.user, org_name).org if org_name else None
+        return ok(user=UserOutput(selectors.me_with_roles(user=request.user, org=org)).data)
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
+class TeamListApi(APIView):
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("TeamList", "teams", TeamOutput))
+    def get(self, request, org: str):
+        space = org_space(request, org)
+        return paginated(request, selectors.teams_of(actor=request.user, space=space), key="teams", serializer=TeamOutput)
+
+    @extend_schema(request=TeamCreateInput, responses=_wrapped("TeamCreated", "team", TeamOutput))
+    def post(self, request, org: str):
+        space = org_space(request, org)
+        data = _valid(TeamCreateInput, request.data)
+        team = services.team_create(org=space.org, actor=request.user, name=data["name"], description=data["description"])
+        return ok(team=TeamOutput(team).data)
+
+
+class TeamDetailApi(APIView):
+    @extend_schema(operation_id="team_detail", responses=_wrapped("TeamDetail", "team", TeamOutput))
+    def get(self, request, org: str, team: str):
+        space = org_space(request, org, team)
+        return ok(team=TeamOutput(space.team).data)
+
+    @extend_schema(request=TeamUpdateInput, responses=_wrapped("TeamUpdated", "team", TeamOutput))
+    def patch(self, request, org: str, team: str):
+        space = org_space(request, org, team)
+        data = _valid(TeamUpdateInput, request.data)
+        updated = services.team_update(team=space.team, actor=request.user, description=data["description"])
+        return ok(team=TeamOutput(updated).data)
+
+    @extend_schema(responses=STATUS_ONLY)
+    def delete(self, request, org: str, team: str):
+        space = org_space(request, org, team)
+        services.team_delete(team=space.team, actor=request.user)
+        return ok()
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _email_filter(request) -> str | None:
+    """The e-mail of NGC's `q={"filters":[{"field":"email","value":"<url-quoted e-mail>"}]}`."""
+    raw = request.query_params.get("q")
+    if not raw:
+        return None
+    try:
+        filters = json.loads(raw).get("filters") or []
+    except (ValueError, AttributeError):
+        raise InvalidInput("q must be a JSON object with a 'filters' list.", field="q") from None
+    for item in filters:
+        if isinstance(item, dict) and item.get("field") == "email":
+            return unquote(str(item.get("value", "")))
+    return None
+
+
+class UserListApi(APIView):
+    """`GET /v2/org/<org>[/team/<team>]/users[?q=<email filter>]`."""
+
+    @extend_schema(
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("q", str, description='{"filters":[{"field":"email","value":...}]}')],
+        responses=_pagination_schema("UserList", "users", UserOutput),
+    )
+    def get(self, request, org: str, team: str | None = None):
+        space = org_space(request, org, team)
+        members = selectors.members_of(actor=request.user, space=space, email=_email_filter(request))
+        return paginated(request, members, key="users", serializer=UserOutput)
+
+
+class UserDetailApi(APIView):
+    """`GET /v2/org/<org>/users/<id>`, `GET|DELETE /v3/orgs/<org>[/teams/<team>]/users/<id or email>`."""
+
+    @extend_schema(operation_id="user_detail", responses=_wrapped("UserDetail", "user", UserOutput))
+    def get(self, request, org: str, user: str, team: str | None = None):
+        space = org_space(request, org, team)
+        return ok(user=UserOutput(selectors.member_detail(actor=request.user, space=space, identifier=user)).data)
+
+    @extend_schema(responses=STATUS_ONLY)
+    def delete(self, request, org: str, user: str, team: str | None = None):
+        space = org_space(request, org, team)
+        target = _target(request, space, user)
+        services.member_remove(actor=request.user, space=space, user=target)
+        return ok()
+
+
+def _target(request, space: Space, identifier: str):
+    # Callers who may not manage users learn nothing about who is a member.
+    permissions.require(request.user, Action.MANAGE_USERS, space)
+    return selectors.member_lookup(space=space, identifier=identifier)
+
+
+def _roles_param(request) -> list[str]:
+    names = [name for value in request.query_params.getlist("roles") for name in value.split(",") if name.strip()]
+    if not names:
+        raise InvalidInput("Name at least one role with ?roles=.", field="roles")
+    return services.roles_from_names(names)
+
+
+ROLES_PARAMETER = OpenApiParameter("roles", str, many=True, required=True)
+
+
+class UserAddRoleApi(APIView):
+    """`PATCH /v3/orgs/<org>[/teams/<team>]/users/<id or email>/add-role?roles=R1&roles=R2`.
+
+    NVIDIA's client also sends `NV-actor-ID` (the caller's starfleetId); the token already says who acts.
+    """
+
+    @extend_schema(parameters=[ROLES_PARAMETER], request=None, responses=_wrapped("UserRolesAdded", "user", UserOutput))
+    def patch(self, request, org: str, user: str, team: str | None = None):
+        space = org_space(request, org, team)
+        roles = _roles_param(request)
+        target = _target(request, space, user)
+        services.role_add(actor=request.user, space=space, user=target, roles=roles)
+        return ok(user=UserOutput(selectors.member_lookup(space=space, identifier=str(target.pk))).data)
+
+
+class UserRemoveRoleApi(APIView):
+    """`DELETE /v3/orgs/<org>[/teams/<team>]/users/<id or email>/remove-role?roles=…`."""
+
+    @extend_schema(parameters=[ROLES_PARAMETER], responses=STATUS_ONLY)
+    def delete(self, request, org: str, user: str, team: str | None = None):
+        space = org_space(request, org, team)
+        roles = _roles_param(request)
+        target = _target(request, space, user)
+        remaining = services.role_remove(actor=request.user, space=space, user=target, roles=roles)
+        return ok(roles=remaining)
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+class InvitationApi(APIView):
+    """`POST /v3/orgs/<org>/invitations` (invite by e-mail) and `DELETE` with `{"email"}` (revoke)."""
+
+    @extend_schema(request=InvitationCreateInput, responses=_wrapped("InvitationCreated", "invitation", InvitationOutput))
+    def post(self, request, org: str):
+        space = org_space(request, org)
+        data = _valid(InvitationCreateInput, request.data)
+        org_roles = [role["name"] for role in data["roles"] if not role["resourceGroups"]]
+        team_roles = [role["name"] for role in data["roles"] if role["resourceGroups"]]
+        team_names = {name for role in data["roles"] for name in role["resourceGroups"]}
+        team = org_space(request, org, team_names.pop()).team if team_names else None
+        minutes = data.get("invitationExpirationIn")
+        invitation = services.invitation_create(
+            actor=request.user, org=space.org, email=data["email"], name=data["name"], org_roles=org_roles,
+            team=team, team_roles=team_roles, message=data["message"],
+            expires_in=timedelta(minutes=minutes) if minutes else None,
+        )
+        return ok(invitation=InvitationOutput(invitation).data)
+
+    @extend_schema(request=InvitationDeleteInput, responses=STATUS_ONLY)
+    def delete(self, request, org: str):
+        space = org_space(request, org)
+        email = _valid(InvitationDeleteInput, request.data)["email"]
+        pending = Invitation.objects.filter(org=space.org, email__iexact=email, accepted_at__isnull=True)
+        found = list(pending.select_related("org", "team"))
+        if not found:
+            raise NotFound(f"No pending invitation for {email} in org '{space.org.name}'.")
+        for invitation in found:
+            services.invitation_revoke(actor=request.user, invitation=invitation)
+        return ok()
+
+
+class PendingInvitationListApi(APIView):
+    """`GET /v3/orgs/<org>[/teams/<team>]/pending-invitations`."""
+
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("InvitationList", "invitations", InvitationOutput))
+    def get(self, request, org: str, team: str | None = None):
+        space = org_space(request, org, team)
+        invitations = selectors.pending_invitations(actor=request.user, space=space)
+        return paginated(request, invitations, key="invitations", serializer=InvitationOutput)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
