@@ -1,0 +1,110 @@
+"""NVIDIA's own client (`ngcsdk` 4.37.0, unmodified) against the live HTTPS server.
+
+Each scenario runs in its own subprocess (tests/clients/ngcsdk_scenario.py) because the SDK reads
+its environment once, at import.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accounts import services
+from accounts.models import Invitation, RoleBinding, Team
+from accounts.roles import Role
+
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
+
+SCRIPT = Path(__file__).with_name("ngcsdk_scenario.py")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def run_sdk(live_server_https, tmp_path):
+    def run(scenario: str, **args) -> dict:
+        home = tmp_path / f"ngc-home-{scenario}"
+        home.mkdir(exist_ok=True)
+        env = {
+            key: value for key, value in os.environ.items()
+            if not key.startswith(("NGC_", "DJANGO_", "DATABASE_URL"))
+        }
+        env.update(
+            NGC_CLI_API_URL=live_server_https.url,
+            NGC_CLI_AUTH_URL=live_server_https.url,
+            REQUESTS_CA_BUNDLE=live_server_https.ca_bundle,
+            NGC_CLI_HOME=str(home),
+        )
+        completed = subprocess.run(
+            [sys.executable, str(SCRIPT), scenario, json.dumps(args)],
+            env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        )
+        lines = completed.stdout.strip().splitlines()
+        assert lines, f"no output from the SDK scenario:\n{completed.stderr[-4000:]}"
+        return json.loads(lines[-1])
+
+    return run
+
+
+def test_an_org_admin_manages_teams_and_members_with_nvidias_client(run_sdk, personas, celery_worker):
+    key = services.api_key_generate(user=personas.owner)
+    member = personas.org_registry_read
+
+    output = run_sdk("admin", key=key, team="alpha", member_id=member.pk, invitee="newcomer@example.test")
+
+    assert output["ok"], output.get("traceback")
+    result = output["result"]
+    assert result["who"]["user"]["email"] == "owner@example.test"
+    assert [org["name"] for org in result["orgs"]] == ["acme"]
+    assert result["teams_before"] == ["alpha", "beta"]
+    assert result["created_team"]["name"] == "gamma"
+    assert result["team_info"]["description"] == "Team Gamma"
+    assert result["teams_after"] == ["alpha", "beta", "gamma"]
+    assert "org-registry-read@example.test" in result["org_users"]
+    assert "alpha-registry-user@example.test" in result["alpha_users"]
+    assert "beta-user@example.test" not in result["alpha_users"]
+    beta_roles = [entry for entry in result["member_after"]["user"]["roles"] if entry.get("team", {}).get("name") == "beta"]
+    assert beta_roles and beta_roles[0]["teamRoles"] == ["REGISTRY_READ"]
+    assert [(i["email"], i["team"], i["roles"]) for i in result["pending"]] == [
+        ("newcomer@example.test", "alpha", ["REGISTRY_USER"])
+    ]
+
+    assert Team.objects.filter(org=personas.acme, name="gamma", description="Team Gamma").exists()
+    assert RoleBinding.objects.filter(user=member, team=personas.beta, role=Role.REGISTRY_READ).exists()
+    invitation = Invitation.objects.get(email="newcomer@example.test")
+    assert (invitation.team, invitation.team_roles, invitation.invited_by) == (personas.alpha, ["REGISTRY_USER"], personas.owner)
+
+
+def test_a_wrong_api_key_is_refused_by_nvidias_client(run_sdk, personas):
+    services.api_key_generate(user=personas.owner)
+
+    output = run_sdk("configure", key="rk_this-is-not-a-valid-key")
+
+    assert not output["ok"]
+    assert output["error_type"] == "ValueError"
+    assert "Invalid apikey" in output["error"]
+
+
+def test_nvidias_client_is_refused_an_org_it_does_not_belong_to(run_sdk, personas):
+    key = services.api_key_generate(user=personas.outsider)
+
+    output = run_sdk("configure", key=key, org="acme")
+
+    assert not output["ok"]
+    assert "Invalid org" in output["error"]
+
+
+def test_a_read_only_member_lists_teams_but_nvidias_client_reports_the_refusal_to_create_one(run_sdk, personas):
+    key = services.api_key_generate(user=personas.alpha_registry_read)
+
+    output = run_sdk("reader", key=key)
+
+    assert output["ok"], output.get("traceback")
+    assert output["result"]["teams"] == ["alpha"]
+    assert output["result"]["create"]["type"] == "AccessDeniedException"
+    assert not Team.objects.filter(name="delta").exists()
