@@ -39,7 +39,10 @@ def members_of(*, actor: User, space: Space, email: str | None = None) -> QueryS
     Needs VIEW_USERS in the space; an e-mail filter matches the whole address, case-insensitively.
     """
     permissions.require(actor, Action.VIEW_USERS, space)
-    members = User.objects.filter(role_bindings__org=space.org, role_bindings__team=space.team)
+    if space.team is None:
+        members = User.objects.filter(role_bindings__org=space.org)
+    else:
+        members = User.objects.filter(role_bindings__team=space.team)
     if email:
         members = members.filter(email__iexact=email.strip())
     return (

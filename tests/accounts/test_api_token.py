@@ -7,7 +7,7 @@ from django.conf import settings
 
 from accounts import services, tokens
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
 
 
 @pytest.fixture(autouse=True)
