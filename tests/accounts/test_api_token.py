@@ -89,7 +89,7 @@ def test_a_deactivated_users_key_is_refused(client, personas):
 def test_an_unknown_service_is_a_bad_request(client, personas):
     key = services.api_key_generate(user=personas.owner)
 
-    response = exchange(client, key, "service=registry&scope=repository:acme/x:pull")
+    response = exchange(client, key, "service=nosuch-service&scope=group/ngc:acme")
 
     assert response.status_code == 400
     assert "Unknown service" in response.json()["detail"]
