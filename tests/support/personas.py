@@ -8,6 +8,9 @@ Org "acme" (teams "alpha" and "beta") and org "globex":
 - outsider:        Org Owner of globex, no role in acme (the "other org")
 """
 from dataclasses import dataclass, field
+from functools import cache
+
+from django.contrib.auth.hashers import make_password
 
 from accounts import services
 from accounts.models import Org, Team, User
@@ -49,11 +52,19 @@ class Personas:
         return Space(self.globex)
 
 
+@cache
+def _password_hash() -> str:
+    # Hashed once per run: the real (slow, PBKDF2) hasher, so live servers verify it as in production.
+    return make_password(PASSWORD)
+
+
 def _user(key: str) -> User:
-    return services.user_create(
-        email=f"{key.replace('_', '-')}@example.test", name=key.replace("_", " ").title(), password=PASSWORD,
-        email_verified=True,
+    user = services.user_create(
+        email=f"{key.replace('_', '-')}@example.test", name=key.replace("_", " ").title(), email_verified=True
     )
+    user.password = _password_hash()
+    user.save(update_fields=["password"])
+    return user
 
 
 def build_personas() -> Personas:
