@@ -224,6 +224,8 @@ class TokenApi(APIView):
         return self._issue(request, params)
 
     def _issue(self, request, params) -> Response:
+        if (params.get("service") or "") == settings.REGISTRY_SERVICE_NAME:
+            return self._issue_registry(request, params)
         user = services.api_key_authenticate(_basic_auth_password(request))
         if user is None:
             return Response(
@@ -238,6 +240,24 @@ class TokenApi(APIView):
         granted = _grantable_scopes(user, requested)
         token, expires_in = tokens.issue_access_token(user_id=user.pk, audience=NGC_AUDIENCE, scopes=granted)
         return Response({"token": token, "expires_in": expires_in, "issued_at": ngc_datetime(timezone.now())})
+
+    def _issue_registry(self, request, params) -> Response:
+        """Container registry tokens (docker token flow, artifacts/oci/auth.py). Without credentials
+        the caller is anonymous and gets pull on public repositories only."""
+        from django.contrib.auth.models import AnonymousUser
+
+        from artifacts.oci import auth as registry_auth
+
+        user = AnonymousUser()
+        if request.META.get("HTTP_AUTHORIZATION"):
+            user = services.api_key_authenticate(_basic_auth_password(request))
+            if user is None:
+                return Response(
+                    error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
+                    status=401,
+                    headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
+                )
+        return Response(registry_auth.token_response(user, params.getlist("scope")))
 
 
 def _basic_auth_password(request) -> str:

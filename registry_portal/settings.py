@@ -147,6 +147,14 @@ ACCESS_TOKEN_TTL = timedelta(seconds=env_int("ACCESS_TOKEN_TTL_SECONDS", 3600))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
 TOKEN_ISSUER = env_str("TOKEN_ISSUER", "registry-portal")
 
+# Artifact storage and the container registry (artifacts/storage, artifacts/oci).
+BLOB_STORE_ROOT = Path(env_str("REGISTRY_BLOB_STORE_ROOT", str(VAR_DIR / "storage")))
+# The `service` of the registry's token challenge (audience of its tokens): SITE_URL's host by default.
+REGISTRY_SERVICE_NAME = env_str("REGISTRY_SERVICE_NAME") or SITE_URL.split("://", 1)[-1].split("/", 1)[0]
+# Garbage collection never removes a blob touched in this window, nor an upload session this fresh.
+BLOB_GC_GRACE_MINUTES = env_int("BLOB_GC_GRACE_MINUTES", 60)
+UPLOAD_SESSION_TTL_HOURS = env_int("UPLOAD_SESSION_TTL_HOURS", 24)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",

@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The container registry first: its routes end in registry suffixes and never shadow the NGC API.
+    path("", include("artifacts.oci.urls")),
     path("", include("accounts.api_urls")),
     path("", include("accounts.urls")),
 ]

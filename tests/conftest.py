@@ -24,7 +24,13 @@ def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mail
     """The app under gunicorn over HTTPS (test CA), on the test database. Tests that use it
     must be `django_db(transaction=True)` so the server sees their data."""
     server = servers.start_gunicorn(
-        tmp_path_factory.mktemp("gunicorn"), env_extra={"EMAIL_HOST": mailbox.host, "EMAIL_PORT": str(mailbox.port)}
+        tmp_path_factory.mktemp("gunicorn"),
+        env_extra={
+            "EMAIL_HOST": mailbox.host,
+            "EMAIL_PORT": str(mailbox.port),
+            # Registry blobs of this run, away from the checkout's var/.
+            "REGISTRY_BLOB_STORE_ROOT": str(tmp_path_factory.mktemp("blobstore")),
+        },
     )
     yield server
     servers.stop(server.process)

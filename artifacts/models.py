@@ -1,0 +1,133 @@
+"""Artifact data: the content-addressed blobs every kind shares, and container repositories.
+
+Invariants are database constraints: one row per digest, one repository per name, one tag name
+per repository, one manifest per digest per repository, and links that cannot dangle.
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Blob(models.Model):
+    """Bytes in the blob store, once per digest. `last_linked_at` guards fresh blobs from GC."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_linked_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(size__gte=0), name="blob_size_non_negative")]
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class Repository(models.Model):
+    """A container repository `<org>[/<team>]/<path>`; created on first push."""
+
+    org = models.ForeignKey("accounts.Org", on_delete=models.CASCADE, related_name="repositories")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=255, unique=True, help_text="The full registry name, e.g. acme/alpha/app.")
+    path = models.CharField(max_length=255, help_text="The name within its space.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_public = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    blobs = models.ManyToManyField(Blob, through="RepositoryBlob", related_name="repositories")
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RepositoryBlob(models.Model):
+    """A blob made available in a repository (uploaded or mounted there, or referenced by its manifests)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE)
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="repository_blob_unique")]
+
+
+class Manifest(models.Model):
+    """A manifest or index pushed to a repository; its exact bytes are the blob of the same digest."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifests")
+    digest = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="as_manifest")
+    artifact_type = models.CharField(max_length=255, blank=True)
+    subject_digest = models.CharField(max_length=200, blank=True, db_index=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    layers = models.ManyToManyField(Blob, through="ManifestBlob", related_name="manifests")
+    children = models.ManyToManyField("self", through="ManifestChild", symmetrical=False, related_name="parents")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "digest"], name="manifest_digest_unique_per_repository")]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}@{self.digest}"
+
+
+class ManifestBlob(models.Model):
+    """A blob (config or layer) that a manifest references; PROTECT keeps GC from removing it."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["manifest", "blob"], name="manifest_blob_unique")]
+
+
+class ManifestChild(models.Model):
+    """An index's (manifest list's) child manifest; a child cannot be deleted while referenced."""
+
+    index = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="child_links")
+    child = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="parent_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["index", "child"], name="manifest_child_unique")]
+
+
+class Tag(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_per_repository"),
+            models.CheckConstraint(condition=Q(name__regex=r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"), name="tag_name_grammar"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.name}"
+
+
+class UploadSession(models.Model):
+    """Bytes of one blob upload in progress: the file under uploads/<id> holds `offset` bytes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="upload_sessions")
+    offset = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(offset__gte=0), name="upload_offset_non_negative")]

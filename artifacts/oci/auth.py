@@ -1,0 +1,185 @@
+"""Who may do what on the registry: token scopes, the grants /token issues, and request auth.
+
+Clients follow the docker token flow: a request without credentials gets a 401 challenge naming
+the realm (our /token), the registry's service name and the scope it needs; the client asks
+/token for `repository:<name>:pull,push` and retries with the Bearer token. /token grants every
+action the policy allows on each requested repository (not only the requested ones), because
+some clients (oras) keep one token for a whole push. Verifying a token is an HMAC; the policy
+is consulted again only when a token falls short, to tell "fetch a new token" (401
+insufficient_scope) from "not allowed" (403 DENIED). Basic `$oauthtoken:<api key>` is accepted
+directly too, at the cost of a key lookup per request.
+"""
+import base64
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import User
+from accounts.permissions import Action, can
+from accounts.roles import Service
+from accounts.services import api_key_authenticate
+from accounts.tokens import InvalidToken, issue_access_token, verify_access_token
+from artifacts.oci.errors import OCIError
+from artifacts.oci.names import InvalidName, resolve_name
+
+PULL, PUSH, DELETE = "pull", "push", "delete"
+ANONYMOUS_USER_ID = 0
+
+
+@dataclass(frozen=True)
+class Scope:
+    type: str
+    name: str
+    actions: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}:{','.join(self.actions)}"
+
+
+def parse_scopes(values) -> list[Scope]:
+    """Parse `scope` parameters: repeated, or space-separated in one; `type:name:actions`, where the
+    name may contain `/` (and, for a registry host prefix, `:`), so split on the first and last colon."""
+    scopes = []
+    for value in values or ():
+        for item in value.split():
+            kind, sep, rest = item.partition(":")
+            name, sep2, actions = rest.rpartition(":")
+            if not sep or not sep2 or not kind or not name:
+                continue
+            scopes.append(Scope(kind, name, tuple(a for a in actions.split(",") if a)))
+    return scopes
+
+
+def repository_actions(user, name: str) -> set[str]:
+    """Every registry action the policy allows `user` (or anonymous) on repository `name`."""
+    from artifacts.models import Repository
+
+    try:
+        resolved = resolve_name(name)
+    except InvalidName:
+        return set()
+    if resolved.space is None:
+        return set()
+    repository = Repository.objects.filter(name=name).only("id", "is_public", "created_by_id").first()
+    actions = set()
+    if repository is not None and repository.is_public:
+        actions.add(PULL)
+    if user is None or not user.is_authenticated:
+        return actions
+    space = resolved.space
+    if can(user, Action.READ, space, service=Service.CONTAINER):
+        actions.add(PULL)
+    if can(user, Action.WRITE, space, service=Service.CONTAINER):
+        actions.add(PUSH)
+    creator_id = repository.created_by_id if repository is not None else user.pk
+    if can(user, Action.DELETE, space, service=Service.CONTAINER, creator_id=creator_id):
+        actions.add(DELETE)
+    return actions
+
+
+def granted_access(user, scopes: list[Scope]) -> list[dict]:
+    """The access list for a registry token: per requested scope, every action the policy allows."""
+    granted = []
+    for scope in scopes:
+        if scope.type == "repository":
+            actions = repository_actions(user, scope.name)
+        elif scope.type == "registry" and scope.name == "catalog":
+            actions = {"*"} if user is not None and user.is_authenticated else set()
+        else:
+            actions = set()
+        if actions:
+            granted.append({"type": scope.type, "name": scope.name, "actions": sorted(actions)})
+    return granted
+
+
+def token_response(user, scope_values) -> dict:
+    """The JSON body /token returns for the registry service (user may be anonymous)."""
+    access = granted_access(user, parse_scopes(scope_values))
+    user_id = user.pk if user is not None and user.is_authenticated else ANONYMOUS_USER_ID
+    token, expires_in = issue_access_token(user_id=user_id, audience=settings.REGISTRY_SERVICE_NAME, access=access)
+    issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at}
+
+
+def challenge(scope: str | None = None, *, error: str | None = None) -> str:
+    value = f'Bearer realm="{settings.SITE_URL}/token",service="{settings.REGISTRY_SERVICE_NAME}"'
+    if scope:
+        value += f',scope="{scope}"'
+    if error:
+        value += f',error="{error}"'
+    return value
+
+
+# --- the caller of one registry request ------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    """The authenticated party of a registry request."""
+
+    user_id: int | None  # None: anonymous
+    token_access: dict | None = None  # (type, name) -> actions, when a Bearer token was presented
+    _user: object = field(default=None, repr=False)
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def user(self):
+        if self._user is None:
+            user = User.objects.filter(pk=self.user_id, is_active=True).first() if self.user_id else None
+            self._user = user or AnonymousUser()
+        return self._user
+
+    def allowed(self, type_: str, name: str, action: str) -> bool:
+        if self.token_access is not None:
+            actions = self.token_access.get((type_, name), set())
+            return action in actions or "*" in actions
+        if type_ == "registry":
+            return self.user.is_authenticated
+        return action in repository_actions(self.user, name)
+
+    def require(self, name: str, action: str, *, scope_actions: str | None = None) -> None:
+        """Raise the right 401/403 unless the caller may do `action` on repository `name`."""
+        if self.allowed("repository", name, action):
+            return
+        scope = f"repository:{name}:{scope_actions or action}"
+        if not self.has_credentials:
+            raise OCIError("UNAUTHORIZED", headers={"WWW-Authenticate": challenge(scope)})
+        if self.token_access is not None and action in repository_actions(self.user, name):
+            raise OCIError(
+                "UNAUTHORIZED", "the token does not cover this scope",
+                headers={"WWW-Authenticate": challenge(scope, error="insufficient_scope")},
+            )
+        raise OCIError("DENIED", f"requested access to {name} is denied")
+
+
+def authenticate(request) -> Caller:
+    """Read the Authorization header: Bearer (a /token token), Basic $oauthtoken:<key>, or none."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    kind, _, credentials = header.partition(" ")
+    kind = kind.lower()
+    if not header:
+        return Caller(user_id=None)
+    if kind == "bearer":
+        try:
+            claims = verify_access_token(credentials.strip(), audience=settings.REGISTRY_SERVICE_NAME)
+        except InvalidToken:
+            raise OCIError("UNAUTHORIZED", "invalid or expired token", headers={"WWW-Authenticate": challenge()}) from None
+        access = {}
+        for item in claims.access:
+            access.setdefault((item.get("type"), item.get("name")), set()).update(item.get("actions") or ())
+        return Caller(user_id=claims.user_id or None, token_access=access)
+    if kind == "basic":
+        try:
+            username, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            username, password = "", ""
+        user = api_key_authenticate(password) if username == "$oauthtoken" else None
+        if user is None:
+            raise OCIError("UNAUTHORIZED", "invalid credentials", headers={"WWW-Authenticate": challenge()})
+        return Caller(user_id=user.pk, _user=user)
+    raise OCIError("UNAUTHORIZED", "unsupported authorization scheme", headers={"WWW-Authenticate": challenge()})

@@ -1,0 +1,397 @@
+"""Registry handlers: HTTP in, services and the blob store, the spec's headers and errors out.
+
+Bodies are read from `wsgi.input` in fixed-size chunks (clients push with Transfer-Encoding:
+chunked, which Django's request.read() does not handle); blobs are served with FileResponse so
+gunicorn can sendfile them.
+"""
+import json
+import re
+import uuid
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import FileResponse, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from artifacts import selectors
+from artifacts import services as blob_services
+from artifacts.digests import InvalidDigest, parse_digest
+from artifacts.models import UploadSession
+from artifacts.oci import services
+from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
+from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
+from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
+from artifacts.oci.names import InvalidName, resolve_name, validate_name
+from artifacts.storage import get_blob_store
+
+CHUNK = 1024 * 1024
+_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
+
+
+def registry_view(*methods):
+    """Method dispatch, authentication, and the error envelope for one registry route."""
+
+    def decorate(handler):
+        @csrf_exempt
+        @wraps(handler)
+        def view(request, **kwargs):
+            try:
+                if request.method not in methods:
+                    raise OCIError("UNSUPPORTED", f"{request.method} is not supported here", headers={"Allow": ", ".join(methods)})
+                request.registry_caller = authenticate(request)
+                if "name" in kwargs:
+                    try:
+                        validate_name(kwargs["name"])
+                    except InvalidName as exc:
+                        raise OCIError("NAME_INVALID", detail=str(exc)) from None
+                response = handler(request, **kwargs)
+            except blob_services.BlobError as exc:
+                response = error_response(OCIError(exc.code, str(exc)))
+            except OCIError as exc:
+                response = error_response(exc)
+            response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+            return response
+
+        return view
+
+    return decorate
+
+
+def _empty(status: int) -> HttpResponse:
+    response = HttpResponse(status=status)
+    response["Content-Length"] = "0"
+    return response
+
+
+def _json(data, status: int = 200, content_type: str = "application/json") -> HttpResponse:
+    return HttpResponse(json.dumps(data), status=status, content_type=content_type)
+
+
+def iter_body(request):
+    """Yield the request body in chunks, with or without Content-Length (gunicorn de-chunks)."""
+    stream = request.META["wsgi.input"]
+    length = request.META.get("CONTENT_LENGTH")
+    if length not in (None, ""):
+        remaining = int(length)
+        while remaining > 0:
+            chunk = stream.read(min(CHUNK, remaining))
+            if not chunk:
+                return  # the client went away; what arrived is kept for a resume
+            remaining -= len(chunk)
+            yield chunk
+    elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        while chunk := stream.read(CHUNK):
+            yield chunk
+
+
+def _read_limited(request, limit: int) -> bytes:
+    parts, total = [], 0
+    for chunk in iter_body(request):
+        total += len(chunk)
+        if total > limit:
+            raise OCIError("MANIFEST_INVALID", f"manifests are limited to {limit} bytes", status=413)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _repository(name: str):
+    repository = selectors.repository_by_name(name)
+    if repository is None:
+        raise OCIError("NAME_UNKNOWN", detail={"name": name})
+    return repository
+
+
+def _digest(value: str, code: str = "DIGEST_INVALID") -> str:
+    try:
+        parse_digest(value)
+    except InvalidDigest as exc:
+        raise OCIError(code, detail=str(exc)) from None
+    return value
+
+
+def _push_repository(request, name: str):
+    caller = request.registry_caller
+    caller.require(name, PUSH, scope_actions="pull,push")
+    resolved = resolve_name(name)
+    if resolved.space is None:
+        raise OCIError("NAME_UNKNOWN", detail={"name": name})
+    return services.repository_get_or_create(resolved=resolved, user=caller.user)
+
+
+def _range_header(offset: int) -> str:
+    return f"0-{max(offset - 1, 0)}"
+
+
+# --- base and catalog -----------------------------------------------------------------------
+
+
+@registry_view("GET", "HEAD")
+def base(request):
+    caller = request.registry_caller
+    if not caller.has_credentials and caller.token_access is None:
+        raise OCIError("UNAUTHORIZED", headers={"WWW-Authenticate": challenge()})
+    return _json({})
+
+
+@registry_view("GET")
+def catalog(request):
+    caller = request.registry_caller
+    if not caller.allowed("registry", "catalog", "*"):
+        if not caller.has_credentials:
+            raise OCIError("UNAUTHORIZED", headers={"WWW-Authenticate": challenge("registry:catalog:*")})
+        raise OCIError("DENIED")
+    limit = _page_size(request)
+    last = request.GET.get("last")
+    names = selectors.repositories_pullable(caller.user, last=last)
+    response = _json({"repositories": names[:limit] if limit is not None else names})
+    if limit is not None and len(names) > limit:
+        response["Link"] = f'</v2/_catalog?{urlencode({"n": limit, "last": names[limit - 1]})}>; rel="next"'
+    return response
+
+
+def _page_size(request) -> int | None:
+    value = request.GET.get("n")
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise OCIError("UNSUPPORTED", "n must be a non-negative integer", status=400)
+    return int(value)
+
+
+# --- tags and referrers ---------------------------------------------------------------------
+
+
+@registry_view("GET")
+def tags_list(request, name: str):
+    request.registry_caller.require(name, PULL)
+    repository = _repository(name)
+    limit = _page_size(request)
+    if limit == 0:
+        return _json({"name": name, "tags": []})
+    tags = selectors.tag_names(repository, last=request.GET.get("last"), limit=limit)
+    response = _json({"name": name, "tags": tags[:limit] if limit is not None else tags})
+    if limit is not None and len(tags) > limit:
+        response["Link"] = f'</v2/{name}/tags/list?{urlencode({"n": limit, "last": tags[limit - 1]})}>; rel="next"'
+    return response
+
+
+@registry_view("GET")
+def referrers(request, name: str, digest: str):
+    request.registry_caller.require(name, PULL)
+    repository = _repository(name)
+    _digest(digest)
+    artifact_type = request.GET.get("artifactType")
+    descriptors = []
+    for manifest in selectors.referrers(repository, digest, artifact_type=artifact_type):
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": manifest.size}
+        if manifest.artifact_type:
+            descriptor["artifactType"] = manifest.artifact_type
+        if manifest.annotations:
+            descriptor["annotations"] = manifest.annotations
+        descriptors.append(descriptor)
+    response = _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}, content_type=OCI_INDEX)
+    if artifact_type:
+        response["OCI-Filters-Applied"] = "artifactType"
+    return response
+
+
+# --- manifests ------------------------------------------------------------------------------
+
+
+@registry_view("GET", "HEAD", "PUT", "DELETE")
+def manifest(request, name: str, reference: str):
+    caller = request.registry_caller
+    if request.method == "PUT":
+        repository = _push_repository(request, name)
+        body = _read_limited(request, MAX_MANIFEST_BYTES)
+        stored = services.manifest_put(
+            repository=repository, reference=reference, content_type=request.META.get("CONTENT_TYPE", ""),
+            body=body, user=caller.user,
+        )
+        headers = {"Location": f"/v2/{name}/manifests/{stored.digest}", "Docker-Content-Digest": stored.digest}
+        if stored.subject_digest:
+            headers["OCI-Subject"] = stored.subject_digest
+        return _headers_response(201, headers)
+    if request.method == "DELETE":
+        caller.require(name, DELETE)
+        services.manifest_delete(repository=_repository(name), reference=reference)
+        return _empty(202)
+    caller.require(name, PULL)
+    repository = _repository(name)
+    found = selectors.manifest_by_reference(repository, reference)
+    if found is None:
+        raise OCIError("MANIFEST_UNKNOWN", detail={"reference": reference})
+    with get_blob_store().open(found.digest) as handle:
+        body = handle.read()
+    response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=found.media_type)
+    response["Content-Length"] = str(len(body))
+    response["Docker-Content-Digest"] = found.digest
+    return response
+
+
+# --- blobs ----------------------------------------------------------------------------------
+
+
+class _Slice:
+    """A bounded window of an open file (for a Range with an end)."""
+
+    def __init__(self, handle, length: int):
+        self._handle, self._left = handle, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+@registry_view("GET", "HEAD", "DELETE")
+def blob(request, name: str, digest: str):
+    caller = request.registry_caller
+    if request.method == "DELETE":
+        caller.require(name, DELETE)
+        repository = _repository(name)
+        _digest(digest)
+        if not blob_services.blob_unlink(repository=repository, digest=digest):
+            raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
+        return _empty(202)
+    caller.require(name, PULL)
+    repository = _repository(name)
+    _digest(digest)
+    found = selectors.repository_blob(repository, digest)
+    if found is None:
+        raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
+    headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+    if request.method == "HEAD":
+        return _head(found.size, headers)
+    start, end, status = 0, found.size - 1, 200
+    requested = request.META.get("HTTP_RANGE")
+    if requested:
+        match = _RANGE_RE.match(requested.strip())
+        if not match or int(match[1]) >= found.size or (match[2] and int(match[2]) < int(match[1])):
+            raise OCIError("RANGE_INVALID", detail={"range": requested}, headers={"Content-Range": f"bytes */{found.size}"})
+        start = int(match[1])
+        end = min(int(match[2]), found.size - 1) if match[2] else found.size - 1
+        status = 206
+    handle = get_blob_store().open(digest, offset=start)
+    length = end - start + 1
+    body = handle if end == found.size - 1 else _Slice(handle, length)
+    response = FileResponse(body, status=status, content_type="application/octet-stream")
+    response["Content-Length"] = str(length)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+def _head(size: int, headers: dict) -> HttpResponse:
+    response = HttpResponse(b"", content_type="application/octet-stream")
+    for key, value in headers.items():
+        response[key] = value
+    response["Content-Length"] = str(size)
+    return response
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def _upload_headers(name: str, session: UploadSession) -> dict:
+    return {
+        "Location": f"/v2/{name}/blobs/uploads/{session.pk}",
+        "Range": _range_header(session.offset),
+        "Docker-Upload-UUID": str(session.pk),
+    }
+
+
+def _blob_created(name: str, digest: str) -> HttpResponse:
+    response = _empty(201)
+    response["Location"] = f"/v2/{name}/blobs/{digest}"
+    response["Docker-Content-Digest"] = digest
+    return response
+
+
+def _headers_response(status: int, headers: dict) -> HttpResponse:
+    response = _empty(status)
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+@registry_view("POST")
+def upload_start(request, name: str):
+    caller = request.registry_caller
+    repository = _push_repository(request, name)
+    mount, source_name = request.GET.get("mount"), request.GET.get("from")
+    if mount and source_name:
+        _digest(mount)
+        source = selectors.repository_by_name(source_name)
+        try:
+            validate_name(source_name)
+            may_pull = caller.allowed("repository", source_name, PULL)
+        except InvalidName:
+            may_pull = False
+        if source is not None and may_pull and blob_services.blob_mount(repository=repository, source=source, digest=mount):
+            return _blob_created(name, mount)
+    session = blob_services.upload_session_start(repository=repository, user=caller.user)
+    digest = request.GET.get("digest")
+    if digest:
+        _digest(digest)
+        blob_services.upload_session_append(session=session, chunks=iter_body(request))
+        blob_services.upload_session_commit(session=session, digest=digest)
+        return _blob_created(name, digest)
+    return _headers_response(202, _upload_headers(name, session))
+
+
+def _session(repository, session_id: str) -> UploadSession:
+    try:
+        key = uuid.UUID(session_id)
+    except ValueError:
+        key = None
+    session = UploadSession.objects.filter(pk=key, repository=repository).select_related("repository").first() if key else None
+    if session is None:
+        raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id})
+    return session
+
+
+def _chunk_start(request) -> int | None:
+    value = request.META.get("HTTP_CONTENT_RANGE")
+    if not value:
+        return None
+    match = _CONTENT_RANGE_RE.match(value.strip())
+    if not match:
+        raise OCIError("RANGE_INVALID", detail={"Content-Range": value})
+    return int(match[1])
+
+
+@registry_view("GET", "PATCH", "PUT", "DELETE")
+def upload_session(request, name: str, session_id: str):
+    request.registry_caller.require(name, PUSH, scope_actions="pull,push")
+    session = _session(_repository(name), session_id)
+    if request.method == "GET":
+        return _headers_response(204, _upload_headers(name, session))
+    if request.method == "DELETE":
+        blob_services.upload_session_cancel(session=session)
+        return _empty(204)
+    try:
+        start = _chunk_start(request)
+        session = blob_services.upload_session_append(session=session, chunks=iter_body(request), start=start)
+    except blob_services.RangeMismatch as exc:
+        headers = _upload_headers(name, session)
+        raise OCIError("RANGE_INVALID", str(exc), headers=headers) from None
+    except OCIError as exc:
+        exc.headers.update(_upload_headers(name, session))
+        raise
+    if request.method == "PATCH":
+        return _headers_response(202, _upload_headers(name, session))
+    digest = request.GET.get("digest")
+    if not digest:
+        raise OCIError("DIGEST_INVALID", "the digest parameter is required to complete an upload")
+    blob_services.upload_session_commit(session=session, digest=digest)
+    return _blob_created(name, digest)

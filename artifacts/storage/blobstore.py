@@ -1,0 +1,124 @@
+"""The blob store interface and its local-filesystem implementation.
+
+Blobs are addressed by digest and immutable. Bytes arrive through a `BlobWriter` bound to an
+upload session: it appends at the session's offset, survives a dropped connection (the partial
+file stays until the session is committed, cancelled or collected) and `commit(digest)` moves the
+file into its content address atomically. Verifying the digest is the caller's job (services),
+which hashes while it streams.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from django.conf import settings
+
+from artifacts.storage import paths
+
+
+@dataclass(frozen=True)
+class BlobStat:
+    size: int
+    mtime: float
+
+
+class BlobWriter(Protocol):
+    offset: int
+
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+    def commit(self, digest: str) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def exists(self, digest: str) -> bool: ...
+    def stat(self, digest: str) -> BlobStat | None: ...
+    def open(self, digest: str, offset: int = 0) -> BinaryIO: ...
+    def delete(self, digest: str) -> None: ...
+    def writer(self, session_id: str, *, offset: int = 0) -> BlobWriter: ...
+    def open_upload(self, session_id: str) -> BinaryIO: ...
+    def upload_size(self, session_id: str) -> int: ...
+    def delete_upload(self, session_id: str) -> None: ...
+
+
+class LocalWriter:
+    """Appends to an upload file from `offset` (anything past it, from a dropped request, is cut)."""
+
+    def __init__(self, store: "LocalBlobStore", session_id: str, offset: int):
+        self._store = store
+        self._session_id = session_id
+        self._path = store._abs(paths.upload_path(session_id))
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self._path, "r+b" if self._path.exists() else "w+b")
+        self._file.truncate(offset)
+        self._file.seek(offset)
+        self.offset = offset
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.offset += len(data)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            self._file.close()
+
+    def commit(self, digest: str) -> None:
+        self.close()
+        target = self._store._abs(paths.blob_path(digest))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # identical bytes are stored once
+            self._path.unlink(missing_ok=True)
+        else:
+            os.replace(self._path, target)
+
+    def cancel(self) -> None:
+        self.close()
+        self._path.unlink(missing_ok=True)
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _abs(self, relative) -> Path:
+        return self.root / relative
+
+    def exists(self, digest: str) -> bool:
+        return self._abs(paths.blob_path(digest)).is_file()
+
+    def stat(self, digest: str) -> BlobStat | None:
+        try:
+            result = os.stat(self._abs(paths.blob_path(digest)))
+        except FileNotFoundError:
+            return None
+        return BlobStat(size=result.st_size, mtime=result.st_mtime)
+
+    def open(self, digest: str, offset: int = 0) -> BinaryIO:
+        handle = open(self._abs(paths.blob_path(digest)), "rb")
+        if offset:
+            handle.seek(offset)
+        return handle
+
+    def delete(self, digest: str) -> None:
+        self._abs(paths.blob_path(digest)).unlink(missing_ok=True)
+
+    def writer(self, session_id: str, *, offset: int = 0) -> LocalWriter:
+        return LocalWriter(self, str(session_id), offset)
+
+    def open_upload(self, session_id: str) -> BinaryIO:
+        return open(self._abs(paths.upload_path(str(session_id))), "rb")
+
+    def upload_size(self, session_id: str) -> int:
+        try:
+            return os.stat(self._abs(paths.upload_path(str(session_id)))).st_size
+        except FileNotFoundError:
+            return 0
+
+    def delete_upload(self, session_id: str) -> None:
+        self._abs(paths.upload_path(str(session_id))).unlink(missing_ok=True)
+
+
+def get_blob_store() -> BlobStore:
+    return LocalBlobStore(settings.BLOB_STORE_ROOT)

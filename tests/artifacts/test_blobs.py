@@ -1,0 +1,153 @@
+"""Blob endpoints: monolithic and chunked uploads, resume, mount, Range, delete, and their errors."""
+import pytest
+
+from artifacts.models import Blob, UploadSession
+from artifacts.storage import get_blob_store
+from tests.artifacts.conftest import error_codes, sha256, sha512
+
+pytestmark = pytest.mark.django_db
+NAME = "acme/alpha/app"
+
+
+def test_a_monolithic_upload_with_the_digest_stores_the_blob(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    data = b"hello blob" * 1000
+    response = reg.request("POST", f"/v2/{NAME}/blobs/uploads/?digest={sha256(data)}", data)
+    assert response.status_code == 201
+    assert response["Location"] == f"/v2/{NAME}/blobs/{sha256(data)}"
+    assert response["Docker-Content-Digest"] == sha256(data)
+    head = reg.request("HEAD", f"/v2/{NAME}/blobs/{sha256(data)}")
+    assert head.status_code == 200 and head["Content-Length"] == str(len(data))
+    got = reg.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}")
+    assert b"".join(got.streaming_content) == data
+
+
+def test_post_then_put_uploads_a_blob(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    started = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")
+    assert started.status_code == 202 and started["Range"] == "0-0"
+    data = b"x" * 5000
+    done = reg.request("PUT", f"{started['Location']}?digest={sha256(data)}", data)
+    assert done.status_code == 201
+    assert get_blob_store().stat(sha256(data)).size == 5000
+
+
+def test_a_sha512_digest_is_accepted(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    data = b"sha512 content"
+    response = reg.request("POST", f"/v2/{NAME}/blobs/uploads/?digest={sha512(data)}", data)
+    assert response.status_code == 201
+    assert reg.request("HEAD", f"/v2/{NAME}/blobs/{sha512(data)}").status_code == 200
+
+
+def test_chunked_upload_reports_progress_and_resumes(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    data = bytes(range(256)) * 40
+    first = reg.request("PATCH", location, data[:4000], HTTP_CONTENT_RANGE="0-3999")
+    assert first.status_code == 202 and first["Range"] == "0-3999"
+    # The client lost track (dropped connection): it asks where the upload stands and resumes there.
+    status = reg.request("GET", location)
+    assert status.status_code == 204 and status["Range"] == "0-3999" and status["Location"] == location
+    second = reg.request("PATCH", location, data[4000:8000], HTTP_CONTENT_RANGE="4000-7999")
+    assert second["Range"] == "0-7999"
+    done = reg.request("PUT", f"{location}?digest={sha256(data)}", data[8000:], HTTP_CONTENT_RANGE=f"8000-{len(data) - 1}")
+    assert done.status_code == 201
+    assert b"".join(reg.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}").streaming_content) == data
+
+
+def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, registry, client):
+    from artifacts import services
+
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    session = UploadSession.objects.get()
+
+    def dropping():
+        yield b"a" * 1000
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        services.upload_session_append(session=session, chunks=dropping())
+    services._hashers.clear()  # as if another worker process serves the resume: it re-hashes the file
+    assert reg.request("GET", location)["Range"] == "0-999"
+    reg.request("PATCH", location, b"b" * 500, HTTP_CONTENT_RANGE="1000-1499")
+    data = b"a" * 1000 + b"b" * 500
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}").status_code == 201
+
+
+def test_an_out_of_order_chunk_is_refused_with_416(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, b"a" * 100, HTTP_CONTENT_RANGE="0-99")
+    response = reg.request("PATCH", location, b"b" * 100, HTTP_CONTENT_RANGE="200-299")
+    assert response.status_code == 416
+    assert response["Range"] == "0-99"
+    assert error_codes(response) == ["BLOB_UPLOAD_INVALID"]
+
+
+def test_a_digest_mismatch_is_digest_invalid_and_stores_nothing(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    response = reg.request("POST", f"/v2/{NAME}/blobs/uploads/?digest={sha256(b'other')}", b"content")
+    assert response.status_code == 400 and error_codes(response) == ["DIGEST_INVALID"]
+    assert not Blob.objects.exists() and not UploadSession.objects.exists()
+    assert not get_blob_store().exists(sha256(b"content"))
+
+
+def test_an_unknown_blob_is_blob_unknown(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    reg.push_blob(NAME, b"something")
+    response = reg.request("GET", f"/v2/{NAME}/blobs/{sha256(b'missing')}")
+    assert response.status_code == 404 and error_codes(response) == ["BLOB_UNKNOWN"]
+
+
+def test_an_unknown_upload_session_is_blob_upload_unknown(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    reg.push_blob(NAME, b"something")
+    for session in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        response = reg.request("GET", f"/v2/{NAME}/blobs/uploads/{session}")
+        assert response.status_code == 404 and error_codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
+
+
+def test_a_cancelled_upload_is_gone(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, b"abc")
+    assert reg.request("DELETE", location).status_code == 204
+    assert error_codes(reg.request("GET", location)) == ["BLOB_UPLOAD_UNKNOWN"]
+
+
+def test_a_range_request_gets_206_with_the_slice(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    data = bytes(range(256))
+    digest = reg.push_blob(NAME, data)
+    response = reg.request("GET", f"/v2/{NAME}/blobs/{digest}", HTTP_RANGE="bytes=10-19")
+    assert response.status_code == 206
+    assert response["Content-Range"] == "bytes 10-19/256" and response["Content-Length"] == "10"
+    assert b"".join(response.streaming_content) == data[10:20]
+    tail = reg.request("GET", f"/v2/{NAME}/blobs/{digest}", HTTP_RANGE="bytes=250-")
+    assert b"".join(tail.streaming_content) == data[250:]
+    assert reg.request("GET", f"/v2/{NAME}/blobs/{digest}", HTTP_RANGE="bytes=300-").status_code == 416
+
+
+def test_a_mount_from_a_repository_the_user_may_pull_links_the_blob(personas, registry):
+    reg = registry(personas.owner)
+    digest = reg.push_blob("acme/alpha/source", b"shared layer")
+    response = reg.request("POST", f"/v2/acme/alpha/target/blobs/uploads/?mount={digest}&from=acme/alpha/source")
+    assert response.status_code == 201 and response["Docker-Content-Digest"] == digest
+    assert reg.request("HEAD", f"/v2/acme/alpha/target/blobs/{digest}").status_code == 200
+
+
+def test_a_mount_from_a_repository_the_user_may_not_pull_falls_back_to_an_upload(personas, registry):
+    digest = registry(personas.owner).push_blob("acme/beta/secret", b"beta layer")
+    reg = registry(personas.alpha_registry_user)
+    response = reg.request("POST", f"/v2/{NAME}/blobs/uploads/?mount={digest}&from=acme/beta/secret")
+    assert response.status_code == 202 and "/blobs/uploads/" in response["Location"]
+    assert reg.request("GET", f"/v2/{NAME}/blobs/{digest}").status_code == 404
+
+
+def test_deleting_a_blob_removes_it_from_the_repository(personas, registry):
+    reg = registry(personas.alpha_registry_admin)
+    digest = reg.push_blob(NAME, b"to delete")
+    assert reg.request("DELETE", f"/v2/{NAME}/blobs/{digest}").status_code == 202
+    assert reg.request("HEAD", f"/v2/{NAME}/blobs/{digest}").status_code == 404

@@ -1,0 +1,99 @@
+"""skopeo (a real registry client) against the HTTPS live server: push, pull, list, inspect, delete,
+and refusals for the personas that may not push."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from accounts import services as account_services
+from artifacts.models import Repository
+from tests.clients.oci_layout import Layout
+
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
+SKOPEO = shutil.which("skopeo")
+
+
+@pytest.fixture
+def skopeo(live_server_https, tmp_path):
+    if SKOPEO is None:
+        pytest.fail("skopeo is not installed (apt-get install skopeo)")
+    cert_dir = tmp_path / "certs"
+    cert_dir.mkdir()
+    shutil.copy(live_server_https.ca_bundle, cert_dir / "ca.crt")
+    host = live_server_https.url.split("://", 1)[1]
+    env = {**os.environ, "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"), "HOME": str(tmp_path)}
+
+    def run(user, *args, check=True):
+        key = account_services.api_key_generate(user=user)
+        args = [a.replace("REGISTRY", host) for a in args]
+        command = [SKOPEO, "--insecure-policy", *args]
+        cert_flags = {
+            "copy": ["--src-cert-dir", str(cert_dir), "--dest-cert-dir", str(cert_dir)],
+        }.get(args[0], ["--cert-dir", str(cert_dir)])
+        cred_flags = {"copy": ["--src-creds", f"$oauthtoken:{key}", "--dest-creds", f"$oauthtoken:{key}"]}.get(
+            args[0], ["--creds", f"$oauthtoken:{key}"]
+        )
+        command[3:3] = cert_flags + cred_flags
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    return run
+
+
+@pytest.fixture
+def layout(tmp_path):
+    built = Layout(tmp_path / "layout")
+    descriptor, manifest = built.image(arch="amd64")
+    built.tag(descriptor, "1.0")
+    built.manifest_bytes = manifest
+    amd, _ = built.image(arch="amd64", files={"multi.txt": b"amd64 payload\n"})
+    arm, _ = built.image(arch="arm64", files={"multi.txt": b"arm64 payload\n"})
+    index, index_bytes = built.index([amd, arm])
+    built.tag(index, "multi")
+    built.index_bytes = index_bytes
+    return built
+
+
+def test_skopeo_copies_an_image_in_and_back_out_byte_identical(personas, skopeo, layout, tmp_path):
+    user = personas.alpha_registry_user
+    skopeo(user, "copy", f"oci:{layout.root}:1.0", "docker://REGISTRY/acme/alpha/app:1.0")
+    raw = skopeo(user, "inspect", "--raw", "docker://REGISTRY/acme/alpha/app:1.0").stdout
+    assert raw.encode() == layout.manifest_bytes
+    out = tmp_path / "pulled"
+    skopeo(user, "copy", "docker://REGISTRY/acme/alpha/app:1.0", f"oci:{out}:1.0")
+    pulled = Layout.__new__(Layout)
+    pulled.root = out
+    manifest = json.loads(layout.manifest_bytes)
+    for descriptor in [manifest["config"], *manifest["layers"]]:
+        assert pulled.blob_bytes(descriptor["digest"]) == layout.blob_bytes(descriptor["digest"])
+    tags = json.loads(skopeo(user, "list-tags", "docker://REGISTRY/acme/alpha/app").stdout)
+    assert tags == {"Repository": tags["Repository"], "Tags": ["1.0"]}
+
+
+def test_skopeo_pushes_a_two_platform_index_with_all(personas, skopeo, layout):
+    user = personas.alpha_registry_user
+    skopeo(user, "copy", "--all", f"oci:{layout.root}:multi", "docker://REGISTRY/acme/alpha/multi:2.0")
+    raw = skopeo(user, "inspect", "--raw", "docker://REGISTRY/acme/alpha/multi:2.0").stdout
+    assert raw.encode() == layout.index_bytes
+    inspected = json.loads(skopeo(user, "inspect", "--override-arch", "arm64", "docker://REGISTRY/acme/alpha/multi:2.0").stdout)
+    assert inspected["Architecture"] == "arm64"
+
+
+def test_skopeo_deletes_an_image(personas, skopeo, layout):
+    user = personas.alpha_registry_admin
+    skopeo(user, "copy", f"oci:{layout.root}:1.0", "docker://REGISTRY/acme/alpha/gone:1.0")
+    skopeo(user, "delete", "docker://REGISTRY/acme/alpha/gone:1.0")
+    result = skopeo(user, "inspect", "--raw", "docker://REGISTRY/acme/alpha/gone:1.0", check=False)
+    assert result.returncode != 0 and "manifest unknown" in result.stderr.lower()
+
+
+@pytest.mark.parametrize("persona", ["beta_user", "outsider", "alpha_registry_read"])
+def test_skopeo_push_is_refused_for_users_without_push_rights(personas, skopeo, layout, persona):
+    result = skopeo(getattr(personas, persona), "copy", f"oci:{layout.root}:1.0", "docker://REGISTRY/acme/alpha/app:1.0", check=False)
+    assert result.returncode != 0
+    assert any(word in result.stderr.lower() for word in ("denied", "unauthorized", "403"))
+    assert not Repository.objects.filter(name="acme/alpha/app").exists()
