@@ -51,12 +51,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas are built for every test; the production hasher would make this module take minutes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def space_named(cast, name: str) -> Space:
     return {
         "acme": cast.acme_space,

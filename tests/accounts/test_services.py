@@ -14,12 +14,6 @@ from accounts.permissions import Action, can
 from accounts.roles import Role
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas are built for every test; the production hasher would make this module slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def newcomer(db):
     return services.user_create(email="newcomer@example.test", name="New Comer", password="newcomer-pass-123")
