@@ -125,6 +125,20 @@ def test_an_org_registry_admin_adds_a_registry_user_as_in_the_guide(personas, ne
     assert roles_of(newcomer, personas.acme, personas.alpha) == {Role.REGISTRY_USER}
 
 
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="Policy gap reported to the team: services.member_add documents that a team's new member must already "
+    "belong to the org unless the actor may manage org users, but it only calls role_add, so a team-level User Admin "
+    "can pull any account (here another org's owner) into the org through their team.",
+)
+def test_a_team_user_admin_cannot_pull_an_outsider_into_the_org(personas):
+    before = stored_state()
+    with pytest.raises((AccessDenied, InvalidInput)):
+        services.member_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=personas.outsider, roles=["USER_ADMIN"])
+    assert stored_state() == before
+
+
 # --- exactly one owner ---------------------------------------------------------------------
 
 
