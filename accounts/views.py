@@ -76,7 +76,11 @@ def _pending_invitations(space: Space):
     invitations = Invitation.objects.filter(org=space.org, accepted_at__isnull=True, expires_at__gt=timezone.now())
     if space.team:
         invitations = invitations.filter(team=space.team)
-    return invitations.select_related("team", "invited_by").order_by("-created_at")
+    invitations = list(invitations.select_related("team", "invited_by").order_by("-created_at"))
+    for invitation in invitations:
+        invitation.org_role_labels = [Role(r).label for r in invitation.org_roles]
+        invitation.team_role_labels = [Role(r).label for r in invitation.team_roles] if invitation.team_id else []
+    return invitations
 
 
 def _invite_options(actor: User, space: Space) -> dict:

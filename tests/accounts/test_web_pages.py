@@ -197,7 +197,8 @@ def test_inviting_takes_two_steps_and_offers_only_grantable_roles(cast):
     assert response.status_code == 302 and response.url == users_url("acme")
     invitation = Invitation.objects.get(email="new@example.test")
     assert invitation.team == cast.alpha and invitation.team_roles == ["USER_ADMIN"]
-    assert b"new@example.test" in client.get(users_url("acme")).content
+    pending = client.get(users_url("acme")).content.decode()
+    assert "new@example.test" in pending and "alpha: User Admin" in pending
 
 
 @pytest.mark.django_db
