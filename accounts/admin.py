@@ -50,6 +50,10 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
 
+    def get_inlines(self, request, obj):
+        # A new account has no role bindings yet; they are shown (read-only) once it exists.
+        return self.inlines if obj is not None else []
+
 
 class TeamInline(admin.TabularInline):
     model = Team

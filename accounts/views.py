@@ -3,6 +3,8 @@
 Views parse with a form, fetch through accounts.permissions, call one service and render.
 `portal_page` (accounts.web_gate) handles sign-in, the onboarding gate and policy errors.
 """
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.db.models import Count
@@ -109,8 +111,7 @@ def signin(request):
         login(request, form.user)
         # "Set your organization" appears at every sign-in (guide 2.2.1).
         target = reverse("accounts:set-organization")
-        next_url = _safe_next(request, "accounts:dashboard")
-        return redirect(f"{target}?next={next_url}")
+        return redirect(f"{target}?{urlencode({'next': _safe_next(request, 'accounts:dashboard')})}")
     return render(request, "accounts/signin.html", {"form": form, "next": request.GET.get("next", "")})
 
 
