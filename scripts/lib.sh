@@ -51,7 +51,9 @@ venv_ensure() {
     sum="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
         say "installing Python packages from $1"
-        "$PY" -m pip install -q -r "$req" || die "pip install -r $1 failed"
+        # (This machine's pip configuration names index folders that may be absent; drop that noise only.)
+        "$PY" -m pip install -q -r "$req" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
+            || die "pip install -r $1 failed"
         echo "$sum" > "$stamp"
     fi
 }
