@@ -135,3 +135,15 @@ def test_zero_configuration_gives_sqlite_eager_tasks_and_console_email(tmp_path)
         "django.db.backends.sqlite3", "True", "django.core.mail.backends.console.EmailBackend", "False",
     ]
     assert (tmp_path / "var").is_dir()
+
+
+def test_the_readme_configuration_table_names_every_variable_the_settings_read():
+    import re
+
+    settings_source = (ROOT / "registry_portal" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', settings_source))
+    readme = (ROOT / "README.md").read_text()
+    table = "\n".join(line for line in readme.splitlines() if line.startswith("| `"))
+    documented = set(re.findall(r"`([A-Z0-9_]+)`", table))
+    assert read, "no env_* reads found in settings.py"
+    assert sorted(read - documented) == [], "add these to the README's configuration table"
