@@ -146,6 +146,12 @@ def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
             owner.goto(f"{base}/org/acme/team/alpha/users")
             expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
             camera.shoot(owner, "owner-alpha-users")
+
+            # The link worked once: opening it again is a clear "already used" page.
+            reused = browser.new_context(ignore_https_errors=True).new_page()
+            assert reused.goto(invitation_link).status == 410
+            expect(reused.get_by_text("This invitation has already been used.")).to_be_visible()
+            camera.shoot(reused, "invitation-used-410")
         finally:
             browser.close()
 
