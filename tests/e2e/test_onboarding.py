@@ -4,7 +4,6 @@ the org owner invites a user from the Users page → a real Celery worker e-mail
 the invitee creates an account from the link, verifies the e-mail, sets preferences and the
 org/team → generates an API key → the key is exchanged at /token and works on the NGC API.
 """
-import os
 import re
 
 import pytest
@@ -12,10 +11,9 @@ import requests
 
 from tests.support.personas import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; the test itself touches the database
-# only through fixtures, before and after the browser runs.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
+# Playwright's sync API runs an event loop in this thread while the browser is open, so the test
+# touches the database only through fixtures, before and after that block (Django refuses ORM
+# calls from inside a running loop).
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
