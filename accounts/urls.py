@@ -1,7 +1,6 @@
 """The web portal's identity pages. Space-scoped pages name their space in the path
 (/org/<org>/... and /org/<org>/team/<team>/...), so links are shareable and the policy
 answers 404 for spaces a user may not see; the top-bar switcher only changes the session's default."""
-from django.contrib.staticfiles.views import serve as staticfiles_serve
 from django.urls import path
 
 from accounts import views
@@ -43,7 +42,4 @@ urlpatterns = [
     path("org/<str:org>/team/<str:team>", views.team_detail, name="team-detail"),
     path("org/<str:org>/team/<str:team>/add-user", views.team_add_user, name="team-add-user"),
     path("setup/api-key", views.api_key, name="api-key"),
-    # The portal's own CSS/JS, for the embedded default (gunicorn without a front proxy).
-    # A proxy in front may serve STATIC_ROOT instead; this route then never sees a request.
-    path("static/<path:path>", staticfiles_serve, {"insecure": True}, name="static"),
 ]

@@ -3,6 +3,7 @@
 Zero configuration gives the embedded default: SQLite and local blob storage under var/,
 Celery tasks run eagerly in-process, e-mail printed to the console.
 """
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the portal's CSS/JS from gunicorn itself, with caching headers (no proxy needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,6 +116,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Without `collectstatic` (tests, a quick start) WhiteNoise finds files in STATICFILES_DIRS itself.
+WHITENOISE_USE_FINDERS = True
+# ...and then STATIC_ROOT may not exist yet, which is expected, not worth a warning per process.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis broker when REDIS_URL is given, otherwise tasks run eagerly in-process.

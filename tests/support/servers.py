@@ -60,6 +60,8 @@ class LiveServer:
     def session(self) -> requests.Session:
         """A requests session that trusts the test CA."""
         http = requests.Session()
+        # Not trust_env: the machine's REQUESTS_CA_BUNDLE would override the session's `verify`.
+        http.trust_env = False
         http.verify = self.ca_bundle
         return http
 
