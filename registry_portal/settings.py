@@ -119,7 +119,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Without `collectstatic` (tests, a quick start) WhiteNoise finds files in STATICFILES_DIRS itself.
 WHITENOISE_USE_FINDERS = True
 # ...and then STATIC_ROOT may not exist yet, which is expected, not worth a warning per process.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: ")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis broker when REDIS_URL is given, otherwise tasks run eagerly in-process.
