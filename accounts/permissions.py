@@ -13,8 +13,10 @@ How a decision is made (docs/permissions.md states the same rules in prose):
 2. `can(user, action, space)` reads those object permissions for the space (one query per space
    per request, cached on the user object) and maps the action to a (service, access) pair.
 3. Artifact deletion needs ADMIN on the artifact's service, or WRITE plus being its creator.
-4. Granting: only roles the actor holds (in the space or at org level) may be granted, removed
-   or changed; the Org Owner may grant every role. Ownership itself is only transferred.
+4. Granting: only roles the actor holds (in the space or at org level, a role counting as holding
+   the lesser roles of its family) may be granted, removed or changed; the Org Owner may grant
+   every role. Ownership itself is only transferred. Bringing someone new into the org (a first
+   binding there) needs MANAGE_USERS at org level; team admins add existing org members.
 """
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +27,16 @@ from django.db.models import Q
 
 from accounts.errors import AccessDenied, NotFound
 from accounts.models import Org, OrgUserObjectPermission, RoleBinding, Team, TeamUserObjectPermission, User
-from accounts.roles import ARTIFACT_SERVICES, GRANTABLE_ROLES, ORG_WIDE_ROLES, ROLE_SERVICE_ACCESS, Access, Role, Service
+from accounts.roles import (
+    ARTIFACT_SERVICES,
+    GRANTABLE_ROLES,
+    ORG_WIDE_ROLES,
+    ROLE_SERVICE_ACCESS,
+    Access,
+    Role,
+    Service,
+    with_implied,
+)
 
 
 @dataclass(frozen=True)
@@ -239,7 +250,7 @@ def grantable_roles(user, space: Space) -> set[str]:
     held = held_roles(user, space)
     if Role.ORG_OWNER in held:
         return set(GRANTABLE_ROLES)
-    return held & set(GRANTABLE_ROLES)
+    return with_implied(held) & set(GRANTABLE_ROLES)
 
 
 def require_grantable(user, space: Space, roles) -> None:

@@ -56,6 +56,23 @@ ROLE_SERVICE_ACCESS: dict[str, dict[str, frozenset[str]]] = {
 # reach only org-level artifacts (architecture: "Org Owner and org-level admin roles reach every team").
 ORG_WIDE_ROLES = frozenset({Role.ORG_OWNER, Role.REGISTRY_ADMIN, Role.USER_ADMIN})
 
+# Holding a role counts as holding the lesser roles of its family, for granting purposes: an org
+# admin adds Registry Users (guide 2.5.2.3) without a User Admin ever granting Registry Admin.
+IMPLIED_ROLES: dict[str, frozenset[str]] = {
+    Role.REGISTRY_ADMIN: frozenset({Role.REGISTRY_USER, Role.REGISTRY_READ}),
+    Role.REGISTRY_USER: frozenset({Role.REGISTRY_READ}),
+    Role.USER_ADMIN: frozenset({Role.USER_READ}),
+}
+
+
+def with_implied(roles) -> set[str]:
+    """The roles plus the lesser roles each implies."""
+    result = set(roles)
+    for role in roles:
+        result |= IMPLIED_ROLES.get(role, frozenset())
+    return result
+
+
 # Roles that may be granted through invitations and role changes (ownership is transferred instead).
 GRANTABLE_ROLES = tuple(role for role in Role.values if role != Role.ORG_OWNER)
 

@@ -215,6 +215,17 @@ def _lock_bindings(*, user: User, org: Org) -> None:
     list(RoleBinding.objects.select_for_update().filter(user=user, org=org).order_by("pk").values_list("pk"))
 
 
+def _require_may_bring_into_org(*, actor: User, space: Space, user: User) -> None:
+    """A user's first role in an org needs an actor who manages the org's users; team admins
+    add people who already belong to the org (others are invited)."""
+    if RoleBinding.objects.filter(user=user, org=space.org).exists():
+        return
+    if not permissions.can(actor, Action.MANAGE_USERS, Space(space.org)):
+        raise AccessDenied(
+            f"{user.email} is not a member of org '{space.org.name}'. Invite them, or ask an org administrator."
+        )
+
+
 def member_roles(*, user: User, space: Space) -> list[str]:
     return sorted(_bindings_in(space).filter(user=user).values_list("role", flat=True))
 
@@ -228,6 +239,7 @@ def role_add(*, actor: User, space: Space, user: User, roles) -> list[str]:
     if not canonical:
         raise InvalidInput("Give at least one role.", field="roles")
     permissions.require_grantable(actor, space, canonical)
+    _require_may_bring_into_org(actor=actor, space=space, user=user)
     with transaction.atomic():
         _lock_bindings(user=user, org=space.org)
         existing = set(_bindings_in(space).filter(user=user).values_list("role", flat=True))
@@ -259,6 +271,7 @@ def member_set_roles(*, actor: User, space: Space, user: User, roles) -> list[st
     if not wanted and not current:
         raise InvalidInput("Give at least one role.", field="roles")
     permissions.require_grantable(actor, space, changed)
+    _require_may_bring_into_org(actor=actor, space=space, user=user)
     with transaction.atomic():
         _lock_bindings(user=user, org=space.org)
         _bindings_in(space).filter(user=user, role__in=current - wanted).delete()
@@ -270,9 +283,8 @@ def member_set_roles(*, actor: User, space: Space, user: User, roles) -> list[st
 
 
 def member_add(*, actor: User, space: Space, user: User, roles) -> list[str]:
-    """Add an existing account to a team (or org) with roles. For a team, the user must already
-    belong to the org, or the actor must be allowed to manage org users too (then the user
-    joins through the team binding alone, as in NGC)."""
+    """Add an existing account to a team (or org) with roles. The user must already belong to the
+    org unless the actor manages the org's users (then the team binding alone makes them a member)."""
     return role_add(actor=actor, space=space, user=user, roles=roles)
 
 
