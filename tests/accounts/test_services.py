@@ -69,17 +69,49 @@ def test_a_user_admin_cannot_slip_a_role_they_lack_into_an_invitation(personas):
 
 
 @pytest.mark.django_db
-def test_a_team_user_admin_grants_only_in_their_own_team(personas, newcomer):
-    services.role_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=newcomer, roles=["USER_ADMIN"])
-    assert roles_of(newcomer, personas.acme, personas.alpha) == {Role.USER_ADMIN}
+def test_a_team_user_admin_grants_only_in_their_own_team(personas):
+    member = personas.beta_user  # already in the org, through team beta
+    services.role_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=member, roles=["USER_ADMIN"])
+    assert roles_of(member, personas.acme, personas.alpha) == {Role.USER_ADMIN}
     before = stored_state()
     with pytest.raises(AccessDenied, match="REGISTRY_USER"):
-        services.role_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=newcomer, roles=["REGISTRY_USER"])
+        services.role_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=member, roles=["REGISTRY_USER"])
     with pytest.raises(NotFound, match="Team 'beta' not found"):
-        services.role_add(actor=personas.alpha_user_admin, space=personas.beta_space, user=newcomer, roles=["USER_ADMIN"])
+        services.role_add(actor=personas.alpha_user_admin, space=personas.beta_space, user=member, roles=["USER_ADMIN"])
     with pytest.raises(AccessDenied):
-        services.role_add(actor=personas.alpha_user_admin, space=personas.acme_space, user=newcomer, roles=["USER_ADMIN"])
+        services.role_add(actor=personas.alpha_user_admin, space=personas.acme_space, user=member, roles=["USER_ADMIN"])
     assert stored_state() == before
+
+
+@pytest.mark.django_db
+def test_holding_a_role_lets_one_grant_the_lesser_roles_of_its_family(personas):
+    member = personas.beta_user
+    # User Admin ⊇ User Read; Registry Admin ⊇ Registry User ⊇ Registry Read.
+    services.role_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=member, roles=["USER_READ"])
+    services.role_add(actor=personas.alpha_registry_admin, space=personas.alpha_space, user=member, roles=["REGISTRY_READ"])
+    assert roles_of(member, personas.acme, personas.alpha) == {Role.USER_READ, Role.REGISTRY_READ}
+    before = stored_state()
+    with pytest.raises(AccessDenied, match="USER_ADMIN"):
+        services.role_add(actor=personas.alpha_registry_admin, space=personas.alpha_space, user=member, roles=["USER_ADMIN"])
+    with pytest.raises(AccessDenied, match="REGISTRY_ADMIN"):
+        services.role_add(actor=personas.org_user_admin, space=personas.alpha_space, user=member, roles=["REGISTRY_ADMIN"])
+    assert stored_state() == before
+
+
+@pytest.mark.django_db
+def test_a_team_user_admin_cannot_pull_someone_from_outside_into_the_org(personas, newcomer):
+    before = stored_state()
+    for stranger in (newcomer, personas.outsider):
+        with pytest.raises(AccessDenied, match="is not a member of org 'acme'"):
+            services.member_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=stranger, roles=["USER_ADMIN"])
+    assert stored_state() == before
+
+
+@pytest.mark.django_db
+def test_an_org_user_manager_brings_a_new_person_straight_into_a_team(personas, newcomer):
+    services.member_add(actor=personas.org_registry_admin, space=personas.alpha_space, user=newcomer, roles=["REGISTRY_USER"])
+    assert roles_of(newcomer, personas.acme, personas.alpha) == {Role.REGISTRY_USER}
+    assert can(newcomer, Action.VIEW_SPACE, personas.acme_space)
 
 
 @pytest.mark.django_db
@@ -112,31 +144,14 @@ def test_nobody_can_grant_the_org_owner_role(personas, newcomer, name):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="Policy gap reported to the team: guide 2.5.2.3 has an Org Admin (REGISTRY_WRITE_ADMIN_ROLE) add users "
-    "with REGISTRY_WRITE_USER_ROLE, but grantable_roles allows only roles the actor literally holds, so a Registry "
-    "Admin can grant only REGISTRY_ADMIN.",
-)
 def test_an_org_registry_admin_adds_a_registry_user_as_in_the_guide(personas, newcomer):
+    # Guide 2.5.2.3: an Org Admin (REGISTRY_WRITE_ADMIN_ROLE) adds a user as REGISTRY_WRITE_USER_ROLE.
     services.role_add(
         actor=personas.org_registry_admin, space=personas.alpha_space, user=newcomer, roles=["REGISTRY_WRITE_USER_ROLE"]
     )
     assert roles_of(newcomer, personas.acme, personas.alpha) == {Role.REGISTRY_USER}
-
-
-@pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="Policy gap reported to the team: services.member_add documents that a team's new member must already "
-    "belong to the org unless the actor may manage org users, but it only calls role_add, so a team-level User Admin "
-    "can pull any account (here another org's owner) into the org through their team.",
-)
-def test_a_team_user_admin_cannot_pull_an_outsider_into_the_org(personas):
-    before = stored_state()
-    with pytest.raises((AccessDenied, InvalidInput)):
-        services.member_add(actor=personas.alpha_user_admin, space=personas.alpha_space, user=personas.outsider, roles=["USER_ADMIN"])
-    assert stored_state() == before
+    with pytest.raises(AccessDenied, match="USER_READ"):
+        services.role_add(actor=personas.org_registry_admin, space=personas.acme_space, user=newcomer, roles=["USER_READ"])
 
 
 # --- exactly one owner ---------------------------------------------------------------------
