@@ -164,14 +164,39 @@ def blob_put_bytes(*, data: bytes, digest: str, media_type: str = "") -> Blob:
 
 
 def blob_mount(*, repository: Repository, source: Repository, digest: str) -> Blob | None:
-    """Make a blob of `source` available in `repository` without moving bytes (caller checked pull on source)."""
+    """Make a blob of `source` available in `repository` without moving bytes (caller checked pull on source).
+
+    The blob row is locked before it is marked as linked: if GC is deleting it, this waits and then
+    finds nothing (the client uploads instead) rather than re-creating a row without bytes."""
     with transaction.atomic():
-        link = RepositoryBlob.objects.filter(repository=source, blob__digest=digest).select_related("blob").first()
-        if link is None:
+        blob = Blob.objects.select_for_update(of=("self",)).filter(digest=digest, repositoryblob__repository=source).first()
+        if blob is None:
             return None
-        blob = _blob_locked(digest=digest, size=link.blob.size)
+        blob.last_linked_at = timezone.now()
+        blob.save(update_fields=["last_linked_at"])
         RepositoryBlob.objects.get_or_create(repository=repository, blob=blob)
     return blob
+
+
+def blob_touch_interval() -> timedelta:
+    """How stale `last_linked_at` may be before a blob HEAD refreshes it: a quarter of the GC grace,
+    so a HEAD that answers "exists" keeps the blob for at least three quarters of the grace."""
+    return timedelta(minutes=settings.BLOB_GC_GRACE_MINUTES) / 4
+
+
+def blob_touch(*, blob: Blob, now=None) -> bool:
+    """Restart the GC grace clock of a blob a client was just told exists (blob HEAD): a pusher
+    skips uploading it and references it in a manifest PUT soon after. No write while the clock is
+    fresh. False when GC deleted the blob meanwhile (the UPDATE waits for GC's row lock, then
+    matches nothing), so the caller answers BLOB_UNKNOWN and the client uploads it again."""
+    now = now or timezone.now()
+    stale = now - blob_touch_interval()
+    if blob.last_linked_at >= stale:
+        return True
+    if Blob.objects.filter(pk=blob.pk, last_linked_at__lt=stale).update(last_linked_at=now):
+        blob.last_linked_at = now
+        return True
+    return Blob.objects.filter(pk=blob.pk).exists()  # refreshed by someone else, or deleted
 
 
 def blob_unlink(*, repository: Repository, digest: str) -> bool:
@@ -193,8 +218,9 @@ class GcReport:
 def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedelta | None = None, now=None) -> GcReport:
     """Delete blobs no manifest references and stale upload sessions.
 
-    Safe against a push in progress: a blob linked, uploaded or mounted within `grace` is kept
-    (a push commits its layers before the manifest that references them), as is every upload
+    Safe against a push in progress: a blob linked, uploaded, mounted or answered "exists" to a
+    blob HEAD (`blob_touch`) within `grace` is kept (a push commits or finds its layers before the
+    manifest that references them), as is every upload
     session touched within `session_ttl`. Each candidate is re-checked under a row lock, which the
     commit and manifest paths also take, so a concurrent push either sees it gone or keeps it.
     """

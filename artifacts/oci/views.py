@@ -269,6 +269,9 @@ def blob(request, name: str, digest: str):
         raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     if request.method == "HEAD":
+        # A pusher told "exists" skips the upload: restart the blob's GC grace until its manifest arrives.
+        if not blob_services.blob_touch(blob=found):
+            raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _head(found.size, headers)
     start, end, status = 0, found.size - 1, 200
     requested = request.META.get("HTTP_RANGE")
