@@ -123,15 +123,18 @@ def _int_param(request, name: str, default: int) -> int:
     return value
 
 
-def paginated(request, queryset, *, key: str, serializer) -> Response:
+def paginated(request, queryset, *, key: str, serializer, prepare=None) -> Response:
     """One page of `queryset` as `{key: [...], paginationInfo}` (`page-size`, 0-based `page-number`).
 
     A page past the end is empty, not an error: NVIDIA's client over-counts pages by one.
+    `prepare(rows)`, if given, may attach batch-loaded data to the page's rows before serializing.
     """
     size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     index = _int_param(request, "page-number", 0)
     total = queryset.count()
     rows = list(queryset[index * size : (index + 1) * size]) if index * size < total else []
+    if prepare is not None:
+        rows = prepare(rows)
     return ok(
         **{
             key: serializer(rows, many=True).data,

@@ -221,6 +221,19 @@ def visible_orgs(user):
     return Org.objects.filter(role_bindings__user=user).distinct().order_by("name")
 
 
+def teams_with(user, org: Org, action: Action, *, service: str):
+    """Teams of `org` where `user` may READ or WRITE artifacts of `service`, in one query (for
+    lists that span an org and its teams)."""
+    access = {Action.READ: Access.READ, Action.WRITE: Access.WRITE}[action]
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    return Team.objects.filter(
+        org=org,
+        teamuserobjectpermission__user=user,
+        teamuserobjectpermission__permission__codename=codename(service, access),
+    ).distinct()
+
+
 def visible_teams(user, org: Org):
     """Teams of `org` the user may see: their own teams, or all of them for org-wide roles."""
     if not user.is_authenticated:
