@@ -3,6 +3,7 @@
 Zero configuration gives the embedded default: SQLite and local blob storage under var/,
 Celery tasks run eagerly in-process, e-mail printed to the console.
 """
+import hashlib
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,8 @@ if not SECRET_KEY:
     if not DEBUG and env_bool("REGISTRY_PRODUCTION", False):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when REGISTRY_PRODUCTION=1")
     # Development default: stable per checkout so sessions survive restarts, never used in production.
-    SECRET_KEY = "insecure-dev-key-" + str(BASE_DIR)
+    # Hashed so it is long enough (>= 32 bytes) for the HS256 tokens it also signs by default.
+    SECRET_KEY = "insecure-dev-key-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 

@@ -147,3 +147,12 @@ def test_the_readme_configuration_table_names_every_variable_the_settings_read()
     documented = set(re.findall(r"`([A-Z0-9_]+)`", table))
     assert read, "no env_* reads found in settings.py"
     assert sorted(read - documented) == [], "add these to the README's configuration table"
+
+
+def test_the_development_secret_key_is_long_enough_to_sign_tokens(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "REGISTRY_", "TOKEN_"))}
+    env.update(DJANGO_SETTINGS_MODULE="registry_portal.settings", REGISTRY_VAR_DIR=str(tmp_path / "var"))
+    code = "import django; django.setup(); from django.conf import settings as s; print(len(s.TOKEN_SIGNING_KEY.encode()))"
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 32  # HS256 keys shorter than the hash size are weak (RFC 7518 3.2)
