@@ -219,14 +219,22 @@ def start_reference(tmp, port, logs):
 # --- measuring -------------------------------------------------------------------------------
 
 
+STEPS = [("push:monolithic", h.bench_push, "monolithic"),
+         ("push:chunked", h.bench_push, "chunked"),
+         ("push:streamed", h.bench_push, "streamed"),
+         ("pull:raw", h.bench_pull, "raw"),
+         ("pull:verified", h.bench_pull, "verified"),
+         ("small:c1", h.bench_small, 1),
+         ("manifest:GET:c32", h.bench_manifest, ("GET", 32))]
+
+
 def plan(a):
-    steps = [("push:monolithic", h.bench_push, "monolithic"),
-             ("push:chunked", h.bench_push, "chunked"),
-             ("push:streamed", h.bench_push, "streamed"),
-             ("pull:raw", h.bench_pull, "raw"),
-             ("pull:verified", h.bench_pull, "verified"),
-             ("small:c1", h.bench_small, 1),
-             ("manifest:GET:c32", h.bench_manifest, ("GET", 32))]
+    if not a.steps:
+        return STEPS
+    wanted = [w.strip() for w in a.steps.split(",") if w.strip()]
+    steps = [s for s in STEPS if any(s[0] == w or s[0].split(":")[0] == w for w in wanted)]
+    if not steps:
+        die(f"--steps {a.steps!r} matches none of {[s[0] for s in STEPS]}")
     return steps
 
 
@@ -292,6 +300,8 @@ def main(argv=None):
     ap.add_argument("--big-mib", type=int, help="big blob size, MiB (default 1024; quick 64)")
     ap.add_argument("--small-layers", type=int, help="small layers (default 200; quick 20)")
     ap.add_argument("--duration", type=float, help="seconds of manifest GETs (default 10; quick 2)")
+    ap.add_argument("--steps", help="comma list of steps (or groups: push, pull, small, manifest) "
+                                    "to run; default all")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the plan; medians are shown")
     ap.add_argument("--cache-dir", default="/tmp/registry-bench-cache",
                     help="where the random big-blob file is cached")

@@ -15,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from artifacts import selectors
 from artifacts import services as blob_services
-from artifacts.digests import InvalidDigest, parse_digest
-from artifacts.models import UploadSession
+from artifacts.digests import InvalidDigest, is_digest, parse_digest
+from artifacts.models import Blob, Manifest, Tag, UploadSession
 from artifacts.oci import services
 from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
 from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
@@ -113,6 +113,10 @@ def _digest(value: str, code: str = "DIGEST_INVALID") -> str:
 def _push_repository(request, name: str):
     caller = request.registry_caller
     caller.require(name, PUSH, scope_actions="pull,push")
+    # perf: an existing repository needs neither name resolution nor the user row (one query, not three)
+    repository = selectors.repository_by_name(name)
+    if repository is not None:
+        return repository
     resolved = resolve_name(name)
     if resolved.space is None:
         raise OCIError("NAME_UNKNOWN", detail={"name": name})
@@ -218,16 +222,28 @@ def manifest(request, name: str, reference: str):
         services.manifest_delete(repository=_repository(name), reference=reference)
         return _empty(202)
     caller.require(name, PULL)
-    repository = _repository(name)
-    found = selectors.manifest_by_reference(repository, reference)
-    if found is None:
-        raise OCIError("MANIFEST_UNKNOWN", detail={"reference": reference})
-    with get_blob_store().open(found.digest) as handle:
+    digest, media_type = _manifest_for_pull(name, reference)
+    with get_blob_store().open(digest) as handle:
         body = handle.read()
-    response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=found.media_type)
+    response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=media_type)
     response["Content-Length"] = str(len(body))
-    response["Docker-Content-Digest"] = found.digest
+    response["Docker-Content-Digest"] = digest
     return response
+
+
+def _manifest_for_pull(name: str, reference: str) -> tuple[str, str]:
+    """(digest, media type) of a manifest by tag or digest, in one query (perf: manifest GET/HEAD
+    is the hottest registry read; see docs/performance.md). Only a miss asks whether the
+    repository exists, to answer NAME_UNKNOWN rather than MANIFEST_UNKNOWN."""
+    if is_digest(reference):
+        rows = Manifest.objects.filter(repository__name=name, digest=reference).values_list("digest", "media_type")
+    else:
+        rows = Tag.objects.filter(repository__name=name, name=reference).values_list("manifest__digest", "manifest__media_type")
+    found = rows[:1]
+    if found:
+        return found[0]
+    _repository(name)
+    raise OCIError("MANIFEST_UNKNOWN", detail={"reference": reference})
 
 
 # --- blobs ----------------------------------------------------------------------------------
@@ -262,10 +278,13 @@ def blob(request, name: str, digest: str):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _empty(202)
     caller.require(name, PULL)
-    repository = _repository(name)
     _digest(digest)
-    found = selectors.repository_blob(repository, digest)
+    # One query for the blob of the named repository (perf: docker HEADs every layer it pushes
+    # and GETs every layer it pulls); only a miss asks whether the repository exists.
+    found = Blob.objects.filter(digest=digest, repositoryblob__repository__name=name).only("id", "size", "last_linked_at")[:1]
+    found = found[0] if found else None
     if found is None:
+        _repository(name)
         raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     if request.method == "HEAD":
@@ -352,13 +371,19 @@ def upload_start(request, name: str):
     return _headers_response(202, _upload_headers(name, session))
 
 
-def _session(repository, session_id: str) -> UploadSession:
+def _session(name: str, session_id: str) -> UploadSession:
+    """The upload session of repository `name`, with its repository, in one query (perf: every
+    PATCH/PUT of a push looks it up); only a miss asks whether the repository exists."""
     try:
         key = uuid.UUID(session_id)
     except ValueError:
         key = None
-    session = UploadSession.objects.filter(pk=key, repository=repository).select_related("repository").first() if key else None
+    session = None
+    if key:
+        rows = UploadSession.objects.filter(pk=key, repository__name=name).select_related("repository")[:1]
+        session = rows[0] if rows else None
     if session is None:
+        _repository(name)
         raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id})
     return session
 
@@ -376,7 +401,7 @@ def _chunk_start(request) -> int | None:
 @registry_view("GET", "PATCH", "PUT", "DELETE")
 def upload_session(request, name: str, session_id: str):
     request.registry_caller.require(name, PUSH, scope_actions="pull,push")
-    session = _session(_repository(name), session_id)
+    session = _session(name, session_id)
     if request.method == "GET":
         return _headers_response(204, _upload_headers(name, session))
     if request.method == "DELETE":
