@@ -317,7 +317,7 @@ class OrgListApi(APIView):
 
 
 class OrgDetailApi(APIView):
-    @extend_schema(operation_id="org_detail", responses=_wrapped("OrgDetail", "organizations", OrgOutput))
+    @extend_schema(responses=_wrapped("OrgDetail", "organizations", OrgOutput))
     def get(self, request, org: str):
         space = org_space(request, org)
         return ok(organizations=OrgOutput(space.org).data)
@@ -351,7 +351,7 @@ class TeamListApi(APIView):
 
 
 class TeamDetailApi(APIView):
-    @extend_schema(operation_id="team_detail", responses=_wrapped("TeamDetail", "team", TeamOutput))
+    @extend_schema(responses=_wrapped("TeamDetail", "team", TeamOutput))
     def get(self, request, org: str, team: str):
         space = org_space(request, org, team)
         return ok(team=TeamOutput(space.team).data)
@@ -404,7 +404,7 @@ class UserListApi(APIView):
 class UserDetailApi(APIView):
     """`GET /v2/org/<org>/users/<id>`, `GET|DELETE /v3/orgs/<org>[/teams/<team>]/users/<id or email>`."""
 
-    @extend_schema(operation_id="user_detail", responses=_wrapped("UserDetail", "user", UserOutput))
+    @extend_schema(responses=_wrapped("UserDetail", "user", UserOutput))
     def get(self, request, org: str, user: str, team: str | None = None):
         space = org_space(request, org, team)
         return ok(user=UserOutput(selectors.member_detail(actor=request.user, space=space, identifier=user)).data)

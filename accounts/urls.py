@@ -27,7 +27,6 @@ urlpatterns = [
     path("accounts/set-organization", views.set_organization, name="set-organization"),
     path("accounts/switch-space", views.switch_space, name="switch-space"),
     path("dashboard", views.dashboard, name="dashboard"),
-    path("registry/containers", views.registry_placeholder, {"section": "Containers"}, name="containers"),
     path("registry/models", views.registry_placeholder, {"section": "Models"}, name="models"),
     path("registry/resources", views.registry_placeholder, {"section": "Resources"}, name="resources"),
     path("registry/helm-charts", views.registry_placeholder, {"section": "Helm Charts"}, name="helm-charts"),

@@ -1,8 +1,13 @@
 """Reads for artifacts; registry reads take names the caller was already authorized for."""
+from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.errors import NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
 from artifacts.digests import is_digest
-from artifacts.models import Blob, Manifest, Repository, Tag
+from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from artifacts.platforms import manifest_platforms
 
 
 def repository_by_name(name: str) -> Repository | None:
@@ -49,3 +54,94 @@ def repositories_pullable(user, *, last: str | None = None) -> list[str]:
         ):
             names.append(repository.name)
     return names
+
+
+# --- the portal's container pages -------------------------------------------------------------
+
+
+def container_repositories(user, space: Space, *, search: str = ""):
+    """Repositories of exactly `space` that `user` may see (every one with READ on CONTAINER there,
+    otherwise only public ones), each annotated with its latest tag: the pinned one, else the one
+    pushed last (`latest_tag_name`, `latest_manifest_id`)."""
+    rows = Repository.objects.filter(org=space.org, team=space.team)
+    if not can(user, Action.READ, space, service=Service.CONTAINER):
+        rows = rows.filter(is_public=True)
+    if search:
+        rows = rows.filter(name__icontains=search)
+    newest = Tag.objects.filter(repository=OuterRef("pk")).order_by("-updated_at", "-pk")
+    return rows.select_related("org", "team").annotate(
+        latest_tag_name=Coalesce(F("latest_tag__name"), Subquery(newest.values("name")[:1])),
+        latest_manifest_id=Coalesce(
+            F("latest_tag__manifest_id"), Subquery(newest.values("manifest_id")[:1]), output_field=BigIntegerField()
+        ),
+    ).order_by("name")
+
+
+def attach_latest_sizes(repositories) -> list:
+    """Set `latest_size` on each repository of a page (from `container_repositories`), in two queries."""
+    repositories = list(repositories)
+    sizes = manifest_sizes({r.latest_manifest_id for r in repositories if r.latest_manifest_id})
+    for repository in repositories:
+        repository.latest_size = sizes.get(repository.latest_manifest_id)
+    return repositories
+
+
+def manifest_sizes(manifest_ids) -> dict[int, int]:
+    """Image size per manifest: the bytes of its config and layers; an index counts its children's."""
+    ids = set(manifest_ids)
+    if not ids:
+        return {}
+    children = list(ManifestChild.objects.filter(index_id__in=ids).values_list("index_id", "child_id"))
+    direct = dict(
+        ManifestBlob.objects.filter(manifest_id__in=ids | {child for _, child in children})
+        .values("manifest_id").annotate(total=Sum("blob__size")).values_list("manifest_id", "total")
+    )
+    sizes = {pk: direct.get(pk, 0) for pk in ids}
+    for index_id, child_id in children:
+        sizes[index_id] += direct.get(child_id, 0)
+    return sizes
+
+
+def container_repository(user, name: str) -> Repository:
+    """The repository `name` if `user` may see it (public, or READ on CONTAINER in its space);
+    NotFound otherwise, with the same message whether it exists or not."""
+    repository = Repository.objects.select_related("org", "team", "created_by").filter(name=name).first()
+    if repository is None or not (
+        repository.is_public or can(user, Action.READ, repository_space(repository), service=Service.CONTAINER)
+    ):
+        raise NotFound(f"Container '{name}' not found.")
+    return repository
+
+
+def repository_space(repository: Repository) -> Space:
+    return Space(repository.org, repository.team)
+
+
+def repository_tags(repository: Repository):
+    """The repository's tags, most recently pushed first, with their manifests."""
+    return Tag.objects.filter(repository=repository).select_related("manifest").order_by("-updated_at", "-pk")
+
+
+def repository_tag(repository: Repository, name: str) -> Tag:
+    """One tag of a repository the caller may see; NotFound if there is no such tag."""
+    tag = repository_tags(repository).filter(name=name).first()
+    if tag is None:
+        raise NotFound(f"Tag '{name}' not found in {repository.name}.")
+    return tag
+
+
+def latest_tag(repository: Repository) -> Tag | None:
+    """The pinned latest tag (set-latest), else the one pushed last."""
+    if repository.latest_tag_id:
+        return Tag.objects.select_related("manifest").filter(pk=repository.latest_tag_id).first()
+    return repository_tags(repository).first()
+
+
+def describe_tags(tags) -> list:
+    """Set `size` and `platforms` on each tag of a page (sizes in two queries, platforms from the blob store)."""
+    tags = list(tags)
+    sizes = manifest_sizes({tag.manifest_id for tag in tags})
+    for tag in tags:
+        tag.size = sizes.get(tag.manifest_id, 0)
+        tag.platforms = manifest_platforms(tag.manifest.digest)
+    return tags

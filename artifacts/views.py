@@ -1,0 +1,136 @@
+"""The portal's container pages (guide 3.3–3.6): the Private Registry's container list, a
+repository's Overview and Tags, and its Edit Details / delete pages.
+
+Reads go through artifacts.selectors (scoped by the policy: a repository a user may not see is a
+404), writes through services; `portal_page` renders policy errors as 404/403 pages.
+"""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+
+from accounts.errors import AccessDenied, RegistryError
+from accounts.permissions import Action, can
+from accounts.roles import Service
+from accounts.web_gate import portal_page
+from artifacts import forms, selectors, services
+from artifacts.markdown import render_markdown
+from artifacts.models import Repository
+
+PAGE_SIZE = 25
+TAGS_PAGE_SIZE = 50
+
+
+def registry_host(request) -> str:
+    """The host docker talks to: the one serving this page (the registry shares it)."""
+    return request.get_host()
+
+
+def _actions(user, repository: Repository) -> dict:
+    """What the user may do on the repository; pages show only these buttons."""
+    space = selectors.repository_space(repository)
+    return {
+        "can_edit": can(user, Action.WRITE, space, service=Service.CONTAINER),
+        "can_delete": can(user, Action.DELETE, space, service=Service.CONTAINER, creator_id=repository.created_by_id),
+    }
+
+
+def _may_delete_tag(user, repository: Repository, tag) -> bool:
+    """Registry Admin, or WRITE and having created the repository or pushed the tag's image."""
+    space = selectors.repository_space(repository)
+    return any(
+        can(user, Action.DELETE, space, service=Service.CONTAINER, creator_id=creator_id)
+        for creator_id in (repository.created_by_id, tag.manifest.created_by_id)
+    )
+
+
+def _require(allowed: bool, what: str, repository: Repository) -> None:
+    if not allowed:
+        raise AccessDenied(f"You do not have permission to {what} {repository.name}.")
+
+
+def _repository_context(request, name: str) -> dict:
+    repository = selectors.container_repository(request.user, name)
+    latest = selectors.latest_tag(repository)
+    return {
+        "repository": repository, "space": selectors.repository_space(repository),
+        "latest": selectors.describe_tags([latest])[0] if latest else None,
+        "tag_count": selectors.repository_tags(repository).count(), "host": registry_host(request),
+        **_actions(request.user, repository),
+    }
+
+
+@portal_page
+def container_list(request):
+    space = request.get_current_space()
+    search = request.GET.get("q", "").strip()
+    page = Paginator(selectors.container_repositories(request.user, space, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "artifacts/container_list.html", {
+        "space": space, "search": search, "page": page, "repositories": selectors.attach_latest_sizes(page.object_list),
+        "host": registry_host(request), "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER),
+    })
+
+
+@portal_page
+def container_detail(request, name: str):
+    context = _repository_context(request, name)
+    return render(request, "artifacts/container_overview.html", {
+        **context, "tab": "overview", "overview_html": mark_safe(render_markdown(context["repository"].overview)),  # noqa: S308 (sanitised)
+    })
+
+
+@portal_page
+def container_tags(request, name: str):
+    context = _repository_context(request, name)
+    page = Paginator(selectors.repository_tags(context["repository"]), TAGS_PAGE_SIZE).get_page(request.GET.get("page"))
+    tags = selectors.describe_tags(page.object_list)
+    for tag in tags:
+        tag.can_delete = _may_delete_tag(request.user, context["repository"], tag)
+    return render(request, "artifacts/container_tags.html", {
+        **context, "tab": "tags", "page": page, "tags": tags, "any_deletable": any(tag.can_delete for tag in tags),
+    })
+
+
+@portal_page
+def container_edit(request, name: str):
+    """Edit Details (guide 3.5.1)."""
+    context = _repository_context(request, name)
+    repository = context["repository"]
+    _require(context["can_edit"], "edit", repository)
+    form = forms.RepositoryDetailsForm(request.POST or None, repository=repository, allow_public=context["can_delete"])
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.repository_update(actor=request.user, repository=repository, **form.changes())
+        except RegistryError as exc:
+            field = {"isPublic": "is_public"}.get(exc.field, exc.field)
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Saved the details of {repository.name}.")
+            return redirect("artifacts:container", repository.name)
+    return render(request, "artifacts/container_edit.html", {**context, "form": form})
+
+
+@portal_page
+def container_tag_delete(request, name: str, tag: str):
+    context = _repository_context(request, name)
+    repository = context["repository"]
+    found = selectors.repository_tag(repository, tag)
+    _require(_may_delete_tag(request.user, repository, found), "delete tags of", repository)
+    if request.method == "POST":
+        services.tag_delete(actor=request.user, repository=repository, tag=tag)
+        messages.success(request, f"Deleted tag {repository.name}:{tag}.")
+        return redirect("artifacts:container-tags", repository.name)
+    return render(request, "artifacts/container_tag_delete.html", {**context, "tag": selectors.describe_tags([found])[0]})
+
+
+@portal_page
+def container_delete(request, name: str):
+    context = _repository_context(request, name)
+    repository = context["repository"]
+    _require(context["can_delete"], "delete", repository)
+    if request.method == "POST":
+        services.repository_delete(actor=request.user, repository=repository)
+        messages.success(request, f"Deleted repository {repository.name} and its {context['tag_count']} tag(s).")
+        return redirect("artifacts:containers")
+    tags = selectors.repository_tags(repository).values_list("name", flat=True)
+    return render(request, "artifacts/container_delete.html", {**context, "tag_names": list(tags[:100])})
