@@ -144,3 +144,7 @@ class UploadSession(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(offset__gte=0), name="upload_offset_non_negative")]
+
+
+# Models and resources (versioned file artifacts) live in their own package; registered here in app "artifacts".
+from artifacts.versioned.models import *  # noqa: E402,F401,F403
