@@ -145,3 +145,75 @@ def describe_tags(tags) -> list:
         tag.size = sizes.get(tag.manifest_id, 0)
         tag.platforms = manifest_platforms(tag.manifest.digest)
     return tags
+
+
+# --- the NGC API's container endpoints ----------------------------------------------------------
+
+
+def repository_in_space(user, space: Space, path: str) -> Repository:
+    """The repository `path` of exactly `space` (`/v2/{ot}/repos/<path>`), if `user` may see it."""
+    repository = container_repository(user, f"{space.path}/{path}")
+    if repository.org_id != space.org.pk or repository.team_id != (space.team.pk if space.team else None):
+        raise NotFound(f"Container '{space.path}/{path}' not found.")
+    return repository
+
+
+def pick_latest(repository: Repository, described_tags: list):
+    """The latest of a repository's described tags (from `describe_tags(repository_tags(...))`, the
+    newest first): the pinned one, else the one pushed last; None without tags."""
+    for tag in described_tags:
+        if tag.pk == repository.latest_tag_id:
+            return tag
+    return described_tags[0] if described_tags else None
+
+
+def searchable_repositories(user, space: Space):
+    """What an NGC search in `space` may list: the space's repositories `user` may see and, for an
+    org, those of the org's teams where they may READ containers; public ones everywhere in it.
+    Annotated like `container_repositories`, for `attach_latest_sizes`."""
+    from django.db.models import Q
+
+    from accounts.permissions import teams_with
+
+    visible = Q(is_public=True)
+    if space.team is not None:
+        rows = Repository.objects.filter(org=space.org, team=space.team)
+        if can(user, Action.READ, space, service=Service.CONTAINER):
+            visible = Q()
+    else:
+        rows = Repository.objects.filter(org=space.org)
+        if can(user, Action.READ, space, service=Service.CONTAINER):
+            visible |= Q(team__isnull=True)
+        visible |= Q(team__in=teams_with(user, space.org, Action.READ, service=Service.CONTAINER))
+    newest = Tag.objects.filter(repository=OuterRef("pk")).order_by("-updated_at", "-pk")
+    return rows.filter(visible).select_related("org", "team").annotate(
+        latest_tag_name=Coalesce(F("latest_tag__name"), Subquery(newest.values("name")[:1])),
+        latest_manifest_id=Coalesce(
+            F("latest_tag__manifest_id"), Subquery(newest.values("manifest_id")[:1]), output_field=BigIntegerField()
+        ),
+    ).order_by("name")
+
+
+def glob_regex(pattern: str) -> str:
+    """A shell-style pattern (`*`, `?`) as an anchored regular expression both PostgreSQL and
+    SQLite read the same way; every other character is literal."""
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif char.isalnum() or char in "/_":
+            parts.append(char)
+        else:
+            parts.append("\\" + char)
+    return "^" + "".join(parts) + "$"
+
+
+def matching_glob(rows, pattern: str, *, full_name: bool = False):
+    """Repositories whose full name `org[/team]/path` matches the pattern, or (unless `full_name`)
+    whose path within the space does."""
+    from django.db.models import Q
+
+    regex = glob_regex(pattern)
+    return rows.filter(Q(name__regex=regex) if full_name else Q(name__regex=regex) | Q(path__regex=regex))

@@ -9,6 +9,7 @@ urlpatterns = [
     # The container registry first: its routes end in registry suffixes and never shadow the NGC API.
     path("", include("artifacts.oci.urls")),
     path("", include("accounts.api_urls")),
+    path("", include("artifacts.api_urls")),
     path("", include("artifacts.urls")),
     path("", include("accounts.urls")),
 ]
