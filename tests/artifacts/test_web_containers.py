@@ -128,6 +128,23 @@ def test_the_list_costs_the_same_queries_for_3_and_for_12_repositories(cast, cli
     assert queries_with(3) == queries_with(12)
 
 
+@pytest.mark.django_db
+def test_the_tags_tab_costs_the_same_queries_for_2_and_for_8_tags(cast, client):
+    registry = Registry(client, cast.owner)
+    web = client_for(cast.owner, cast.alpha_space)
+    url = reverse("artifacts:container-tags", args=["acme/alpha/many"])
+
+    def queries_with(count: int) -> int:
+        for index in range(Tag.objects.filter(repository__name="acme/alpha/many").count(), count):
+            registry.push_image("acme/alpha/many", f"v{index}", layer=f"layer-{index}".encode())
+        web.get(url)  # platforms are read once per digest, then cached
+        with CaptureQueriesContext(connection) as captured:
+            assert web.get(url).status_code == 200
+        return len(captured)
+
+    assert queries_with(2) == queries_with(8)
+
+
 # --- who may see a repository -----------------------------------------------------------------
 
 
