@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, org_space, ok, paginated
 from accounts.errors import InvalidInput, NotFound
 from artifacts import selectors, services
+from artifacts.versioned import search as versioned_search
 from artifacts.serializers import (
     ImageOutput,
     RepositoryCreateInput,
@@ -203,6 +204,9 @@ class SearchApi(APIView):
         if resource_type not in SEARCH_TYPES:
             raise NotFound(f"Unknown resource type '{resource_type}'.")
         pattern, page, size = _search_params(request)
+        if resource_type in versioned_search.KIND_OF_SEARCH_TYPE:  # MODEL, RECIPE
+            hits, total = versioned_search.search(request.user, space, resource_type, pattern, page, size)
+            return _search_response(resource_type, hits, total, size)
         if resource_type != "CONTAINER":
             return _search_response(resource_type, [], 0, size)
         rows = selectors.matching_glob(selectors.searchable_repositories(request.user, space), pattern, full_name=True)

@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("artifacts.oci.urls")),
     path("", include("accounts.api_urls")),
     path("", include("artifacts.api_urls")),
+    # Models and resources: metadata, versions, file lists.
+    path("", include("artifacts.versioned.api_urls")),
     path("", include("artifacts.urls")),
     path("", include("accounts.urls")),
 ]

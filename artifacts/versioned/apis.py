@@ -1,0 +1,161 @@
+"""The NGC API's model and resource endpoints (reference/ngc-api.md §5.2), at the host root.
+
+`{ot}` is `org/<org>` or `org/<org>/team/<team>`, `{kind}` is `models` or `resources` (passed by
+the route as `kind`). As everywhere in the API: `org_space()` finds the space (404 for what the
+caller may not see) and checks the token's scope; selectors decide reads (404 without READ on
+the kind's service), services decide writes (403 when visible but not allowed). Upload and
+download of files are in transfer_apis.py.
+"""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
+
+from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, _int_param, org_space, ok, paginated
+from accounts.errors import InvalidInput
+from artifacts.versioned import selectors, services
+from artifacts.versioned.models import VersionStatus
+from artifacts.versioned.serializers import (
+    ArtifactInput,
+    FileOutput,
+    VersionInput,
+    artifact_output,
+    json_key,
+    version_output,
+)
+
+RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
+SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC: SemVer precedence, non-SemVer after")
+SET_LATEST = OpenApiParameter("set-latest", bool, description="accepted; the latest is the highest complete version")
+MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
+
+
+def _valid(serializer_class, data, *, partial: bool = False):
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def _artifact(request, org: str, team: str | None, kind: str, name: str):
+    space = org_space(request, org, team)
+    return selectors.artifact_in_space(request.user, space, kind, name)
+
+
+def _version(request, org, team, kind, name, version):
+    return selectors.version_of(_artifact(request, org, team, kind, name), version)
+
+
+def _one(artifact):
+    return ok(**{json_key(artifact.kind, "one"): artifact_output(artifact)})
+
+
+def _one_version(version):
+    return ok(**{json_key(version.artifact.kind, "version"): version_output(version)})
+
+
+class ArtifactListApi(APIView):
+    """`POST /v2/{ot}/{kind}`: create a model or resource (409 when the name is taken)."""
+
+    @extend_schema(operation_id="versioned_artifact_create", request=ArtifactInput, responses=STATUS_ONLY)
+    def post(self, request, org: str, kind: str, team: str | None = None):
+        space = org_space(request, org, team)
+        data = _valid(ArtifactInput, request.data)
+        name = data.validated_data.get("name")
+        if not name:
+            raise InvalidInput("name is required.", field="name")
+        artifact = services.artifact_create(actor=request.user, space=space, kind=kind, name=name, **data.service_kwargs())
+        return _one(artifact)
+
+
+class ArtifactDetailApi(APIView):
+    """`GET|PATCH|DELETE /v2/{ot}/{kind}/<name>`."""
+
+    @extend_schema(operation_id="versioned_artifact_detail", parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    def get(self, request, org: str, kind: str, name: str, team: str | None = None):
+        return _one(_artifact(request, org, team, kind, name))
+
+    @extend_schema(operation_id="versioned_artifact_update", request=ArtifactInput, responses=STATUS_ONLY)
+    def patch(self, request, org: str, kind: str, name: str, team: str | None = None):
+        artifact = _artifact(request, org, team, kind, name)
+        changes = _valid(ArtifactInput, request.data, partial=True).service_kwargs()
+        return _one(services.artifact_update(actor=request.user, artifact=artifact, **changes))
+
+    @extend_schema(operation_id="versioned_artifact_delete", responses=STATUS_ONLY)
+    def delete(self, request, org: str, kind: str, name: str, team: str | None = None):
+        services.artifact_delete(actor=request.user, artifact=_artifact(request, org, team, kind, name))
+        return ok()
+
+
+class VersionListApi(APIView):
+    """`GET /v2/{ot}/{kind}/<name>/versions` (paged, `sort-order=SEMVER_DESC`) and `POST` (create a
+    version; 409 when it exists, and NVIDIA's client then GETs it to resume)."""
+
+    @extend_schema(operation_id="versioned_artifact_versions", parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=STATUS_ONLY)
+    def get(self, request, org: str, kind: str, name: str, team: str | None = None):
+        artifact = _artifact(request, org, team, kind, name)
+        rows = selectors.artifact_versions(artifact, sort_order=request.query_params.get("sort-order"))
+        size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        index = _int_param(request, "page-number", 0)
+        page = rows[index * size : (index + 1) * size]
+        return ok(**{
+            json_key(kind, "one"): artifact_output(artifact),
+            json_key(kind, "versions"): [version_output(row) for row in page],
+            "paginationInfo": {
+                "index": index, "size": size, "totalResults": len(rows), "totalPages": (len(rows) + size - 1) // size,
+            },
+        })
+
+    @extend_schema(operation_id="versioned_artifact_version_create", request=VersionInput, responses=STATUS_ONLY)
+    def post(self, request, org: str, kind: str, name: str, team: str | None = None):
+        artifact = _artifact(request, org, team, kind, name)
+        data = _valid(VersionInput, request.data)
+        version = services.version_create(
+            actor=request.user, artifact=artifact, version=data.validated_data.get("versionId"), **data.version_kwargs()
+        )
+        docs = data.docs_kwargs()
+        if docs:
+            version.artifact = services.artifact_update(actor=request.user, artifact=artifact, **docs)
+        return _one_version(version)
+
+
+class VersionDetailApi(APIView):
+    """`GET|PATCH|DELETE /v2/{ot}/{kind}/<name>/versions/<version>`; a PATCH with
+    `"status": "UPLOAD_COMPLETE"` asks the transfer layer to verify and complete the version."""
+
+    @extend_schema(operation_id="versioned_artifact_version_detail", responses=STATUS_ONLY)
+    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        return _one_version(_version(request, org, team, kind, name, version))
+
+    @extend_schema(operation_id="versioned_artifact_version_update", parameters=[SET_LATEST], request=VersionInput, responses=STATUS_ONLY)
+    def patch(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        row = _version(request, org, team, kind, name, version)
+        data = _valid(VersionInput, request.data, partial=True)
+        status = data.validated_data.get("status")
+        if status not in (None, VersionStatus.UPLOAD_COMPLETE):
+            raise InvalidInput("status may only be set to UPLOAD_COMPLETE.", field="status")
+        artifact = row.artifact
+        row = services.version_update(actor=request.user, version=row, **data.version_kwargs())
+        docs = data.docs_kwargs()
+        if docs:
+            artifact = services.artifact_update(actor=request.user, artifact=artifact, **docs)
+        if status == VersionStatus.UPLOAD_COMPLETE:
+            from artifacts.versioned.transfers import version_request_completion  # the transfer layer's
+
+            row = version_request_completion(version=row, actor=request.user)
+        row.artifact = artifact
+        return _one_version(row)
+
+    @extend_schema(operation_id="versioned_artifact_version_delete", responses=STATUS_ONLY)
+    def delete(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        services.version_delete(actor=request.user, version=_version(request, org, team, kind, name, version))
+        return ok()
+
+
+class VersionFilesApi(APIView):
+    """`GET /v2/{ot}/{kind}/<name>/versions/<version>/files`: paged `modelFiles[]` (path, sizeInBytes, sha256)."""
+
+    @extend_schema(operation_id="versioned_artifact_version_files", parameters=PAGE_PARAMETERS, responses=FileOutput(many=True))
+    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        row = _version(request, org, team, kind, name, version)
+        return paginated(request, selectors.version_files(row), key=json_key(kind, "files"), serializer=FileOutput)
