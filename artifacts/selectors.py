@@ -1,5 +1,5 @@
 """Reads for artifacts; registry reads take names the caller was already authorized for."""
-from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum
+from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.errors import NotFound
@@ -67,7 +67,7 @@ def container_repositories(user, space: Space, *, search: str = ""):
     if not can(user, Action.READ, space, service=Service.CONTAINER):
         rows = rows.filter(is_public=True)
     if search:
-        rows = rows.filter(name__icontains=search)
+        rows = rows.filter(Q(path__icontains=search) | Q(display_name__icontains=search))
     newest = Tag.objects.filter(repository=OuterRef("pk")).order_by("-updated_at", "-pk")
     return rows.select_related("org", "team").annotate(
         latest_tag_name=Coalesce(F("latest_tag__name"), Subquery(newest.values("name")[:1])),

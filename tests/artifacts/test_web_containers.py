@@ -89,7 +89,7 @@ def test_an_empty_space_tells_a_pusher_how_to_push(cast):
 
 
 @pytest.mark.django_db
-def test_search_filters_by_name_and_says_when_nothing_matches(cast, client):
+def test_search_filters_by_name_or_display_name_and_says_when_nothing_matches(cast, client):
     registry = Registry(client, cast.owner)
     for name in ("acme/alpha/vision", "acme/alpha/speech"):
         registry.push_image(name, "1")
@@ -97,6 +97,11 @@ def test_search_filters_by_name_and_says_when_nothing_matches(cast, client):
     html = web.get(reverse("artifacts:containers"), {"q": "visi"}).content.decode()
     assert "acme/alpha/vision" in html and "acme/alpha/speech" not in html
     assert "No containers match" in web.get(reverse("artifacts:containers"), {"q": "nothing"}).content.decode()
+    # The space's own path is not a match for everything, and display names are searched too.
+    assert "No containers match" in web.get(reverse("artifacts:containers"), {"q": "alpha"}).content.decode()
+    Repository.objects.filter(name="acme/alpha/speech").update(display_name="Speech Recognizer")
+    html = web.get(reverse("artifacts:containers"), {"q": "recog"}).content.decode()
+    assert "acme/alpha/speech" in html and "acme/alpha/vision" not in html
 
 
 @pytest.mark.django_db
