@@ -81,7 +81,7 @@ class RepositoryListApi(APIView):
 class RepositoryDetailApi(APIView):
     """`GET|PATCH|DELETE /v2/{ot}/repos/<repo>` (the name may be nested: `a/b`)."""
 
-    @extend_schema(operation_id="container_repository_detail", parameters=[RESOLVE_LABELS], responses=REPOSITORY)
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=REPOSITORY)
     def get(self, request, org: str, repo: str, team: str | None = None):
         return _detail(request, _repository(request, org, team, repo))
 
@@ -120,7 +120,7 @@ def _tag(repository, tag: str):
 class ImageDetailApi(APIView):
     """`GET /v2/{ot}/repos/<repo>/images/<tag>` (the image, GetManifestByTagResponse) and `DELETE` (remove the tag)."""
 
-    @extend_schema(operation_id="container_image_detail", responses=ImageOutput)
+    @extend_schema(responses=ImageOutput)
     def get(self, request, org: str, repo: str, tag: str, team: str | None = None):
         repository = _repository(request, org, team, repo)
         row = _tag(repository, tag)
@@ -139,7 +139,7 @@ class ImageDetailApi(APIView):
 class TagDetailApi(APIView):
     """`GET /v2/{ot}/repos/<repo>/tags/<tag>` (MetaImageDetails) and `PATCH …?set-latest=true` with body `{}`."""
 
-    @extend_schema(operation_id="container_tag_detail", responses=ImageOutput)
+    @extend_schema(responses=ImageOutput)
     def get(self, request, org: str, repo: str, tag: str, team: str | None = None):
         repository = _repository(request, org, team, repo)
         row = _tag(repository, tag)
