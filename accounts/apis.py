@@ -83,13 +83,14 @@ def scope_covers(scopes, space: Space) -> bool:
 def org_space(request, org_name: str, team_name: str | None = None) -> Space:
     """The space an org-scoped API request targets, checked by the policy and by the token's scopes.
 
-    NVIDIA's client (ngcsdk 4.37.0) asks for a token scoped to the org (and team) of every call under
-    /v2/org/…, /v2/orgs/<org> and /v3/orgs/…; only /v2/orgs, /v2/users/me and /roles go unscoped,
-    and those do not come through here.
+    NVIDIA's client (ngcsdk 4.37.0) asks for a token scoped to the org (and team) of almost every call
+    under /v2/org/…, /v2/orgs/<org> and /v3/orgs/…, but not all: the upload's file commit
+    (`POST /v2/org/<org>/files/commit`) goes with an unscoped token. So scopes only narrow: a token
+    that names group scopes reaches only those spaces, an unscoped one every space its user may see.
     """
     space = permissions.get_space(request.user, org_name, team_name)
     claims = request.auth
-    if isinstance(claims, tokens.TokenClaims) and not scope_covers(claims.scopes, space):
+    if isinstance(claims, tokens.TokenClaims) and claims.scopes and not scope_covers(claims.scopes, space):
         raise AccessDenied(
             f"This token was not issued for {space.path}; request one with scope group/ngc:{space.path} from /token."
         )

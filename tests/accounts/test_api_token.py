@@ -179,6 +179,18 @@ def test_an_org_scope_covers_its_teams_but_a_team_scope_covers_only_its_team(cli
     assert status(team_token, "/v2/org/acme/users") == 403
 
 
+def test_an_unscoped_token_reaches_the_spaces_its_user_may_see_and_no_other(client, personas):
+    # NVIDIA's client commits uploaded files (POST /v2/org/<org>/files/commit) with an unscoped token.
+    token, _ = tokens.issue_access_token(user_id=personas.owner.pk, audience="ngc", scopes=[])
+
+    def status(path):
+        return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+    assert status("/v2/org/acme/users") == 200
+    assert status("/v2/org/acme/team/beta/users") == 200
+    assert status("/v2/org/globex/teams") in (403, 404)
+
+
 def test_a_session_is_not_limited_by_scopes_but_keeps_csrf(personas):
     from django.test import Client
 
