@@ -5,6 +5,9 @@
   Verifying one is an HMAC, so per-request auth stays cheap (no password hash per request).
 - Link tokens (invitations, e-mail verification): "<id>-<hmac>" over the row id and a nonce kept
   in the database, so neither the database nor the mail log alone can forge or replay a link.
+- Capability signatures (multipart part URLs, file download URLs, used without Authorization):
+  an HMAC over a purpose, the subject it is bound to (an upload id and part number, a file id and
+  user) and an expiry time, so a URL works only for that one thing and only until it expires.
 """
 import hashlib
 import hmac
@@ -106,3 +109,16 @@ def parse_link_token(token: str) -> tuple[int, str] | None:
 
 def link_token_matches(token: str, *, purpose: str, row_id: int, nonce: str) -> bool:
     return hmac.compare_digest(token, link_token(purpose=purpose, row_id=row_id, nonce=nonce))
+
+
+def capability_signature(*, purpose: str, subject: str, expires_at: int) -> str:
+    key = hashlib.sha256(b"capability:" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, f"{purpose}:{subject}:{int(expires_at)}".encode(), hashlib.sha256).hexdigest()
+
+
+def capability_valid(signature: str, *, purpose: str, subject: str, expires_at: int, now: float | None = None) -> bool:
+    """True when `signature` was made for this purpose, subject and expiry, and it has not expired."""
+    if int(expires_at) < (time.time() if now is None else now):
+        return False
+    expected = capability_signature(purpose=purpose, subject=subject, expires_at=expires_at)
+    return hmac.compare_digest(str(signature or ""), expected)

@@ -148,3 +148,5 @@ class UploadSession(models.Model):
 
 # Models and resources (versioned file artifacts) live in their own package; registered here in app "artifacts".
 from artifacts.versioned.models import *  # noqa: E402,F401,F403
+# Multipart transfers into those versions (NGC upload protocol), written by artifacts.versioned.transfers.
+from artifacts.versioned.transfer_models import *  # noqa: E402,F401,F403

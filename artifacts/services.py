@@ -22,8 +22,10 @@ from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, new_hasher, parse_digest
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, RepositoryBlob, Tag, UploadSession
+from artifacts.models import ArtifactFile, MultipartUpload
 from artifacts.oci.names import InvalidName, resolve_name
 from artifacts.storage import get_blob_store
+from artifacts.versioned import transfers as multipart_transfers
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
@@ -239,8 +241,11 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
     for session in UploadSession.objects.filter(updated_at__lt=now - session_ttl):
         upload_session_cancel(session=session)
         report.sessions_deleted += 1
+    report.sessions_deleted += multipart_transfers.multipart_collect_stale(older_than=now - session_ttl)
 
     referenced = Exists(ManifestBlob.objects.filter(blob=OuterRef("pk"))) | Exists(Manifest.objects.filter(blob=OuterRef("pk")))
+    # Model and resource files, and completed multipart uploads not yet committed, keep their blobs too.
+    referenced |= Exists(ArtifactFile.objects.filter(blob=OuterRef("pk"))) | Exists(MultipartUpload.objects.filter(blob=OuterRef("pk")))
     candidates = Blob.objects.filter(last_linked_at__lt=now - grace).exclude(referenced).values_list("pk", flat=True)
     for pk in list(candidates):
         with transaction.atomic():

@@ -2,9 +2,15 @@
 from celery import shared_task
 
 from artifacts import services
+from artifacts.versioned import transfers
 
 
 @shared_task
 def collect_blob_garbage() -> dict:
     report = services.blob_collect_garbage()
     return vars(report)
+
+
+@shared_task
+def finalize_version(version_id: int) -> None:
+    transfers.version_finalize(version_id)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("artifacts.api_urls")),
     # Models and resources: metadata, versions, file lists.
     path("", include("artifacts.versioned.api_urls")),
+    # Model/resource transfers (multipart upload, commit, download URLs, capability URLs).
+    path("", include("artifacts.versioned.transfer_urls")),
     path("", include("artifacts.urls")),
     path("", include("accounts.urls")),
 ]

@@ -20,7 +20,14 @@ def mailbox():
 
 
 @pytest.fixture(scope="session")
-def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mailbox):
+def live_blob_root(tmp_path_factory):
+    """The blob store of this run's live server and Celery worker (both must see the same files),
+    away from the checkout's var/."""
+    return tmp_path_factory.mktemp("blobstore")
+
+
+@pytest.fixture(scope="session")
+def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mailbox, live_blob_root):
     """The app under gunicorn over HTTPS (test CA), on the test database. Tests that use it
     must be `django_db(transaction=True)` so the server sees their data."""
     server = servers.start_gunicorn(
@@ -28,8 +35,7 @@ def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mail
         env_extra={
             "EMAIL_HOST": mailbox.host,
             "EMAIL_PORT": str(mailbox.port),
-            # Registry blobs of this run, away from the checkout's var/.
-            "REGISTRY_BLOB_STORE_ROOT": str(tmp_path_factory.mktemp("blobstore")),
+            "REGISTRY_BLOB_STORE_ROOT": str(live_blob_root),
         },
     )
     yield server
@@ -37,8 +43,9 @@ def live_server_https(django_db_setup, django_db_blocker, tmp_path_factory, mail
 
 
 @pytest.fixture(scope="session")
-def celery_worker(live_server_https, tmp_path_factory, mailbox):
-    """A real Celery worker consuming the test Redis; its e-mails go to `mailbox`, links to the live server."""
+def celery_worker(live_server_https, tmp_path_factory, mailbox, live_blob_root):
+    """A real Celery worker consuming the test Redis; its e-mails go to `mailbox`, links to the live
+    server, and it reads the live server's blob store (version finalisation verifies files there)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     worker = servers.start_celery_worker(
         tmp_path_factory.mktemp("celery"),
@@ -46,6 +53,7 @@ def celery_worker(live_server_https, tmp_path_factory, mailbox):
             "EMAIL_HOST": mailbox.host,
             "EMAIL_PORT": str(mailbox.port),
             "REGISTRY_SITE_URL": live_server_https.url,
+            "REGISTRY_BLOB_STORE_ROOT": str(live_blob_root),
         },
     )
     yield worker

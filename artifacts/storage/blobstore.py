@@ -5,8 +5,19 @@ upload session: it appends at the session's offset, survives a dropped connectio
 file stays until the session is committed, cancelled or collected) and `commit(digest)` moves the
 file into its content address atomically. Verifying the digest is the caller's job (services),
 which hashes while it streams.
+
+Multipart transfers (NGC API) use the same uploads/<id> files differently: `reserve_upload` sizes
+the file once, each part is written at its own offset by `upload_part` (parts arrive in any order,
+in parallel, and may be retried), and `sealed_upload` gives the completing request the file with no
+part writer inside it, so the bytes hashed are the bytes that become the blob. The two take a
+shared and an exclusive `flock` on the file: a part writer that waited for a seal must re-check
+that its session is still open before writing (the file may have become a blob meanwhile).
 """
+import fcntl
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -40,6 +51,29 @@ class BlobStore(Protocol):
     def open_upload(self, session_id: str) -> BinaryIO: ...
     def upload_size(self, session_id: str) -> int: ...
     def delete_upload(self, session_id: str) -> None: ...
+    def reserve_upload(self, session_id: str, size: int) -> None: ...
+    def upload_part(self, session_id: str, offset: int): ...
+    def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0): ...
+    def commit_upload(self, session_id: str, digest: str) -> bool: ...
+
+
+class UploadBusy(Exception):
+    """A part is still being written into an upload that is asked to be sealed."""
+
+
+class PartWriter:
+    """Writes one part of a multipart upload at its offset (positional writes, no shared file offset)."""
+
+    def __init__(self, fd: int, offset: int):
+        self._fd = fd
+        self.offset = offset
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, self.offset)
+            self.offset += written
+            view = view[written:]
 
 
 class LocalWriter:
@@ -118,6 +152,57 @@ class LocalBlobStore:
 
     def delete_upload(self, session_id: str) -> None:
         self._abs(paths.upload_path(str(session_id))).unlink(missing_ok=True)
+
+    # --- multipart transfers ------------------------------------------------------------------
+
+    def reserve_upload(self, session_id: str, size: int) -> None:
+        """Create the upload file at its final length (sparse: no bytes are written here)."""
+        path = self._abs(paths.upload_path(str(session_id)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.truncate(size)
+
+    @contextmanager
+    def upload_part(self, session_id: str, offset: int) -> Iterator[PartWriter]:
+        """A writer at `offset` of a reserved upload, holding a shared lock (many parts at once).
+        FileNotFoundError when the upload is gone (completed, cancelled or collected)."""
+        fd = os.open(self._abs(paths.upload_path(str(session_id))), os.O_WRONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield PartWriter(fd, offset)
+        finally:
+            os.close(fd)  # also releases the lock
+
+    @contextmanager
+    def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0) -> Iterator[BinaryIO]:
+        """The upload file opened for reading under an exclusive lock: no part writer is inside it
+        until the block ends. UploadBusy when parts are still being written after `wait_seconds`."""
+        handle = open(self._abs(paths.upload_path(str(session_id))), "rb")
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise UploadBusy(f"parts of upload {session_id} are still being written") from None
+                    time.sleep(0.05)
+            yield handle
+        finally:
+            handle.close()
+
+    def commit_upload(self, session_id: str, digest: str) -> bool:
+        """Move a verified upload file to its content address; True if moved, False when the blob
+        already existed (identical bytes are stored once, so the upload file is dropped)."""
+        source = self._abs(paths.upload_path(str(session_id)))
+        target = self._abs(paths.blob_path(digest))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return False
+        os.replace(source, target)
+        return True
 
 
 def get_blob_store() -> BlobStore:

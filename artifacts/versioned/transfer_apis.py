@@ -1,0 +1,381 @@
+"""The NGC API's transfer endpoints for models and resources (reference/ngc-api.md §5.3, §5.4).
+
+`{ot}` is `org/<org>` or `org/<org>/team/<team>`; `{kind}` is `models` or `resources`.
+- `POST /v2/{ot}/{kind}/{name}/files`: dedup check, `{"files":[{"sha256"}]}` → `{"files":[{"sha256","exists"}]}`.
+- `POST|PUT|DELETE /v2/{ot}/files/multipart`: start (or resume) / complete / abort one file's upload.
+- `PUT /v2/transfers/uploads/<id>/parts/<n>?expires&sig`: a part's bytes (capability URL, no Authorization).
+- `POST /v2/{ot}/files/commit`: link completed uploads into the version.
+- `GET /v2/{ot}/{kind}/{name}/{v}/files[?path=]`: download URLs (no `versions/` segment), paged.
+- `GET /v2/transfers/files/<id>?user&expires&sig`: a file's bytes with Range (capability URL).
+- `GET /v2/{ot}/{kind}/{name}/versions/{v}/zip`: the whole version as a streamed zip (browsers).
+As in accounts/apis.py, `org_space()` finds the space (404 for what the caller may not see) and
+checks the token's scope; an artifact is 404 without READ on its service; services decide the rest.
+"""
+import math
+import os
+import re
+
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework.views import APIView
+
+from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, ok, org_space
+from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
+from artifacts.storage import get_blob_store
+from artifacts.versioned import selectors, transfers
+from artifacts.versioned.models import ArtifactKind, ArtifactVersion
+from artifacts.versioned.paths import MAX_PATH_LENGTH
+from artifacts.versioned.transfers import MultipartTransfer
+
+BODY_CHUNK = 1024 * 1024
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def _version(request, org: str, team: str | None, *, kind: str, name: str, version: str) -> ArtifactVersion:
+    """The version of a model or resource of the space; 404 unless the caller may read the artifact."""
+    if kind not in ArtifactKind.values:
+        raise InvalidInput("artifactType must be 'models' or 'resources'.", field="artifactType")
+    artifact = selectors.artifact_in_space(request.user, org_space(request, org, team), kind, name)
+    return selectors.version_of(artifact, version)
+
+
+def _valid(serializer_class, data) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path)
+
+
+# --- serializers ----------------------------------------------------------------------------------
+
+
+class _TargetInput(drf_serializers.Serializer):
+    name = drf_serializers.CharField(max_length=64)
+    version = drf_serializers.CharField(max_length=64)
+    artifactType = drf_serializers.ChoiceField(choices=ArtifactKind.values)
+
+
+class MultipartStartInput(_TargetInput):
+    filePath = drf_serializers.CharField(max_length=MAX_PATH_LENGTH, trim_whitespace=False)
+    size = drf_serializers.IntegerField(min_value=0)
+    sha256 = drf_serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    uploadID = drf_serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    partNumberList = drf_serializers.ListField(
+        child=drf_serializers.IntegerField(min_value=1), required=False, allow_null=True, allow_empty=True
+    )
+    partSize = drf_serializers.IntegerField(
+        required=False, allow_null=True, help_text="Our extension: parts of this many bytes instead of 500,000,000."
+    )
+
+
+class MultipartCompleteInput(_TargetInput):
+    filePath = drf_serializers.CharField(max_length=MAX_PATH_LENGTH, trim_whitespace=False)
+    uploadID = drf_serializers.CharField()
+    sha256 = drf_serializers.CharField(allow_blank=True)
+
+
+class MultipartAbortInput(_TargetInput):
+    filePath = drf_serializers.CharField(max_length=MAX_PATH_LENGTH, trim_whitespace=False, required=False)
+    uploadID = drf_serializers.CharField()
+
+
+class FilesExistInput(drf_serializers.Serializer):
+    files = drf_serializers.ListField(
+        child=inline_serializer("FileHash", {"sha256": drf_serializers.CharField()}), allow_empty=True
+    )
+
+
+class CommitInput(_TargetInput):
+    files = drf_serializers.ListField(child=drf_serializers.DictField(), allow_empty=True)
+    baseVersion = drf_serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+MULTIPART_OUTPUT = inline_serializer(
+    "MultipartUpload",
+    {
+        "uploadID": drf_serializers.CharField(),
+        "urls": drf_serializers.ListField(child=drf_serializers.URLField()),
+        "partSize": drf_serializers.IntegerField(),
+        "partNumberList": drf_serializers.ListField(child=drf_serializers.IntegerField()),
+    },
+)
+FILES_EXIST_OUTPUT = inline_serializer(
+    "FilesExist", {"files": inline_serializer("FileExists", {"sha256": drf_serializers.CharField(), "exists": drf_serializers.BooleanField()}, many=True)}
+)
+DOWNLOAD_OUTPUT = inline_serializer(
+    "DownloadUrls",
+    {"filepath": drf_serializers.ListField(child=drf_serializers.CharField()), "urls": drf_serializers.ListField(child=drf_serializers.URLField())},
+)
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+class FilesExistApi(APIView):
+    """`POST /v2/{ot}/{kind}/{name}/files`: which of these sha256 (base64) need no upload."""
+
+    @extend_schema(request=FilesExistInput, responses=FILES_EXIST_OUTPUT)
+    def post(self, request, org: str, kind: str, name: str, team: str | None = None):
+        artifact = selectors.artifact_in_space(request.user, org_space(request, org, team), kind, name)
+        data = _valid(FilesExistInput, request.data)
+        hashes = [item["sha256"] for item in data["files"]]
+        return ok(files=transfers.files_exist(actor=request.user, artifact=artifact, hashes=hashes))
+
+
+class MultipartApi(APIView):
+    """`POST` start (with `uploadID` and `partNumberList`: resume), `PUT` complete, `DELETE` abort."""
+
+    @extend_schema(request=MultipartStartInput, responses=MULTIPART_OUTPUT)
+    def post(self, request, org: str, team: str | None = None):
+        data = _valid(MultipartStartInput, request.data)
+        version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
+        if data.get("uploadID"):
+            upload, numbers = MultipartTransfer.resume(
+                actor=request.user, version=version, upload_id=data["uploadID"], path=data["filePath"],
+                part_numbers=data.get("partNumberList"),
+            )
+        else:
+            upload = MultipartTransfer.start(
+                actor=request.user, version=version, path=data["filePath"], size=data["size"], sha256=data.get("sha256"),
+                part_size=data.get("partSize"),
+            )
+            numbers = list(range(1, upload.part_count + 1))
+        urls = [_absolute(request, transfers.part_url_path(upload, number)) for number in numbers]
+        return ok(uploadID=str(upload.pk), urls=urls, partSize=upload.part_size, partNumberList=numbers)
+
+    @extend_schema(request=MultipartCompleteInput, responses=STATUS_ONLY)
+    def put(self, request, org: str, team: str | None = None):
+        data = _valid(MultipartCompleteInput, request.data)
+        version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
+        upload = MultipartTransfer.complete(
+            actor=request.user, version=version, upload_id=data["uploadID"], path=data["filePath"], sha256=data["sha256"],
+        )
+        return ok(uploadID=str(upload.pk), filePath=upload.path, sha256=transfers.sha256_base64(upload.sha256))
+
+    @extend_schema(request=MultipartAbortInput, responses=STATUS_ONLY)
+    def delete(self, request, org: str, team: str | None = None):
+        data = _valid(MultipartAbortInput, request.data)
+        version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
+        MultipartTransfer.abort(actor=request.user, version=version, upload_id=data["uploadID"])
+        return ok()
+
+
+class FilesCommitApi(APIView):
+    """`POST /v2/{ot}/files/commit[?upload-pending=True]`: completed uploads become the version's files."""
+
+    @extend_schema(
+        request=CommitInput, responses=STATUS_ONLY,
+        parameters=[OpenApiParameter("upload-pending", bool, description="accepted; commits always go to a pending version")],
+    )
+    def post(self, request, org: str, team: str | None = None):
+        data = _valid(CommitInput, request.data)
+        version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
+        added = transfers.files_commit(
+            actor=request.user, version=version, files=data["files"], base_version=data.get("baseVersion") or None,
+        )
+        return ok(name=data["name"], version=data["version"], committedFileCount=added)
+
+
+def _error(exc: RegistryError) -> JsonResponse:
+    body = error_body(exc.status_code, exc.message, status=exc.status)
+    return JsonResponse(body, status=exc.status_code)
+
+
+def _request_body(request):
+    """The body in chunks, with or without Content-Length (gunicorn de-chunks); never read whole."""
+    stream = request.META["wsgi.input"]
+    length = request.META.get("CONTENT_LENGTH")
+    if length not in (None, ""):
+        remaining = int(length)
+        while remaining > 0:
+            chunk = stream.read(min(BODY_CHUNK, remaining))
+            if not chunk:
+                return  # the client went away
+            remaining -= len(chunk)
+            yield chunk
+    elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        while chunk := stream.read(BODY_CHUNK):
+            yield chunk
+
+
+def _content_length(request) -> int | None:
+    value = request.META.get("CONTENT_LENGTH")
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise InvalidInput("Content-Length must be a whole number.")
+    return int(value)
+
+
+@csrf_exempt
+def upload_part(request, upload_id, number: int):
+    """`PUT` one part's bytes to its capability URL (as S3 presigned part URLs take them)."""
+    if request.method != "PUT":
+        response = _error(RegistryError(f"{request.method} is not supported here; PUT the part's bytes."))
+        response.status_code = 405
+        response["Allow"] = "PUT"
+        return response
+    try:
+        if not transfers.part_capability_valid(
+            upload_id=upload_id, number=number, expires=request.GET.get("expires"), signature=request.GET.get("sig"),
+        ):
+            raise AccessDenied("This part URL is invalid or has expired; ask for the part's URL again.")
+        transfers.MultipartTransfer.receive_part(
+            upload_id=upload_id, number=number, chunks=_request_body(request), length=_content_length(request),
+        )
+    except RegistryError as exc:
+        return _error(exc)
+    return JsonResponse({"requestStatus": {"statusCode": "SUCCESS"}, "partNumber": number})
+
+
+# --- download -----------------------------------------------------------------------------------
+
+
+class DownloadUrlsApi(APIView):
+    """`GET /v2/{ot}/{kind}/{name}/{v}/files`: `{filepath[], urls[]}` paged by `page-size`/`page-number`
+    (totalResults/size); `?path=<file>`: `{urls:[one]}`. The version must be UPLOAD_COMPLETE."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("path", str, description="one file's path"),
+            OpenApiParameter("page-size", OpenApiTypes.INT), OpenApiParameter("page-number", OpenApiTypes.INT),
+        ],
+        responses=DOWNLOAD_OUTPUT,
+    )
+    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        found = _version(request, org, team, kind=kind, name=name, version=version)
+        transfers.version_for_download(user=request.user, version=found)
+        files = transfers.version_files(found)
+        path = request.query_params.get("path")
+        if path is not None:
+            file = files.filter(path=path).first()
+            if file is None:
+                raise NotFound(f"File '{path}' not found in version '{version}'.")
+            return ok(filepath=[file.path], urls=[_absolute(request, transfers.file_url_path(file, request.user))])
+        size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        index = _int_param(request, "page-number", 0)
+        total = files.count()
+        page = list(files[index * size : (index + 1) * size]) if index * size < total else []
+        return ok(
+            filepath=[file.path for file in page],
+            urls=[_absolute(request, transfers.file_url_path(file, request.user)) for file in page],
+            paginationInfo={"index": index, "size": size, "totalResults": total, "totalPages": math.ceil(total / size)},
+        )
+
+
+def _int_param(request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit():
+        raise InvalidInput(f"{name} must be a whole number >= 0.", field=name)
+    return int(raw)
+
+
+class _Window:
+    """`length` bytes of an open file from its current position. Keeps `fileno` so gunicorn may
+    sendfile it (bounded by Content-Length); other servers read it through `read`."""
+
+    def __init__(self, handle, length: int):
+        self._handle, self._left = handle, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+    """(start, end inclusive) for a single satisfiable range; None to send the whole file (no or an
+    unparseable header, which HTTP allows ignoring); "unsatisfiable" for a start past the end."""
+    if not header:
+        return None
+    match = _RANGE_RE.match(header.strip())
+    if match is None or size == 0:
+        return None  # includes NVIDIA's `bytes=0--1` for an empty file: 200 with an empty body
+    first, last = match[1], match[2]
+    if first == "":
+        if last == "" or int(last) == 0:
+            return None
+        return max(0, size - int(last)), size - 1
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if end < start:
+        return None
+    return start, end
+
+
+@csrf_exempt
+def download_file(request, file_id: int):
+    """`GET|HEAD` a file's bytes at its capability URL, honouring one Range."""
+    if request.method not in ("GET", "HEAD"):
+        response = _error(RegistryError(f"{request.method} is not supported here."))
+        response.status_code = 405
+        response["Allow"] = "GET, HEAD"
+        return response
+    try:
+        file = transfers.file_for_download(
+            file_id=file_id, user_id=request.GET.get("user"), expires=request.GET.get("expires"),
+            signature=request.GET.get("sig"),
+        )
+    except RegistryError as exc:
+        return _error(exc)
+    size = file.size_bytes
+    wanted = _byte_range(request.META.get("HTTP_RANGE"), size)
+    if wanted == "unsatisfiable":
+        response = _error(InvalidInput(f"The range starts past the end of the file ({size} bytes)."))
+        response.status_code = 416
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    start, end = wanted if wanted else (0, size - 1)
+    length = max(0, end - start + 1)
+    filename = os.path.basename(file.path)
+    if request.method == "HEAD":
+        response = HttpResponse(b"", content_type="application/octet-stream", status=206 if wanted else 200)
+    else:
+        handle = get_blob_store().open(file.blob.digest, offset=start)
+        body = handle if end == size - 1 else _Window(handle, length)
+        response = FileResponse(
+            body, status=206 if wanted else 200, content_type="application/octet-stream",
+            as_attachment=True, filename=filename,
+        )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if wanted:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+class VersionZipApi(APIView):
+    """`GET /v2/{ot}/{kind}/{name}/versions/{v}/zip`: every file of a complete version in one zip
+    (zip64, stored), streamed as it is written, for browsers."""
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+        found = _version(request, org, team, kind=kind, name=name, version=version)
+        transfers.version_for_download(user=request.user, version=found)
+        response = StreamingHttpResponse(transfers.version_zip_stream(found), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{found.artifact.name}_v{found.version}.zip"'
+        return response
