@@ -29,6 +29,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,8 +49,8 @@ DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/registry_benchdb"
 # Keep in step with the gunicorn invocation in scripts/run (same env overrides).
 GUNICORN_ARGS = [
     "--worker-class", "gthread",
-    "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
-    "--threads", os.environ.get("GUNICORN_THREADS", "8"),
+    "--workers", os.environ.get("WEB_CONCURRENCY", "1"),
+    "--threads", os.environ.get("GUNICORN_THREADS", "16"),
     "--timeout", os.environ.get("GUNICORN_TIMEOUT", "3600"),
 ]
 
@@ -383,8 +384,7 @@ def main(argv=None):
             keys = {k for rd in rounds for k, v in rd[t.name].items() if isinstance(v, (int, float))}
             results[t.name] = {}
             for k in keys:
-                vals = sorted(rd[t.name][k] for rd in rounds if k in rd[t.name])
-                results[t.name][k] = vals[len(vals) // 2]
+                results[t.name][k] = statistics.median(rd[t.name][k] for rd in rounds if k in rd[t.name])
         for t in targets:
             if t.mon:
                 t.mon.stop()
@@ -397,8 +397,10 @@ def main(argv=None):
             print("FAILED:", f)
         cmd = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
         if a.markdown:
+            load = open("/proc/loadavg").read().split()[:3]
             lines = [f"Measured {meta['date_utc']} on {meta.get('cpu_model', '?')}, "
-                     f"nproc {meta['cpus']}, {meta.get('mem_gib', '?')} GiB RAM, kernel {meta['kernel']}.",
+                     f"nproc {meta['cpus']}, {meta.get('mem_gib', '?')} GiB RAM, kernel {meta['kernel']}; "
+                     f"{a.rounds} round(s), medians; load average at the end {' '.join(load)}.",
                      "", f"Command: `{cmd.strip()}`", ""]
             lines += [f"- {n}: {v}" for n, v in info.items()]
             lines += ["", table(results, a, markdown=True), ""]
