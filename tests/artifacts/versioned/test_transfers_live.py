@@ -80,16 +80,20 @@ def upload_in_parallel(up: Uploader, path: str, data: bytes) -> None:
 
 
 def test_a_tree_is_uploaded_in_parallel_finalised_by_the_worker_and_downloaded(personas, http, celery_worker):
-    version = make_version(personas.acme, personas.alpha, "bert", "1.0", personas.alpha_registry_user)
+    created = http.api("POST", f"/v2/{ALPHA}/models", {"name": "bert", "shortDescription": "BERT"})
+    assert created.status == 200, created.content
+    assert http.api("POST", f"/v2/{ALPHA}/models/bert/versions", {"versionId": "1.0"}).status == 200
+    version = ArtifactVersion.objects.get(artifact__name="bert", version="1.0")
     up = Uploader(http, ALPHA, "models", "bert", "1.0")
     assert not any(item["exists"] for item in up.exists(list(TREE.values())).json()["files"])
     for path, data in TREE.items():
         upload_in_parallel(up, path, data)
     assert up.commit(TREE).status == 200
-
-    requested = transfers.version_request_completion(version=version, actor=personas.alpha_registry_user)
-    assert requested.status == VersionStatus.UPLOAD_PENDING
     assert http.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").status == 409  # nothing half-done is visible
+
+    requested = http.api("PATCH", f"/v2/{ALPHA}/models/bert/versions/1.0", {"status": "UPLOAD_COMPLETE"})
+    assert requested.status == 200, requested.content
+    assert requested.json()["modelVersion"]["status"] == "UPLOAD_PENDING"  # until the worker has verified it
     done = wait_for_status(version)
     assert done.status == VersionStatus.UPLOAD_COMPLETE, done.failure_reason
     assert (done.total_file_count, done.total_size_bytes) == (4, sum(map(len, TREE.values())))
@@ -125,8 +129,10 @@ def test_a_tree_is_uploaded_in_parallel_finalised_by_the_worker_and_downloaded(p
     second = make_version(personas.acme, personas.alpha, "bert", "1.1", personas.alpha_registry_user)
     again = Uploader(http, ALPHA, "models", "bert", "1.1")
     assert again.upload_all(TREE) == []
-    transfers.version_request_completion(version=second, actor=personas.alpha_registry_user)
+    assert http.api("PATCH", f"/v2/{ALPHA}/models/bert/versions/1.1", {"status": "UPLOAD_COMPLETE"}).status == 200
     assert wait_for_status(second).status == VersionStatus.UPLOAD_COMPLETE
+    info = http.api("GET", f"/v2/{ALPHA}/models/bert").json()["model"]
+    assert info["latestVersionIdStr"] == "1.1"
     assert VersionedArtifact.objects.get(pk=version.artifact_id).latest_version_id == second.pk
 
 
