@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Requests to HELM_HOST get the Helm repository's routes at the root.
+    "helmrepo.middleware.HelmHostMiddleware",
     # Serves the portal's CSS/JS from gunicorn itself, with caching headers (no proxy needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,6 +165,22 @@ REGISTRY_SERVICE_NAME = env_str("REGISTRY_SERVICE_NAME") or SITE_URL.split("://"
 # Garbage collection never removes a blob touched in this window, nor an upload session this fresh.
 BLOB_GC_GRACE_MINUTES = env_int("BLOB_GC_GRACE_MINUTES", 60)
 UPLOAD_SESSION_TTL_HOURS = env_int("UPLOAD_SESSION_TTL_HOURS", 24)
+
+# Helm repository (helmrepo): chart packages over this many bytes are refused (their unpacked size
+# may be at most HELM_MAX_CHART_UNPACKED_RATIO times that, against gzip bombs). HELM_HOST names a
+# host that serves the Helm routes at its root (as helm.ngc.nvidia.com does), besides /helm/.
+HELM_MAX_CHART_BYTES = env_int("HELM_MAX_CHART_BYTES", 10 * 1024 * 1024)
+HELM_MAX_CHART_UNPACKED_RATIO = 20
+HELM_HOST = env_str("HELM_HOST").strip().lower()
+
+# Django's cache (the rendered Helm index per space): Redis when REDIS_URL is set, else per process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "registry"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The container registry first: its routes end in registry suffixes and never shadow the NGC API.
     path("", include("artifacts.oci.urls")),
+    # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
+    path("helm/", include("helmrepo.urls")),
     path("", include("accounts.api_urls")),
     path("", include("artifacts.api_urls")),
     # Models and resources: metadata, versions, file lists.

@@ -1,0 +1,4 @@
+"""The URLconf of requests to settings.HELM_HOST: the Helm routes at the root, as on helm.ngc.nvidia.com."""
+from django.urls import include, path
+
+urlpatterns = [path("", include("helmrepo.urls"))]

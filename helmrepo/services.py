@@ -1,0 +1,298 @@
+"""Writes for Helm charts and chart versions.
+
+Rules enforced here: WRITE on HELM to create or edit a chart or push a version (a push creates the
+chart record when it is missing, its short description taken from Chart.yaml); a pushed package
+is validated in full (helmrepo.packages) before anything is stored, and a refused push leaves no
+row and no blob behind; the package's chart name must be the target's; an existing version is a
+Conflict unless `force` is asked by someone with HELM ADMIN (a Registry Admin); DELETE (Registry
+Admin, or the creator with WRITE) removes charts and versions; `Chart.latest_version` is always
+the highest version by SemVer precedence. Every write bumps the space's index generation
+(helmrepo.index) once committed, so the next index.yaml is rendered afresh.
+"""
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from accounts.permissions import Action, Space, can, require
+from accounts.roles import Service
+from artifacts.models import Blob
+from artifacts.storage import get_blob_store
+from artifacts.versioned.semver import semver_key
+from helmrepo import index
+from helmrepo.models import Chart, ChartVersion
+from helmrepo.packages import InvalidPackage, inspect_package
+
+CHART_FIELDS = frozenset({"short_description", "display_name", "publisher", "built_by", "labels", "logo", "overview"})
+PACKAGE_MEDIA_TYPE = "application/gzip"
+
+
+class PackageTooLarge(InvalidInput):
+    status_code = 413
+    status = "PAYLOAD_TOO_LARGE"
+
+
+def chart_space(chart: Chart) -> Space:
+    return Space(chart.org, chart.team)
+
+
+def _raise_invalid(error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        field, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field) from None
+    raise InvalidInput(" ".join(error.messages)) from None
+
+
+def _clean_labels(labels) -> list[str]:
+    if labels is None:
+        return []
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise InvalidInput("labels must be a list of strings.", field="labels")
+    seen: list[str] = []
+    for label in (label.strip() for label in labels):
+        if label and label not in seen:
+            seen.append(label)
+    return seen
+
+
+def _clean_chart_fields(fields: dict) -> dict:
+    unknown = set(fields) - CHART_FIELDS
+    if unknown:
+        raise TypeError(f"unknown chart fields: {sorted(unknown)}")
+    cleaned = {}
+    for name, value in fields.items():
+        if name == "labels":
+            value = _clean_labels(value)
+        elif value is None:
+            value = ""
+        elif isinstance(value, str):
+            value = value.strip() if name != "overview" else value
+        cleaned[name] = value
+    return cleaned
+
+
+def _bump_index(space: Space) -> None:
+    transaction.on_commit(lambda: index.bump_generation(space))
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+def chart_create(*, actor, space: Space, name: str, short_description: str, **fields) -> Chart:
+    """Create a chart record in `space`. WRITE on HELM; a short description is required; 409 if taken."""
+    require(actor, Action.WRITE, space, service=Service.HELM)
+    cleaned = _clean_chart_fields({"short_description": short_description, **fields})
+    if not cleaned["short_description"]:
+        raise InvalidInput("shortDescription is required.", field="shortDescription")
+    chart = Chart(org=space.org, team=space.team, name=name, created_by=actor, **cleaned)
+    try:
+        chart.full_clean(validate_constraints=False, exclude=["latest_version"])
+    except ValidationError as error:
+        _raise_invalid(error)
+    try:
+        with transaction.atomic():
+            if Chart.objects.filter(org=space.org, team=space.team, name=name).exists():
+                raise Conflict(f"Helm chart '{space.path}/{name}' already exists.")
+            chart.save()
+            _bump_index(space)
+    except IntegrityError:
+        raise Conflict(f"Helm chart '{space.path}/{name}' already exists.") from None
+    return chart
+
+
+def chart_update(*, actor, chart: Chart, **changes) -> Chart:
+    """Change chart metadata (only the fields given). WRITE on HELM."""
+    require(actor, Action.WRITE, chart_space(chart), service=Service.HELM)
+    cleaned = _clean_chart_fields(changes)
+    if "short_description" in cleaned and not cleaned["short_description"]:
+        raise InvalidInput("shortDescription may not be empty.", field="shortDescription")
+    if not cleaned:
+        return chart
+    with transaction.atomic():
+        locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
+        locked.org, locked.team = chart.org, chart.team
+        for name, value in cleaned.items():
+            setattr(locked, name, value)
+        try:
+            locked.full_clean(validate_constraints=False, exclude=["latest_version"])
+        except ValidationError as error:
+            _raise_invalid(error)
+        locked.save(update_fields=[*cleaned, "updated_at"])
+    return locked
+
+
+def _require_delete(actor, chart: Chart, *creator_ids) -> None:
+    space = chart_space(chart)
+    require(actor, Action.READ, space, service=Service.HELM)
+    if not any(can(actor, Action.DELETE, space, service=Service.HELM, creator_id=cid) for cid in creator_ids):
+        raise AccessDenied(f"Only a Registry Admin or its creator may delete '{chart.resource_id}'.")
+
+
+def chart_delete(*, actor, chart: Chart) -> None:
+    """Remove a chart with all its versions (their package blobs stay for GC).
+    Registry Admin, or the chart's creator with WRITE."""
+    _require_delete(actor, chart, chart.created_by_id)
+    with transaction.atomic():
+        locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
+        locked.latest_version = None
+        locked.save(update_fields=["latest_version"])
+        locked.delete()
+        _bump_index(chart_space(chart))
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+
+def _latest_id(chart: Chart) -> int | None:
+    """The pk of the chart's highest version by SemVer precedence (ties: the newest row)."""
+    rows = list(ChartVersion.objects.filter(chart=chart).values_list("pk", "version", "created_at"))
+    ranked = [(semver_key(version), created_at, pk) for pk, version, created_at in rows if semver_key(version) is not None]
+    return max(ranked)[2] if ranked else None
+
+
+def _repoint_latest(chart: Chart) -> None:
+    latest_id = _latest_id(chart)
+    if chart.latest_version_id != latest_id:
+        chart.latest_version_id = latest_id
+        chart.save(update_fields=["latest_version", "updated_at"])
+
+
+def _locked_blob(*, digest: str, size: int) -> Blob:
+    """The blob row for `digest`, created if new, locked and marked as just linked (keeps GC off it)."""
+    Blob.objects.get_or_create(digest=digest, defaults={"size": size, "media_type": PACKAGE_MEDIA_TYPE})
+    blob = Blob.objects.select_for_update().get(digest=digest)
+    blob.last_linked_at = timezone.now()
+    blob.save(update_fields=["last_linked_at"])
+    return blob
+
+
+def max_package_bytes() -> int:
+    return settings.HELM_MAX_CHART_BYTES
+
+
+def chart_version_push(
+    *, actor, space: Space, chunks: Iterable[bytes], chart_name: str | None = None, force: bool = False
+) -> ChartVersion:
+    """Store a pushed chart package as a new version of `space`/<its chart name>.
+
+    The bytes are streamed into the blob store's upload area (at most HELM_MAX_CHART_BYTES), then
+    the package is inspected in full; only a valid package becomes a blob and a ChartVersion.
+    `chart_name`, when given, must be the name in the package's Chart.yaml. WRITE on HELM; an
+    existing version is a Conflict unless `force` (which needs a Registry Admin) replaces it.
+    """
+    require(actor, Action.WRITE, space, service=Service.HELM)
+    limit = max_package_bytes()
+    store = get_blob_store()
+    session_id = f"helm-{uuid.uuid4()}"
+    writer = store.writer(session_id)
+    committed = False
+    try:
+        hasher, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise PackageTooLarge(f"The chart package is larger than {limit} bytes.")
+            hasher.update(chunk)
+            writer.write(chunk)
+        writer.close()
+        if size == 0:
+            raise InvalidInput("The request carries no chart package.")
+        with store.open_upload(session_id) as handle:
+            try:
+                package = inspect_package(
+                    handle, max_unpacked_bytes=limit * settings.HELM_MAX_CHART_UNPACKED_RATIO
+                )
+            except InvalidPackage as error:
+                raise InvalidInput(f"Invalid chart package: {error}.") from None
+        if chart_name is not None and package.name != chart_name:
+            raise InvalidInput(f"The package is chart '{package.name}', not '{chart_name}'.")
+        hexdigest = hasher.hexdigest()
+        with transaction.atomic():
+            chart = _chart_for_push(actor=actor, space=space, package=package)
+            existing = ChartVersion.objects.select_for_update().filter(chart=chart, version=package.version).order_by().first()
+            if existing is not None and not force:
+                raise Conflict(f"Version '{package.version}' of chart '{chart.resource_id}' already exists.")
+            if existing is not None and not can(actor, Action.DELETE, space, service=Service.HELM):
+                raise AccessDenied("Only a Registry Admin may overwrite an existing chart version (force).")
+            blob = _locked_blob(digest=f"sha256:{hexdigest}", size=size)
+            row = existing or ChartVersion(chart=chart, version=package.version)
+            row.app_version = package.app_version
+            row.description = package.description
+            row.api_version = package.api_version
+            row.dependencies = package.dependencies
+            row.chart_metadata = package.metadata
+            row.files = package.files
+            row.package = blob
+            row.size = size
+            row.digest = hexdigest
+            row.created_by = actor
+            if existing is not None:
+                row.created_at = timezone.now()
+            try:
+                row.full_clean(validate_constraints=False)
+            except ValidationError as error:
+                _raise_invalid(error)
+            row.save()
+            writer.commit(blob.digest)  # moves the upload to its content address (dropped if already there)
+            committed = True
+            _repoint_latest(chart)
+            _bump_index(space)
+    finally:
+        if not committed:
+            writer.cancel()
+    row.chart = chart
+    return row
+
+
+def _chart_for_push(*, actor, space: Space, package) -> Chart:
+    """The target chart, locked; created (needs WRITE, already checked) when missing."""
+    chart = Chart.objects.select_for_update().filter(org=space.org, team=space.team, name=package.name).order_by().first()
+    if chart is not None:
+        return chart
+    short = (package.description or "").strip()[:1000] or f"Helm chart {package.name}"
+    chart = Chart(org=space.org, team=space.team, name=package.name, short_description=short, created_by=actor)
+    try:
+        chart.full_clean(validate_constraints=False, exclude=["latest_version"])
+    except ValidationError as error:
+        _raise_invalid(error)
+    try:
+        with transaction.atomic():
+            chart.save()
+    except IntegrityError:  # created concurrently by another push
+        chart = Chart.objects.order_by().select_for_update().get(org=space.org, team=space.team, name=package.name)
+    return chart
+
+
+def chart_version_delete(*, actor, version: ChartVersion) -> None:
+    """Remove one version (its package blob stays for GC); the chart's latest moves to the next
+    highest. Registry Admin, or the creator (of the version or of the chart) with WRITE."""
+    chart = version.chart
+    _require_delete(actor, chart, version.created_by_id, chart.created_by_id)
+    with transaction.atomic():
+        locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
+        ChartVersion.objects.filter(pk=version.pk).delete()
+        _repoint_latest(locked)
+        _bump_index(chart_space(chart))
+
+
+def chart_version_for_pull(*, actor, space: Space, name: str, version: str | None = None) -> ChartVersion:
+    """The version to download: the one named, else the chart's latest (SemVer precedence). READ on HELM."""
+    require(actor, Action.READ, space, service=Service.HELM)
+    chart = Chart.objects.filter(org=space.org, team=space.team, name=name).first()
+    if chart is None:
+        raise NotFound(f"Helm chart '{space.path}/{name}' not found.")
+    if version is None:
+        if chart.latest_version_id is None:
+            raise NotFound(f"Helm chart '{chart.resource_id}' has no versions.")
+        row = ChartVersion.objects.select_related("package").get(pk=chart.latest_version_id)
+    else:
+        row = ChartVersion.objects.select_related("package").filter(chart=chart, version=version).first()
+        if row is None:
+            raise NotFound(f"Version '{version}' of Helm chart '{chart.resource_id}' not found.")
+    row.chart = chart
+    return row

@@ -1,0 +1,74 @@
+"""The Helm repository against the real server (gunicorn over HTTPS), with requests as helm would
+use it: `$oauthtoken` Basic auth, push through the ChartMuseum API, parse index.yaml, download
+every URL it lists and check the digests."""
+import base64
+import hashlib
+from urllib.parse import urljoin
+
+import pytest
+import yaml
+
+from accounts import services as account_services
+from artifacts.models import Blob
+from helmrepo.models import ChartVersion
+from tests.helmrepo import charts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_for(server, user):
+    session = server.session()
+    session.auth = ("$oauthtoken", account_services.api_key_generate(user=user))
+    return session
+
+
+def test_push_index_and_download_over_https(live_server_https, personas):
+    server = live_server_https
+    helm = session_for(server, personas.alpha_registry_user)
+    packages = {
+        ("demo", "0.1.0"): charts.package("demo", "0.1.0"),
+        ("demo", "0.2.0"): charts.package("demo", "0.2.0"),
+        ("db", "1.0.0-alpha.1"): charts.package("db", "1.0.0-alpha.1"),
+    }
+    for i, ((name, version), data) in enumerate(packages.items()):
+        if i % 2:
+            response = helm.post(f"{server.url}/helm/api/acme/alpha/charts", files={"chart": (f"{name}-{version}.tgz", data)})
+        else:
+            response = helm.post(f"{server.url}/helm/api/acme/alpha/charts", data=data, headers={"Content-Type": "application/gzip"})
+        assert response.status_code == 201 and response.json() == {"saved": True}, response.text
+    again = helm.post(f"{server.url}/helm/api/acme/alpha/charts", data=packages[("demo", "0.1.0")], headers={"Content-Type": "application/gzip"})
+    assert again.status_code == 409 and "already exists" in again.json()["error"]
+
+    repo = f"{server.url}/helm/acme/alpha/"
+    response = helm.get(urljoin(repo, "index.yaml"))
+    assert response.status_code == 200
+    document = yaml.safe_load(response.text)
+    assert document["apiVersion"] == "v1"
+    assert {name: [e["version"] for e in entries] for name, entries in document["entries"].items()} == {
+        "db": ["1.0.0-alpha.1"], "demo": ["0.2.0", "0.1.0"],
+    }
+    for name, entries in document["entries"].items():
+        for entry in entries:
+            download = helm.get(urljoin(repo, entry["urls"][0]))
+            assert download.status_code == 200 and download.headers["Content-Type"] == "application/gzip"
+            assert hashlib.sha256(download.content).hexdigest() == entry["digest"]
+            assert download.content == packages[(name, entry["version"])]
+
+    anonymous = server.session().get(urljoin(repo, "index.yaml"))
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic realm=")
+    beta = session_for(server, personas.beta_user)
+    assert beta.get(urljoin(repo, "index.yaml")).status_code == 404
+    assert beta.get(urljoin(repo, "charts/demo-0.1.0.tgz")).status_code == 404
+
+    # Invalidation reaches the live server's cache too: a delete shows in the next index.
+    assert helm.delete(f"{server.url}/helm/api/acme/alpha/charts/demo/0.2.0").status_code == 200
+    document = yaml.safe_load(helm.get(urljoin(repo, "index.yaml")).text)
+    assert [e["version"] for e in document["entries"]["demo"]] == ["0.1.0"]
+
+
+def test_a_refused_push_over_https_stores_nothing(live_server_https, personas):
+    helm = session_for(live_server_https, personas.owner)
+    evil = charts.package(extra_members=[charts.file_member("demo/../../../etc/cron.d/evil", b"* * * * * root sh\n")])
+    response = helm.post(f"{live_server_https.url}/helm/api/acme/charts", data=evil, headers={"Content-Type": "application/gzip"})
+    assert response.status_code == 400 and "'..'" in response.json()["error"]
+    assert not ChartVersion.objects.exists() and not Blob.objects.exists()
