@@ -246,6 +246,9 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
     referenced = Exists(ManifestBlob.objects.filter(blob=OuterRef("pk"))) | Exists(Manifest.objects.filter(blob=OuterRef("pk")))
     # Model and resource files, and completed multipart uploads not yet committed, keep their blobs too.
     referenced |= Exists(ArtifactFile.objects.filter(blob=OuterRef("pk"))) | Exists(MultipartUpload.objects.filter(blob=OuterRef("pk")))
+    from helmrepo.models import ChartVersion  # Helm chart packages (helmrepo builds on artifacts)
+
+    referenced |= Exists(ChartVersion.objects.filter(package=OuterRef("pk")))
     candidates = Blob.objects.filter(last_linked_at__lt=now - grace).exclude(referenced).values_list("pk", flat=True)
     for pk in list(candidates):
         with transaction.atomic():

@@ -149,3 +149,17 @@ def test_chart_records_need_a_short_description_and_are_unique_per_space(persona
         services.chart_delete(actor=personas.org_registry_user, chart=chart)
     services.chart_delete(actor=personas.owner, chart=chart)
     assert list(Chart.objects.values_list("team__name", flat=True)) == ["alpha"]
+
+
+def test_garbage_collection_keeps_chart_packages_until_their_version_is_gone(personas, settings):
+    from datetime import timedelta
+
+    from artifacts.services import blob_collect_garbage
+
+    row = push(personas.owner, personas.acme_space, charts.package("demo", "1.0.0"))
+    later = row.created_at + timedelta(days=1)
+    assert blob_collect_garbage(grace=timedelta(minutes=1), now=later).blobs_deleted == 0
+    assert Blob.objects.filter(pk=row.package_id).exists()
+    services.chart_version_delete(actor=personas.owner, version=row)
+    assert blob_collect_garbage(grace=timedelta(minutes=1), now=later).blobs_deleted == 1
+    assert stored_files(settings.BLOB_STORE_ROOT) == []
