@@ -7,7 +7,7 @@ from artifacts.versioned.models import ArtifactKind
 
 SPACES = (("org", "v2/org/<str:org>"), ("team", "v2/org/<str:org>/team/<str:team>"))
 
-urlpatterns = []
+urlpatterns = [path("v2/search/labelsets", apis.LabelSetListApi.as_view(), name="api-label-sets")]
 for scope, prefix in SPACES:
     for kind in ArtifactKind.values:
         extra = {"kind": kind}

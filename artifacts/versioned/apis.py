@@ -159,3 +159,17 @@ class VersionFilesApi(APIView):
     def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, kind, name, version)
         return paginated(request, selectors.version_files(row), key=json_key(kind, "files"), serializer=FileOutput)
+
+
+class LabelSetListApi(APIView):
+    """`GET /v2/search/labelsets?resource-type=MODEL|RECIPE|…`: the global label sets. NVIDIA's client
+    reads them before every create or update with `--label`, to map a label to its set; this
+    registry has no label sets, so labels stay plain strings."""
+
+    @extend_schema(
+        operation_id="label_sets_list",
+        parameters=[OpenApiParameter("resource-type", str, description="accepted; there are no label sets")],
+        responses=STATUS_ONLY,
+    )
+    def get(self, request):
+        return ok(labelSets=[])

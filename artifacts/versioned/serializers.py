@@ -206,9 +206,10 @@ def version_output(version: ArtifactVersion) -> dict:
         "ownerName": version.owner_name,
         "description": version.description,
         "gpuModel": version.gpu_model,
-        "batchSize": version.batch_size,
-        "numberOfEpochs": version.number_of_epochs,
-        "accuracyReached": version.accuracy_reached,
+        # NVIDIA's client parses these three with int()/float() and crashes on "": null when unset.
+        "batchSize": version.batch_size or None,
+        "numberOfEpochs": version.number_of_epochs or None,
+        "accuracyReached": version.accuracy_reached or None,
         "memoryFootprint": version.memory_footprint,
         "isSigned": False,
         "storageVersion": "V2",

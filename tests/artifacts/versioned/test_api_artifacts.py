@@ -414,3 +414,12 @@ def test_the_openapi_schema_still_generates(personas, api):
     response = api(personas.owner).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert "/v2/org/{org}/team/{team}/models/{name}/versions/{version}" in response.json()["paths"]
+
+
+def test_label_sets_are_an_empty_list_for_any_signed_in_caller_and_refused_anonymously(api, personas):
+    # NVIDIA's client reads them before a create or update with --label (guide 4.1's `--label "fast"`).
+    response = api(personas.alpha_registry_read).get("/v2/search/labelsets?resource-type=MODEL")
+
+    assert response.status_code == 200
+    assert response.json()["labelSets"] == []
+    assert APIClient().get("/v2/search/labelsets?resource-type=MODEL").status_code == 401
