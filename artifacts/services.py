@@ -7,6 +7,7 @@ are at the end of this module.
 """
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -223,6 +224,14 @@ class GcReport:
     sessions_deleted: int = 0
 
 
+def _upload_has_session(name: str) -> bool:
+    try:
+        key = uuid.UUID(name)
+    except ValueError:
+        return False
+    return UploadSession.objects.filter(pk=key).exists() or MultipartUpload.objects.filter(pk=key).exists()
+
+
 def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedelta | None = None, now=None) -> GcReport:
     """Delete blobs no manifest references and stale upload sessions.
 
@@ -242,6 +251,11 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
         upload_session_cancel(session=session)
         report.sessions_deleted += 1
     report.sessions_deleted += multipart_transfers.multipart_collect_stale(older_than=now - session_ttl)
+    # Upload files whose session row is gone (its repository or version was deleted mid-upload).
+    for name in store.stale_uploads(modified_before=(now - session_ttl).timestamp()):
+        if not _upload_has_session(name):
+            store.delete_upload(name)
+            report.sessions_deleted += 1
 
     referenced = Exists(ManifestBlob.objects.filter(blob=OuterRef("pk"))) | Exists(Manifest.objects.filter(blob=OuterRef("pk")))
     # Model and resource files, and completed multipart uploads not yet committed, keep their blobs too.

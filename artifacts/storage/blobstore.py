@@ -55,6 +55,7 @@ class BlobStore(Protocol):
     def upload_part(self, session_id: str, offset: int): ...
     def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0): ...
     def commit_upload(self, session_id: str, digest: str) -> bool: ...
+    def stale_uploads(self, *, modified_before: float) -> list[str]: ...
 
 
 class UploadBusy(Exception):
@@ -191,6 +192,14 @@ class LocalBlobStore:
             yield handle
         finally:
             handle.close()
+
+    def stale_uploads(self, *, modified_before: float) -> list[str]:
+        """Ids of upload files not written since `modified_before` (a timestamp), for garbage collection."""
+        folder = self._abs("uploads")
+        if not folder.is_dir():
+            return []
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if e.is_file() and e.stat().st_mtime < modified_before]
 
     def commit_upload(self, session_id: str, digest: str) -> bool:
         """Move a verified upload file to its content address; True if moved, False when the blob

@@ -431,3 +431,25 @@ def test_gc_keeps_the_blobs_of_files_and_completed_uploads_and_drops_stale_uploa
     assert not MultipartUpload.objects.filter(pk=stale).exists() and leftover_uploads() == []
     assert get_blob_store().exists(f"sha256:{hexsha(b'committed')}")
     assert get_blob_store().exists(f"sha256:{hexsha(b'completed, not committed')}")
+
+
+def test_gc_removes_upload_files_whose_session_is_gone(personas, version, uploader):
+    import os
+    import time
+    from datetime import timedelta
+
+    from artifacts import services
+
+    store = get_blob_store()
+    orphan = "0b5e7a4c-0000-4000-8000-000000000001"
+    store.reserve_upload(orphan, 10)  # as left by a version deleted mid-upload
+    store.reserve_upload("bytes-leftover", 3)
+    fresh_orphan = "0b5e7a4c-0000-4000-8000-000000000002"
+    store.reserve_upload(fresh_orphan, 10)
+    live = uploader.start("live.bin", b"in progress").json()["uploadID"]
+    old = time.time() - 3 * 3600
+    for name in (orphan, "bytes-leftover", live):
+        os.utime(uploads_dir() / name, (old, old))
+    report = services.blob_collect_garbage(session_ttl=timedelta(hours=1))
+    assert report.sessions_deleted == 2
+    assert leftover_uploads() == sorted([fresh_orphan, live])
