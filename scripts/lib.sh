@@ -56,6 +56,12 @@ venv_ensure() {
             || die "pip install -r $1 failed"
         echo "$sum" > "$stamp"
     fi
+    # The `ngc` command-line client (ngc_cli/, pyproject.toml), installed editable as .venv/bin/ngc.
+    if ! grep -qs "ngc_cli.main" "$VENV/bin/ngc"; then
+        say "installing the ngc command-line client (pip install -e .)"
+        "$PY" -m pip install -q --no-deps -e "$ROOT" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
+            || die "pip install -e . (the ngc client) failed"
+    fi
 }
 
 # host_port URL DEFAULT_PORT -> "host port" of a postgresql:// or redis:// URL.
