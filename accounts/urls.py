@@ -29,7 +29,6 @@ urlpatterns = [
     path("dashboard", views.dashboard, name="dashboard"),
     path("registry/models", views.registry_placeholder, {"section": "Models"}, name="models"),
     path("registry/resources", views.registry_placeholder, {"section": "Resources"}, name="resources"),
-    path("registry/helm-charts", views.registry_placeholder, {"section": "Helm Charts"}, name="helm-charts"),
     path("users", views.users_current, name="users"),
     path("teams", views.teams_current, name="teams"),
     *_space_routes("users", views.users, "users"),

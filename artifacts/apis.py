@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, org_space, ok, paginated
 from accounts.errors import InvalidInput, NotFound
 from artifacts import selectors, services
+from artifacts.gpu import selectors as gpu_selectors
 from artifacts.versioned import search as versioned_search
 from artifacts.serializers import (
     ImageOutput,
@@ -27,6 +28,7 @@ from artifacts.serializers import (
     repository_detail,
     search_resource,
 )
+from helmrepo import search as helm_search
 
 REPOSITORY = inline_serializer("ContainerRepository", {"name": drf_serializers.CharField()})
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
@@ -62,6 +64,8 @@ class RepositoryListApi(APIView):
         space = org_space(request, org, team)
         rows = selectors.container_repositories(request.user, space)
         pattern = request.query_params.get("name")
+        if request.query_params.get("runs_on"):  # only images compatible with that GPU host of the org
+            rows = gpu_selectors.runs_on(rows, space.org, request.query_params["runs_on"])
         if pattern:
             rows = selectors.matching_glob(rows, pattern)
         return paginated(
@@ -128,6 +132,7 @@ class ImageDetailApi(APIView):
         return ok(
             name=repository.name, schemaVersion=2, architecture=variants[0]["architecture"] if variants else "",
             **ImageOutput(row).data,
+            gpuCompatibility=gpu_selectors.compatibility(request.user, repository, row),
         )
 
     @extend_schema(responses=STATUS_ONLY)
@@ -206,6 +211,9 @@ class SearchApi(APIView):
         pattern, page, size = _search_params(request)
         if resource_type in versioned_search.KIND_OF_SEARCH_TYPE:  # MODEL, RECIPE
             hits, total = versioned_search.search(request.user, space, resource_type, pattern, page, size)
+            return _search_response(resource_type, hits, total, size)
+        if resource_type == "HELM_CHART":
+            hits, total = helm_search.search(request.user, space, pattern, page, size)
             return _search_response(resource_type, hits, total, size)
         if resource_type != "CONTAINER":
             return _search_response(resource_type, [], 0, size)

@@ -11,11 +11,15 @@ urlpatterns = [
     # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
     path("helm/", include("helmrepo.urls")),
     path("", include("accounts.api_urls")),
+    path("", include("artifacts.gpu.urls")),  # GPU hosts and image checks; before artifacts.api_urls
     path("", include("artifacts.api_urls")),
     # Models and resources: metadata, versions, file lists.
     path("", include("artifacts.versioned.api_urls")),
     # Model/resource transfers (multipart upload, commit, download URLs, capability URLs).
     path("", include("artifacts.versioned.transfer_urls")),
+    # Helm charts: NGC API metadata, versions, file lists (helm-charts/...), and the portal pages.
+    path("", include("helmrepo.api_urls")),
+    path("", include("helmrepo.page_urls")),
     path("", include("artifacts.urls")),
     path("", include("accounts.urls")),
 ]

@@ -121,7 +121,7 @@ def test_the_top_bar_lists_the_orgs_and_teams_one_can_switch_to(cast):
 @pytest.mark.django_db
 def test_registry_sections_without_pages_yet_are_placeholders(cast):
     client = client_for(cast.org_registry_read, cast.acme_space)
-    for name in ("models", "resources", "helm-charts"):
+    for name in ("models", "resources"):
         response = client.get(reverse(f"accounts:{name}"))
         assert response.status_code == 200 and b"Coming soon" in response.content
 

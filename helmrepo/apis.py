@@ -1,0 +1,117 @@
+"""The NGC API's Helm chart endpoints (reference/ngc-api.md §5.6, guide 6.4-6.5), at the host root.
+
+`{ot}` is `org/<org>` or `org/<org>/team/<team>`. As everywhere in the API: `org_space()` finds
+the space (404 for what the caller may not see) and checks the token's scope; helmrepo.selectors
+decide reads (404 without READ on HELM), helmrepo.services decide writes (403 when visible but not
+allowed). Package push and pull are the Helm repository's (ChartMuseum-style) endpoints.
+"""
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
+
+from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, _int_param, ok, org_space
+from accounts.errors import InvalidInput
+from helmrepo import selectors, services
+from helmrepo.package_files import listed_files
+from helmrepo.serializers import ChartInput, chart_output, file_output, version_output
+
+RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
+SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC (the only order: chart versions are SemVer 2)")
+MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
+
+
+def _valid(data, *, partial: bool = False) -> ChartInput:
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    serializer = ChartInput(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def _chart(request, org: str, team: str | None, name: str):
+    return selectors.chart_in_space(request.user, org_space(request, org, team), name)
+
+
+def _version(request, org, team, name, version):
+    return selectors.chart_version(_chart(request, org, team, name), version)
+
+
+def _page(request, rows: list, key: str, **extra):
+    """One page of a list as `{key: [...], paginationInfo}` (`page-size`, 0-based `page-number`)."""
+    size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    index = _int_param(request, "page-number", 0)
+    return ok(**extra, **{
+        key: rows[index * size : (index + 1) * size],
+        "paginationInfo": {"index": index, "size": size, "totalResults": len(rows), "totalPages": (len(rows) + size - 1) // size},
+    })
+
+
+class ChartListApi(APIView):
+    """`POST /v2/{ot}/helm-charts`: create the chart record before any push (409 when the name is taken)."""
+
+    @extend_schema(request=ChartInput, responses=STATUS_ONLY)
+    def post(self, request, org: str, team: str | None = None):
+        space = org_space(request, org, team)
+        data = _valid(request.data)
+        name = data.validated_data.get("name")
+        if not name:
+            raise InvalidInput("name is required.", field="name")
+        kwargs = data.service_kwargs()
+        short = kwargs.pop("short_description", "")
+        chart = services.chart_create(actor=request.user, space=space, name=name, short_description=short, **kwargs)
+        return ok(artifact=chart_output(chart))
+
+
+class ChartDetailApi(APIView):
+    """`GET|PATCH|DELETE /v2/{ot}/helm-charts/<name>`; DELETE removes every version too."""
+
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    def get(self, request, org: str, name: str, team: str | None = None):
+        return ok(artifact=chart_output(_chart(request, org, team, name)))
+
+    @extend_schema(request=ChartInput, responses=STATUS_ONLY)
+    def patch(self, request, org: str, name: str, team: str | None = None):
+        chart = _chart(request, org, team, name)
+        changes = _valid(request.data, partial=True).service_kwargs()
+        return ok(artifact=chart_output(services.chart_update(actor=request.user, chart=chart, **changes)))
+
+    @extend_schema(responses=STATUS_ONLY)
+    def delete(self, request, org: str, name: str, team: str | None = None):
+        chart = _chart(request, org, team, name)
+        body = chart_output(chart)
+        services.chart_delete(actor=request.user, chart=chart)
+        return ok(artifact=body)
+
+
+class VersionListApi(APIView):
+    """`GET /v2/{ot}/helm-charts/<name>/versions`: paged `artifactVersions[]`, highest SemVer first."""
+
+    @extend_schema(parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=STATUS_ONLY)
+    def get(self, request, org: str, name: str, team: str | None = None):
+        chart = _chart(request, org, team, name)
+        rows = [version_output(row) for row in selectors.chart_versions(chart)]
+        return _page(request, rows, "artifactVersions", artifact=chart_output(chart))
+
+
+class VersionDetailApi(APIView):
+    """`GET|DELETE /v2/{ot}/helm-charts/<name>/versions/<version>` (`artifactVersion`)."""
+
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    def get(self, request, org: str, name: str, version: str, team: str | None = None):
+        return ok(artifactVersion=version_output(_version(request, org, team, name, version)))
+
+    @extend_schema(responses=STATUS_ONLY)
+    def delete(self, request, org: str, name: str, version: str, team: str | None = None):
+        row = _version(request, org, team, name, version)
+        body = version_output(row)
+        services.chart_version_delete(actor=request.user, version=row)
+        return ok(artifactVersion=body)
+
+
+class VersionFilesApi(APIView):
+    """`GET /v2/{ot}/helm-charts/<name>/versions/<version>/files`: paged `artifactFiles[]` (path,
+    sizeInBytes) from the listing stored at push time; the package is not opened."""
+
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=STATUS_ONLY)
+    def get(self, request, org: str, name: str, version: str, team: str | None = None):
+        row = _version(request, org, team, name, version)
+        return _page(request, [file_output(entry) for entry in listed_files(row)], "artifactFiles")

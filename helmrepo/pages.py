@@ -1,0 +1,167 @@
+"""The portal's Helm chart pages (guide 6.3): the space's chart cards, a chart's Overview, Versions
+and File Browser, its fetch commands, Edit Details, and deletes with confirmation. (The Helm
+repository protocol itself is helmrepo/views.py.)
+
+A chart is addressed by `<org>/[<team>/]<name>`; reads go through helmrepo.selectors (a chart a
+user may not read is a 404), writes through helmrepo.services; `portal_page` renders policy errors
+as 404/403 pages. Buttons a user may not use are hidden, and the services refuse them anyway.
+"""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+
+from accounts.errors import AccessDenied, RegistryError
+from accounts.permissions import Action, can, get_space
+from accounts.roles import Service
+from accounts.web_gate import portal_page
+from artifacts.markdown import render_markdown
+from helmrepo import forms, selectors, services
+from helmrepo.models import Chart, ChartVersion
+from helmrepo.package_files import listed_files, read_text
+
+PAGE_SIZE = 24
+
+
+def helm_repository_url(request, space) -> str:
+    """The URL `helm repo add` takes for a space (the Helm repository shares this host)."""
+    return f"https://{request.get_host()}/helm/{space.path}"
+
+
+def helm_repo_name(space) -> str:
+    """A suggested local repository name for `helm repo add`."""
+    return space.path.replace("/", "-")
+
+
+def _may_delete_version(user, chart: Chart, version: ChartVersion) -> bool:
+    """Registry Admin, or WRITE and having created the chart or pushed the version."""
+    space = selectors.chart_space(chart)
+    return any(
+        can(user, Action.DELETE, space, service=Service.HELM, creator_id=creator_id)
+        for creator_id in (chart.created_by_id, version.created_by_id)
+    )
+
+
+def _require(allowed: bool, what: str, chart: Chart) -> None:
+    if not allowed:
+        raise AccessDenied(f"You do not have permission to {what} {chart.resource_id}.")
+
+
+def _chart_context(request, ref: str) -> dict:
+    parts = ref.split("/")
+    org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
+    space = get_space(request.user, org, team)
+    chart = selectors.chart_in_space(request.user, space, name)
+    return {
+        "chart": chart, "space": space, "latest": chart.latest_version,
+        "version_count": chart.versions.count(), "repo_url": helm_repository_url(request, space),
+        "repo_name": helm_repo_name(space),
+        "can_edit": can(request.user, Action.WRITE, space, service=Service.HELM),
+        "can_delete": can(request.user, Action.DELETE, space, service=Service.HELM, creator_id=chart.created_by_id),
+    }
+
+
+def _fetch(context: dict, version: ChartVersion) -> dict:
+    """The fetch command and the direct download URL of one version."""
+    chart = context["chart"]
+    return {
+        "command": f"helm fetch {context['repo_name']}/{chart.name} --version {version.version}",
+        "url": f"{context['repo_url']}/charts/{chart.name}-{version.version}.tgz",
+    }
+
+
+@portal_page
+def chart_list(request):
+    space = request.get_current_space()
+    search = request.GET.get("q", "").strip()
+    page = Paginator(selectors.charts_in_space(request.user, space, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "helmrepo/chart_list.html", {
+        "space": space, "search": search, "page": page, "charts": page.object_list,
+        "repo_url": helm_repository_url(request, space), "repo_name": helm_repo_name(space), "host": request.get_host(),
+        "can_push": can(request.user, Action.WRITE, space, service=Service.HELM),
+    })
+
+
+@portal_page
+def chart_detail(request, ref: str):
+    context = _chart_context(request, ref)
+    latest = context["latest"]
+    return render(request, "helmrepo/chart_overview.html", {
+        **context, "tab": "overview", "fetch": _fetch(context, latest) if latest else None,
+        "overview_html": mark_safe(render_markdown(context["chart"].overview)),  # noqa: S308 (sanitised)
+    })
+
+
+@portal_page
+def chart_versions(request, ref: str):
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    versions = selectors.chart_versions(chart)
+    for version in versions:
+        version.fetch = _fetch(context, version)
+        version.can_delete = _may_delete_version(request.user, chart, version)
+    return render(request, "helmrepo/chart_versions.html", {
+        **context, "tab": "versions", "versions": versions, "any_deletable": any(v.can_delete for v in versions),
+    })
+
+
+@portal_page
+def chart_files(request, ref: str):
+    """The File Browser: the files of one version (the latest unless `?version=`), and the text of
+    one of them (`?path=`), escaped by the template like any other text."""
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    versions = selectors.chart_versions(chart)
+    wanted = request.GET.get("version")
+    version = selectors.chart_version(chart, wanted) if wanted else (versions[0] if versions else None)
+    opened = read_text(version, request.GET["path"]) if version is not None and request.GET.get("path") else None
+    return render(request, "helmrepo/chart_files.html", {
+        **context, "tab": "files", "versions": versions, "version": version,
+        "files": listed_files(version) if version else [], "opened": opened,
+    })
+
+
+@portal_page
+def chart_edit(request, ref: str):
+    """Edit Details (guide 6.3.2)."""
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    _require(context["can_edit"], "edit", chart)
+    form = forms.ChartDetailsForm(request.POST or None, chart=chart)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.chart_update(actor=request.user, chart=chart, **form.changes())
+        except RegistryError as exc:
+            field = {"shortDescription": "short_description"}.get(exc.field, exc.field)
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Saved the details of {chart.resource_id}.")
+            return redirect("helmcharts:chart", chart.resource_id)
+    return render(request, "helmrepo/chart_edit.html", {**context, "form": form})
+
+
+@portal_page
+def chart_delete(request, ref: str):
+    """Delete a chart with all its versions (guide 6.3.4), after a confirmation naming them."""
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    _require(context["can_delete"], "delete", chart)
+    if request.method == "POST":
+        services.chart_delete(actor=request.user, chart=chart)
+        messages.success(request, f"Deleted Helm chart {chart.resource_id} and its {context['version_count']} version(s).")
+        return redirect("helmcharts:charts")
+    names = [row.version for row in selectors.chart_versions(chart)]
+    return render(request, "helmrepo/chart_delete.html", {**context, "version_names": names[:100]})
+
+
+@portal_page
+def chart_version_delete(request, ref: str, version: str):
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    row = selectors.chart_version(chart, version)
+    _require(_may_delete_version(request.user, chart, row), "delete versions of", chart)
+    if request.method == "POST":
+        services.chart_version_delete(actor=request.user, version=row)
+        messages.success(request, f"Deleted version {chart.resource_id}:{row.version}.")
+        return redirect("helmcharts:chart-versions", chart.resource_id)
+    return render(request, "helmrepo/chart_version_delete.html", {**context, "version": row, "fetch": _fetch(context, row)})
