@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from artifacts import selectors
 from artifacts import services as blob_services
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
-from artifacts.models import Blob, Manifest, Tag, UploadSession
+from artifacts.models import Manifest, Tag, UploadSession
 from artifacts.oci import services
 from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
 from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
@@ -50,6 +50,10 @@ def registry_view(*methods):
                 response = error_response(OCIError(exc.code, str(exc)))
             except OCIError as exc:
                 response = error_response(exc)
+                if request.method == "HEAD" and response.status_code == 404:
+                    # An existence check that misses is the protocol's normal flow (docker HEADs every
+                    # layer before pushing it), not worth a django.request warning each; the access log has it.
+                    response._has_been_logged = True
             response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
             return response
 
@@ -279,12 +283,12 @@ def blob(request, name: str, digest: str):
         return _empty(202)
     caller.require(name, PULL)
     _digest(digest)
-    # One query for the blob of the named repository (perf: docker HEADs every layer it pushes
-    # and GETs every layer it pulls); only a miss asks whether the repository exists.
-    found = Blob.objects.filter(digest=digest, repositoryblob__repository__name=name).only("id", "size", "last_linked_at")[:1]
-    found = found[0] if found else None
+    # One query for the blob of the named repository, hit or miss (perf: docker HEADs every layer
+    # it pushes, mostly missing, and GETs every layer it pulls).
+    exists, found = selectors.registry_blob(name, digest)
     if found is None:
-        _repository(name)
+        if not exists:
+            raise OCIError("NAME_UNKNOWN", detail={"name": name})
         raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     if request.method == "HEAD":
@@ -361,13 +365,13 @@ def upload_start(request, name: str):
             may_pull = False
         if source is not None and may_pull and blob_services.blob_mount(repository=repository, source=source, digest=mount):
             return _blob_created(name, mount)
-    session = blob_services.upload_session_start(repository=repository, user=caller.user)
     digest = request.GET.get("digest")
     if digest:
+        # perf: a monolithic upload needs no session row (see blob_services.blob_upload)
         _digest(digest)
-        blob_services.upload_session_append(session=session, chunks=iter_body(request))
-        blob_services.upload_session_commit(session=session, digest=digest)
+        blob_services.blob_upload(repository=repository, chunks=iter_body(request), digest=digest)
         return _blob_created(name, digest)
+    session = blob_services.upload_session_start(repository=repository, user_id=caller.user_id)
     return _headers_response(202, _upload_headers(name, session))
 
 
@@ -407,8 +411,13 @@ def upload_session(request, name: str, session_id: str):
     if request.method == "DELETE":
         blob_services.upload_session_cancel(session=session)
         return _empty(204)
+    digest = request.GET.get("digest") if request.method == "PUT" else None
     try:
         start = _chunk_start(request)
+        if digest:
+            # perf: the last chunk and the commit without saving the offset in between
+            blob_services.upload_session_finish(session=session, chunks=iter_body(request), digest=digest, start=start)
+            return _blob_created(name, digest)
         session = blob_services.upload_session_append(session=session, chunks=iter_body(request), start=start)
     except blob_services.RangeMismatch as exc:
         headers = _upload_headers(name, session)
@@ -418,8 +427,4 @@ def upload_session(request, name: str, session_id: str):
         raise
     if request.method == "PATCH":
         return _headers_response(202, _upload_headers(name, session))
-    digest = request.GET.get("digest")
-    if not digest:
-        raise OCIError("DIGEST_INVALID", "the digest parameter is required to complete an upload")
-    blob_services.upload_session_commit(session=session, digest=digest)
-    return _blob_created(name, digest)
+    raise OCIError("DIGEST_INVALID", "the digest parameter is required to complete an upload")
