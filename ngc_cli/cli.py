@@ -37,8 +37,10 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
 
 def add_group(subparsers, name: str, help_text: str, description: str | None = None):
     """Add a command group (`ngc <name> <command>`); returns its sub-parsers action."""
+    # allow_abbrev=False (added by the transfers helper): `--format` of `model create` must not be
+    # taken as an abbreviation of the global `--format_type` by an enclosing parser.
     parser = subparsers.add_parser(name, help=help_text, description=description or help_text,
-                                   parents=[GLOBAL], formatter_class=Formatter)
+                                   parents=[GLOBAL], formatter_class=Formatter, allow_abbrev=False)
     sub = parser.add_subparsers(title="commands", metavar="<command>")
     parser.set_defaults(func=lambda args, ctx: _usage(parser))
     return sub
@@ -47,7 +49,7 @@ def add_group(subparsers, name: str, help_text: str, description: str | None = N
 def add_command(subparsers, name: str, help_text: str, func, description: str | None = None, **kwargs):
     """Add a command; `func(args, ctx)` runs it. Returns the parser for its own arguments."""
     parser = subparsers.add_parser(name, help=help_text, description=description or help_text,
-                                   parents=[GLOBAL], formatter_class=Formatter, **kwargs)
+                                   parents=[GLOBAL], formatter_class=Formatter, allow_abbrev=False, **kwargs)
     parser.set_defaults(func=func)
     return parser
 

@@ -33,7 +33,8 @@ def discover(package, subparsers):
 def build_parser() -> argparse.ArgumentParser:
     from ngc_cli import commands
 
-    parser = argparse.ArgumentParser(prog="ngc", description=DESCRIPTION, parents=[GLOBAL], formatter_class=Formatter)
+    parser = argparse.ArgumentParser(prog="ngc", description=DESCRIPTION, parents=[GLOBAL], formatter_class=Formatter,
+                                     allow_abbrev=False)  # see add_group: `--format` is a model option
     parser.add_argument("-v", "--version", action="version", version=f"NGC CLI {__version__}")
     sub = parser.add_subparsers(title="command groups", metavar="<group>")
     discover(commands, sub)

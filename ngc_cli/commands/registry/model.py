@@ -1,0 +1,8 @@
+"""`ngc registry model create|update|info|list|upload-version|download-version|remove` (guide chapter 4)."""
+from ngc_cli.commands.registry._versioned import MODEL, build
+
+HELP = "Model commands."
+
+
+def register(subparsers):
+    build(subparsers, MODEL)
