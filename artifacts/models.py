@@ -150,3 +150,5 @@ class UploadSession(models.Model):
 from artifacts.versioned.models import *  # noqa: E402,F401,F403
 # Multipart transfers into those versions (NGC upload protocol), written by artifacts.versioned.transfers.
 from artifacts.versioned.transfer_models import *  # noqa: E402,F401,F403
+# GPU hosts of an org and image compatibility verdicts (artifacts.gpu).
+from artifacts.gpu.models import GpuHost, GpuVerdict  # noqa: E402,F401

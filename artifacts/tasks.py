@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from artifacts import services
+from artifacts.gpu import tasks as gpu_tasks  # noqa: F401 (registers the GPU-check tasks with the worker)
 from artifacts.versioned import transfers
 
 

@@ -14,6 +14,7 @@ from accounts.permissions import Action, can
 from accounts.roles import Service
 from accounts.web_gate import portal_page
 from artifacts import forms, selectors, services
+from artifacts.gpu import selectors as gpu_selectors
 from artifacts.markdown import render_markdown
 from artifacts.models import Repository
 
@@ -64,7 +65,10 @@ def _repository_context(request, name: str) -> dict:
 def container_list(request):
     space = request.get_current_space()
     search = request.GET.get("q", "").strip()
-    page = Paginator(selectors.container_repositories(request.user, space, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.container_repositories(request.user, space, search=search)
+    if request.GET.get("runs_on"):  # only images compatible with that GPU host of the org
+        rows = gpu_selectors.runs_on(rows, space.org, request.GET["runs_on"])
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "artifacts/container_list.html", {
         "space": space, "search": search, "page": page, "repositories": selectors.attach_latest_sizes(page.object_list),
         "host": registry_host(request), "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER),
@@ -83,7 +87,7 @@ def container_detail(request, name: str):
 def container_tags(request, name: str):
     context = _repository_context(request, name)
     page = Paginator(selectors.repository_tags(context["repository"]), TAGS_PAGE_SIZE).get_page(request.GET.get("page"))
-    tags = selectors.describe_tags(page.object_list)
+    tags = gpu_selectors.attach_verdicts(request.user, context["repository"], selectors.describe_tags(page.object_list))
     for tag in tags:
         tag.can_delete = _may_delete_tag(request.user, context["repository"], tag)
     return render(request, "artifacts/container_tags.html", {

@@ -3,6 +3,7 @@ from django.db import IntegrityError, transaction
 
 from artifacts import services as blob_services
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
+from artifacts.gpu import tasks as gpu_tasks
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from artifacts.oci.errors import OCIError
 from artifacts.oci.manifests import parse_manifest
@@ -66,6 +67,7 @@ def manifest_put(*, repository: Repository, reference: str, content_type: str, b
         if created:
             ManifestBlob.objects.bulk_create([ManifestBlob(manifest=manifest, blob=b) for b in blobs], ignore_conflicts=True)
             ManifestChild.objects.bulk_create([ManifestChild(index=manifest, child=c) for c in children], ignore_conflicts=True)
+            transaction.on_commit(lambda: gpu_tasks.manifest_pushed(manifest.pk))  # GPU-host checks (artifacts.gpu)
         if not by_digest:
             tag = Tag.objects.select_for_update().filter(repository=repository, name=reference).first()
             if tag is None:
