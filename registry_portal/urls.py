@@ -11,7 +11,6 @@ urlpatterns = [
     # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
     path("helm/", include("helmrepo.urls")),
     path("", include("accounts.api_urls")),
-    path("", include("artifacts.gpu.urls")),  # GPU hosts and image checks; before artifacts.api_urls
     path("", include("artifacts.api_urls")),
     # Models and resources: metadata, versions, file lists.
     path("", include("artifacts.versioned.api_urls")),
