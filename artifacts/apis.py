@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, org_space, ok, paginated
 from accounts.errors import InvalidInput, NotFound
 from artifacts import selectors, services
+from artifacts.gpu import selectors as gpu_selectors
 from artifacts.versioned import search as versioned_search
 from artifacts.serializers import (
     ImageOutput,
@@ -63,6 +64,8 @@ class RepositoryListApi(APIView):
         space = org_space(request, org, team)
         rows = selectors.container_repositories(request.user, space)
         pattern = request.query_params.get("name")
+        if request.query_params.get("runs_on"):  # only images compatible with that GPU host of the org
+            rows = gpu_selectors.runs_on(rows, space.org, request.query_params["runs_on"])
         if pattern:
             rows = selectors.matching_glob(rows, pattern)
         return paginated(
@@ -129,6 +132,7 @@ class ImageDetailApi(APIView):
         return ok(
             name=repository.name, schemaVersion=2, architecture=variants[0]["architecture"] if variants else "",
             **ImageOutput(row).data,
+            gpuCompatibility=gpu_selectors.compatibility(request.user, repository, row),
         )
 
     @extend_schema(responses=STATUS_ONLY)

@@ -11,6 +11,7 @@ urlpatterns = [
     # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
     path("helm/", include("helmrepo.urls")),
     path("", include("accounts.api_urls")),
+    path("", include("artifacts.gpu.urls")),  # GPU hosts and image checks; before artifacts.api_urls
     path("", include("artifacts.api_urls")),
     # Models and resources: metadata, versions, file lists.
     path("", include("artifacts.versioned.api_urls")),
@@ -20,5 +21,6 @@ urlpatterns = [
     path("", include("helmrepo.api_urls")),
     path("", include("helmrepo.page_urls")),
     path("", include("artifacts.urls")),
+    path("", include("artifacts.versioned.urls")),  # Models and Resources portal pages
     path("", include("accounts.urls")),
 ]
