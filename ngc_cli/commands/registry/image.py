@@ -171,6 +171,9 @@ def _info(args, ctx):
             ("Architecture", ", ".join(sorted({v.get("architecture", "") for v in variants})) or image.get("architecture")),
             ("Schema Version", image.get("schemaVersion")), ("Media Type", image.get("mediaType")),
             ("Image Size", human_size(image.get("size"))), ("Updated Date", image.get("updatedDate")),
+            *([("GPU Compatibility", "; ".join(  # verdicts per GPU host of the org (docs/gpu-hosts.md)
+                f"{v.get('host')} {v.get('platform')}: {v.get('status')}" for v in image["gpuCompatibility"]))]
+              if image.get("gpuCompatibility") else []),
         ], image)
         return 0
     repo = ctx.api.get(_repo_path(target), params={"resolve-labels": "false"}, **kw)
