@@ -27,8 +27,6 @@ urlpatterns = [
     path("accounts/set-organization", views.set_organization, name="set-organization"),
     path("accounts/switch-space", views.switch_space, name="switch-space"),
     path("dashboard", views.dashboard, name="dashboard"),
-    path("registry/models", views.registry_placeholder, {"section": "Models"}, name="models"),
-    path("registry/resources", views.registry_placeholder, {"section": "Resources"}, name="resources"),
     path("users", views.users_current, name="users"),
     path("teams", views.teams_current, name="teams"),
     *_space_routes("users", views.users, "users"),

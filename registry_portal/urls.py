@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("helmrepo.api_urls")),
     path("", include("helmrepo.page_urls")),
     path("", include("artifacts.urls")),
+    path("", include("artifacts.versioned.urls")),  # Models and Resources portal pages
     path("", include("accounts.urls")),
 ]

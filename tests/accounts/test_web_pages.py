@@ -119,11 +119,12 @@ def test_the_top_bar_lists_the_orgs_and_teams_one_can_switch_to(cast):
 
 
 @pytest.mark.django_db
-def test_registry_sections_without_pages_yet_are_placeholders(cast):
+def test_the_left_nav_links_the_models_and_resources_pages(cast):
     client = client_for(cast.org_registry_read, cast.acme_space)
     for name in ("models", "resources"):
-        response = client.get(reverse(f"accounts:{name}"))
-        assert response.status_code == 200 and b"Coming soon" in response.content
+        response = client.get(reverse(f"versioned:{name}"))
+        assert response.status_code == 200 and b"Coming soon" not in response.content
+        assert f'href="{reverse(f"versioned:{name}")}" aria-current="page"'.encode() in response.content
 
 
 # --- users ----------------------------------------------------------------------------------------
