@@ -243,11 +243,6 @@ def dashboard(request):
 
 
 @portal_page
-def registry_placeholder(request, section: str):
-    return render(request, "accounts/coming_soon.html", {"section": section})
-
-
-@portal_page
 def users_current(request):
     return redirect(_space_url("users", request.get_current_space()))
 
