@@ -25,7 +25,7 @@ What it does, in one run on this machine:
   * download: the SDK's protocol (5.4): version info, file list, URL listing, then `GET` of every
     URL with `Range` chunks of 512 MiB, files in parallel, written to disk. Sizes and sha256 are
     checked after the clock stops.
-  * samples the RSS of the server (gunicorn master + workers) and of the Celery worker every 20 ms
+  * samples the RSS of the server (gunicorn master + workers) and of the Celery worker every 50 ms
     with psutil; reports the peak of the sum and of the largest single process per phase.
   * prints a table with the targets of the issue (download >= 0.8x and upload >= 0.3x the local
     copy rate, server RSS < 150 MB) and PASS/MISS; --markdown FILE writes it as markdown.
@@ -206,10 +206,29 @@ class Server:
         stop(self.worker)
 
 
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 class RssSampler(threading.Thread):
     """Peak resident memory of process trees, per phase: the sum over a tree and its largest process."""
 
-    def __init__(self, roots: dict[str, int], interval: float = 0.02):
+    def __init__(self, roots: dict[str, int], interval: float = 0.05):
         super().__init__(daemon=True)
         self.roots, self.interval = roots, interval
         self.phase = "idle"
@@ -464,6 +483,16 @@ def verify(files: dict, folder: Path) -> None:
 # --- report -------------------------------------------------------------------------------------
 
 
+def cpu_now(server: "Server") -> dict:
+    return {"server": tree_cpu(server.web.pid), "worker": tree_cpu(server.worker.pid if server.worker else None),
+            "client": sum(psutil.Process().cpu_times()[:2])}  # this process only: the servers are its children
+
+
+def cpu_since(before: dict, server: "Server") -> dict:
+    after = cpu_now(server)
+    return {name: round(after[name] - before[name], 2) for name in before}
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -487,8 +516,10 @@ def rows(r: dict) -> list[list[str]]:
          verdict(up / copy >= TARGETS["upload"])],
         ["  of which part PUTs done (MB/s)", f"{r['upload_parts_MBps']:.0f}", f"{r['upload_parts_MBps'] / copy:.2f}x", ""],
         ["  finalisation after the client's PATCH (s)", f"{r['finalise_s']:.2f}", "", ""],
+        ["  CPU s: gunicorn / Celery worker / bench client", f"{r['cpu_upload_server_s']:.1f} / {r['cpu_upload_worker_s']:.1f} / {r['cpu_upload_client_s']:.1f}", "", ""],
         ["download (MB/s)", f"{down:.0f}", f"{down / copy:.2f}x (>= {TARGETS['download']}x)",
          verdict(down / copy >= TARGETS["download"])],
+        ["  CPU s: gunicorn / bench client", f"{r['cpu_download_server_s']:.1f} / {r['cpu_download_client_s']:.1f}", "", ""],
         ["server peak RSS, gunicorn master + workers (MB)", f"{rss:.0f}", f"< {TARGETS['rss_MB']} MB",
          verdict(rss < TARGETS["rss_MB"])],
         ["  largest single gunicorn process (MB)", f"{r['server_largest_process_MB']:.0f}", "", ""],
@@ -553,18 +584,22 @@ def main(argv=None) -> int:
                 files = restamp(files, f"{run_id} round {round_no}")
             model = f"{MODEL}{round_no}"
             run = {"copy_MBps": [local_copy(files, tmp / "copy")], "load_before": os.getloadavg()[0]}
+            cpu = cpu_now(server)
             sampler.phase = "upload"
             up = upload(api, files, a.parallel, model)
             sampler.phase = "between"
             run.update(up)
+            run["cpu_upload_s"] = cpu_since(cpu, server)
             run["upload_MBps"] = total / MB / up["complete_s"]
             run["upload_parts_MBps"] = total / MB / up["parts_s"]
             run["finalise_s"] = up["complete_s"] - up["client_done_s"]
             run["copy_MBps"].append(local_copy(files, tmp / "copy"))
             sampler.phase = "download"
+            cpu = cpu_now(server)
             down = download(api, files, tmp / "download", a.parallel, model)
             sampler.phase = "between"
             run.update(down)
+            run["cpu_download_s"] = cpu_since(cpu, server)
             run["download_MBps"] = total / MB / down["download_s"]
             verify(files, tmp / "download")
             shutil.rmtree(tmp / "download")
@@ -579,6 +614,9 @@ def main(argv=None) -> int:
         result["copy_MBps"] = statistics.median(result["copy_runs_MBps"])
         for name in ("upload_MBps", "upload_parts_MBps", "finalise_s", "download_MBps"):
             result[name] = statistics.median(run[name] for run in runs)
+        for phase in ("upload", "download"):
+            for who in ("server", "worker", "client"):
+                result[f"cpu_{phase}_{who}_s"] = statistics.median(run[f"cpu_{phase}_s"][who] for run in runs)
         result["load_avg"] = [round(run[k], 1) for run in runs for k in ("load_before", "load_after")]
     except (BenchError, OSError, KeyError, ValueError) as exc:
         failed = f"{type(exc).__name__}: {exc}"
