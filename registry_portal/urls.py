@@ -20,6 +20,8 @@ urlpatterns = [
     # Helm charts: NGC API metadata, versions, file lists (helm-charts/...), and the portal pages.
     path("", include("helmrepo.api_urls")),
     path("", include("helmrepo.page_urls")),
+    # The Private Registry catalog, Entity Creation Hub and model/resource upload pages.
+    path("", include("artifacts.web.urls")),
     path("", include("artifacts.urls")),
     path("", include("artifacts.versioned.urls")),  # Models and Resources portal pages
     path("", include("accounts.urls")),
