@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("artifacts.web.urls")),
     path("", include("artifacts.urls")),
     path("", include("artifacts.versioned.urls")),  # Models and Resources portal pages
+    path("", include("artifacts.gpu.page_urls")),  # GPU Hosts portal pages
     path("", include("accounts.urls")),
 ]
