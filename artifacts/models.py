@@ -19,6 +19,12 @@ class Blob(models.Model):
     media_type = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_linked_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When these stored bytes were last hashed and found to match `digest` (a multipart complete that "
+        "moved them into the store, or a finalisation that re-hashed them). Set: finalisation checks existence and "
+        "size only; empty: it re-hashes.",
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(size__gte=0), name="blob_size_non_negative")]

@@ -164,12 +164,14 @@ class LocalBlobStore:
             handle.truncate(size)
 
     @contextmanager
-    def upload_part(self, session_id: str, offset: int) -> Iterator[PartWriter]:
-        """A writer at `offset` of a reserved upload, holding a shared lock (many parts at once).
+    def upload_part(self, session_id: str, offset: int, *, exclusive: bool = False) -> Iterator[PartWriter]:
+        """A writer at `offset` of a reserved upload, holding a shared lock (many parts at once), or
+        an exclusive one (`exclusive`: no other writer, e.g. a retry of the same part, interleaves its
+        bytes, so what this writer hashed is what the file holds when it is done).
         FileNotFoundError when the upload is gone (completed, cancelled or collected)."""
         fd = os.open(self._abs(paths.upload_path(str(session_id))), os.O_WRONLY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield PartWriter(fd, offset)
         finally:
             os.close(fd)  # also releases the lock

@@ -28,6 +28,11 @@ class MultipartUpload(models.Model):
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, blank=True, help_text="Declared at start (hex); verified at complete.")
     part_size = models.BigIntegerField()
+    streamed_sha256 = models.CharField(
+        max_length=64, blank=True,
+        help_text="A single-part file's sha256 (hex), hashed while its one part was received whole from offset 0 "
+        "under the upload's exclusive lock; cleared before any re-send writes. Empty: complete re-reads the file.",
+    )
     received_parts = models.JSONField(default=list, blank=True, help_text="1-based numbers of the parts fully received.")
     state = models.CharField(max_length=16, choices=MultipartState.choices, default=MultipartState.OPEN)
     blob = models.ForeignKey("artifacts.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

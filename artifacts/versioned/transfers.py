@@ -22,6 +22,8 @@ import base64
 import binascii
 import hashlib
 import logging
+import mmap
+import os
 import re
 import time
 import zipfile
@@ -54,7 +56,7 @@ MAX_FILE_SIZE = PART_SIZE * MAX_PARTS  # 5 TB
 MAX_HASHES_PER_CHECK = 1000
 MAX_FILES_PER_COMMIT = 10_000  # the client sends 4000 per commit
 URL_TTL = timedelta(hours=24)
-HASH_CHUNK = 4 * 1024 * 1024
+IO_BUFFER = 1024 * 1024  # per receiving/hashing request: 16 threads x 1 MiB at most
 ZIP_PIECE = 1024 * 1024
 
 
@@ -323,10 +325,16 @@ class MultipartTransfer:
         return upload, part_numbers
 
     @staticmethod
-    def receive_part(*, upload_id, number: int, chunks: Iterable[bytes], length: int | None) -> MultipartUpload:
-        """Write part `number` at its offset. The caller proved the capability URL; the body must
-        be exactly the part's length. A part cut short is not recorded (send it again); a retried
-        part simply overwrites the same range."""
+    def receive_part(*, upload_id, number: int, body, length: int | None) -> MultipartUpload:
+        """Write part `number` at its offset. The caller proved the capability URL; the body (an
+        object with `readinto(view) -> int`, 0 at its end) must be exactly the part's length. A part
+        cut short is not recorded (send it again); a retried part simply overwrites the same range.
+
+        Bytes go through one reused IO_BUFFER-sized anonymous mapping (returned to the OS at the
+        end, so memory per request stays bounded and does not pile up in malloc arenas) and are
+        written with one pwrite per full buffer. A file of one part is hashed as it arrives, under
+        the upload's exclusive lock, and its sha256 kept (`streamed_sha256`) so complete needn't
+        re-read it; it is cleared before a re-send writes anything. Other parts: complete re-hashes."""
         upload = MultipartUpload.objects.filter(pk=upload_id).first()
         if upload is None:
             raise NotFound("This upload is gone (completed, aborted or expired).")
@@ -337,17 +345,36 @@ class MultipartTransfer:
         offset, expected = upload.part_range(number)
         if length is not None and length != expected:
             raise InvalidInput(f"Part {number} of this upload is {expected} bytes; the request has {length}.")
+        whole_file = upload.part_count == 1  # part 1 from offset 0 to the end: hash it while it arrives
+        hasher = hashlib.sha256() if whole_file else None
         received = 0
+        buffer = mmap.mmap(-1, IO_BUFFER)
+        view = memoryview(buffer)
         try:
-            with get_blob_store().upload_part(upload.pk, offset) as writer:
+            with get_blob_store().upload_part(upload.pk, offset, exclusive=whole_file) as writer:
                 # The file may have become a blob while this request waited for the lock.
-                if not MultipartUpload.objects.filter(pk=upload.pk, state=MultipartState.OPEN).exists():
+                still_open = MultipartUpload.objects.filter(pk=upload.pk, state=MultipartState.OPEN)
+                if not (still_open.update(streamed_sha256="") if whole_file else still_open.exists()):
                     raise Conflict("This upload is already completed.")
-                for chunk in chunks:
-                    if received + len(chunk) > expected:
+                while True:
+                    filled = 0
+                    while filled < IO_BUFFER:
+                        with view[filled:] as rest:
+                            n = body.readinto(rest)
+                        if not n:
+                            break
+                        filled += n
+                    if not filled:
+                        break
+                    if received + filled > expected:
                         raise InvalidInput(f"Part {number} of this upload is {expected} bytes; more arrived.")
-                    writer.write(chunk)
-                    received += len(chunk)
+                    with view[:filled] as chunk:
+                        writer.write(chunk)
+                        if hasher is not None:
+                            hasher.update(chunk)
+                    received += filled
+                    if filled < IO_BUFFER:
+                        break
                 if received != expected:
                     raise InvalidInput(f"Part {number}: {received} of {expected} bytes arrived; send the part again.")
                 # Recorded under the part's lock, so a completing request sees it written and recorded.
@@ -355,11 +382,17 @@ class MultipartTransfer:
                     locked = MultipartUpload.objects.select_for_update().filter(pk=upload.pk).first()
                     if locked is None:
                         raise NotFound("This upload is gone (completed, aborted or expired).")
+                    fields = ["received_parts", "updated_at"]
                     if number not in locked.received_parts:
                         locked.received_parts = sorted([*locked.received_parts, number])
-                    locked.save(update_fields=["received_parts", "updated_at"])
+                    if hasher is not None:
+                        locked.streamed_sha256 = hasher.hexdigest()
+                        fields.append("streamed_sha256")
+                    locked.save(update_fields=fields)
         except FileNotFoundError:
             raise NotFound("This upload is gone (completed, aborted or expired).") from None
+        finally:
+            _unmap(view, buffer)
         return locked
 
     @staticmethod
@@ -396,11 +429,11 @@ class MultipartTransfer:
                     raise NotFound(f"Upload '{upload_id}' was aborted.")
                 if upload.state == MultipartState.COMPLETE:
                     return _already_completed(upload, expected)
-                hasher, length = hashlib.sha256(), 0
-                while chunk := handle.read(HASH_CHUNK):
-                    hasher.update(chunk)
-                    length += len(chunk)
-                actual = hasher.hexdigest()
+                if upload.streamed_sha256 and upload.part_count == 1:
+                    # Hashed while its one part arrived, under the exclusive lock; nothing wrote since.
+                    actual, length = upload.streamed_sha256, os.fstat(handle.fileno()).st_size
+                else:
+                    actual, length = _hash_stream(handle)
                 if actual != expected or length != upload.size:
                     _discard(upload)
                     raise IntegrityFailure(
@@ -410,7 +443,10 @@ class MultipartTransfer:
                 digest = f"sha256:{actual}"
                 with transaction.atomic():
                     blob = _blob_row(digest=digest, size=length)
-                    store.commit_upload(upload.pk, digest)
+                    if store.commit_upload(upload.pk, digest) and blob.verified_at is None:
+                        # These verified bytes are now the stored blob: finalisation needn't re-hash them.
+                        blob.verified_at = timezone.now()
+                        blob.save(update_fields=["verified_at"])
                     upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual
                     upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
         except FileNotFoundError:
@@ -571,36 +607,64 @@ def _files_fingerprint(version_id: int) -> tuple:
 
 def _verify_files(version_id: int) -> str | None:
     """The first problem with the version's files in storage, or None when every file's blob is
-    there with the recorded size and sha256 (each distinct blob re-hashed once)."""
+    there with the recorded size, and — for blobs nothing has verified yet (`Blob.verified_at`
+    empty) — the recorded sha256 (each such blob re-hashed once, then marked verified). Blobs a
+    multipart complete hashed before moving them into the store, or an earlier finalisation
+    re-hashed, are trusted: existence and size only (the store never rewrites a blob in place)."""
     store = get_blob_store()
     checked: dict[str, str | None] = {}
     rows = (
         ArtifactFile.objects.filter(version_id=version_id)
         .order_by("path")
-        .values_list("path", "size_bytes", "sha256", "blob__digest", "blob__size")
+        .values_list("path", "size_bytes", "sha256", "blob__digest", "blob__size", "blob__verified_at")
     )
-    for path, size, sha256, digest, blob_size in rows.iterator():
+    for path, size, sha256, digest, blob_size, verified_at in rows.iterator():
         if digest != f"sha256:{sha256}" or blob_size != size:
             return f"File '{path}' does not match its blob record."
         if digest not in checked:
-            checked[digest] = _verify_blob(store, digest, size)
+            checked[digest] = _verify_blob(store, digest, size, rehash=verified_at is None)
         if checked[digest]:
             return f"File '{path}' {checked[digest]}."
     return None
 
 
-def _verify_blob(store, digest: str, size: int) -> str | None:
+def _hash_stream(handle) -> tuple[str, int]:
+    """(sha256 hex, length) of what `handle` reads, through one reused IO_BUFFER-sized mapping."""
+    hasher, length = hashlib.sha256(), 0
+    buffer = mmap.mmap(-1, IO_BUFFER)
+    view = memoryview(buffer)
+    try:
+        while n := handle.readinto(view):
+            with view[:n] as chunk:
+                hasher.update(chunk)
+            length += n
+    finally:
+        _unmap(view, buffer)
+    return hasher.hexdigest(), length
+
+
+def _unmap(view: memoryview, buffer: mmap.mmap) -> None:
+    """Release a request's buffer now; if a traceback still holds a slice of it, when that goes."""
+    view.release()
+    try:
+        buffer.close()
+    except BufferError:
+        pass
+
+
+def _verify_blob(store, digest: str, size: int, *, rehash: bool = True) -> str | None:
     stat = store.stat(digest)
     if stat is None:
         return "is missing from storage"
     if stat.size != size:
         return f"is {stat.size} bytes in storage, not {size}"
-    hasher = hashlib.sha256()
+    if not rehash:
+        return None
     with store.open(digest) as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            hasher.update(chunk)
-    if f"sha256:{hasher.hexdigest()}" != digest:
+        actual, _length = _hash_stream(handle)
+    if f"sha256:{actual}" != digest:
         return f"does not have sha256 {sha256_base64(digest.split(':', 1)[1])} in storage"
+    Blob.objects.filter(digest=digest, verified_at__isnull=True).update(verified_at=timezone.now())
     return None
 
 

@@ -298,14 +298,50 @@ def test_a_base_version_contributes_the_files_not_committed_again(personas, vers
 
 
 def test_a_tampered_blob_fails_finalisation_with_the_reason(version, uploader):
+    """Blobs verified at complete are trusted by finalisation for their content (existence and size
+    are checked): a stored file of another length fails the version."""
     uploader.upload_all({"ok.bin": b"fine", "bad.bin": b"original"})
+    assert Blob.objects.get(digest=f"sha256:{hexsha(b'original')}").verified_at is not None
+    blob_path = Path(get_blob_store().root) / "blobs" / "sha256" / hexsha(b"original")[:2] / hexsha(b"original")
+    blob_path.write_bytes(b"tampered!")  # another length
+    failed = finalize(version)
+    assert failed.status == VersionStatus.UPLOAD_FAILED
+    assert "bad.bin" in failed.failure_reason and "9 bytes in storage, not 8" in failed.failure_reason
+    assert VersionedArtifact.objects.get(pk=version.artifact_id).latest_version_id is None
+    assert uploader.t.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").status == 409
+
+
+def test_an_unverified_blob_is_rehashed_by_finalisation(version, uploader):
+    """A blob nothing has verified (no `verified_at`) is re-hashed: same-length tampering fails the
+    version with the sha256 reason; once a re-hash passes, the blob is marked verified."""
+    uploader.upload_all({"a-ok.bin": b"fine", "bad.bin": b"original"})  # checked in path order
+    Blob.objects.filter(digest__in=[f"sha256:{hexsha(b'original')}", f"sha256:{hexsha(b'fine')}"]).update(verified_at=None)
     blob_path = Path(get_blob_store().root) / "blobs" / "sha256" / hexsha(b"original")[:2] / hexsha(b"original")
     blob_path.write_bytes(b"tampered")  # same length
     failed = finalize(version)
     assert failed.status == VersionStatus.UPLOAD_FAILED
     assert "bad.bin" in failed.failure_reason and "sha256" in failed.failure_reason
-    assert VersionedArtifact.objects.get(pk=version.artifact_id).latest_version_id is None
-    assert uploader.t.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").status == 409
+    assert Blob.objects.get(digest=f"sha256:{hexsha(b'fine')}").verified_at is not None
+    assert Blob.objects.get(digest=f"sha256:{hexsha(b'original')}").verified_at is None
+
+
+def test_a_single_part_file_is_hashed_while_received_and_a_resend_clears_it(version, uploader):
+    """One part from offset 0: its sha256 is kept at receive time and complete trusts it; a part
+    cut short afterwards clears it, so complete re-hashes the file and refuses the mixed bytes."""
+    data = b"x" * 5000
+    started = uploader.start("one.bin", data, part_size=8192).json()
+    upload = MultipartUpload.objects.get(pk=started["uploadID"])
+    assert uploader.put_part(started["urls"][0], data).status == 200
+    upload.refresh_from_db()
+    assert upload.streamed_sha256 == hexsha(data)
+    # A re-send that stops short: the earlier digest must not be trusted any more.
+    with pytest.raises(InvalidInput):
+        transfers.MultipartTransfer.receive_part(
+            upload_id=upload.pk, number=1, body=io.BytesIO(b"y" * 100), length=None
+        )
+    upload.refresh_from_db()
+    assert upload.streamed_sha256 == "" and upload.received_parts == [1]
+    assert uploader.complete("one.bin", started["uploadID"], b64sha(data)).status == 409
 
 
 def test_a_missing_blob_fails_finalisation(version, uploader):

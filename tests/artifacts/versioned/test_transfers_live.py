@@ -181,11 +181,12 @@ def test_the_worker_fails_a_version_whose_stored_bytes_were_tampered_with_or_los
     up = Uploader(http, ALPHA, "models", "bert", "3.0")
     up.upload_all({"a/ok.bin": b"fine bytes", "a/bad.bin": b"original bytes"}, part_size=PART)
     digest = hexsha(b"original bytes")
-    (live_blob_root / "blobs" / "sha256" / digest[:2] / digest).write_bytes(b"tampered bytes")
+    # Verified at complete, so finalisation checks existence and size: tamper with the length.
+    (live_blob_root / "blobs" / "sha256" / digest[:2] / digest).write_bytes(b"tampered bytes!")
     transfers.version_request_completion(version=tampered, actor=personas.alpha_registry_user)
     failed = wait_for_status(tampered)
     assert failed.status == VersionStatus.UPLOAD_FAILED
-    assert "a/bad.bin" in failed.failure_reason and "sha256" in failed.failure_reason
+    assert "a/bad.bin" in failed.failure_reason and "bytes in storage" in failed.failure_reason
 
     lost = make_version(personas.acme, personas.alpha, "bert", "3.1", personas.alpha_registry_user)
     up = Uploader(http, ALPHA, "models", "bert", "3.1")
