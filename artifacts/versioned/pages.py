@@ -63,7 +63,7 @@ def _urls(kind: str, ref: str) -> dict:
     return {
         name: reverse(f"{prefix}{suffix}", args=[ref])
         for name, suffix in (("detail", ""), ("versions", "-versions"), ("edit", "-edit"), ("delete", "-delete"), ("compare", "-compare"))
-    }
+    } | {"upload": reverse(f"registry:{'model' if kind == ArtifactKind.MODEL else 'resource'}-upload", args=[ref])}
 
 
 def _context(request, kind: str, ref: str) -> dict:

@@ -224,6 +224,7 @@ def test_registry_read_sees_no_write_controls_and_its_posts_change_nothing(cast,
     for path in (url("", ref), url("-versions", ref), url("-files", ref, "2.0")):
         html = client.get(path).content.decode()
         assert "Edit Details" not in html and url("-delete", ref) not in html and "/delete" not in html, path
+        assert "Upload Version" not in html and reverse("registry:model-upload", args=[ref]) not in html, path
     assert client.get(url("-edit", ref)).status_code == 403
     assert client.post(url("-edit", ref), {"display_name": "hacked"}).status_code == 403
     assert client.post(url("-delete", ref)).status_code == 403
@@ -233,6 +234,22 @@ def test_registry_read_sees_no_write_controls_and_its_posts_change_nothing(cast,
     bert.refresh_from_db()
     assert bert.display_name == "BERT QA" and bert.versions.count() == 2
     assert not VersionedArtifact.objects.filter(name="sneaky").exists()
+
+
+def test_the_detail_pages_link_writers_to_the_upload_page(cast):
+    model = services.artifact_create(actor=cast.alpha_registry_user, space=cast.alpha_space, kind=ArtifactKind.MODEL, name="m1")
+    resource = services.artifact_create(
+        actor=cast.alpha_registry_user, space=cast.alpha_space, kind=ArtifactKind.RESOURCE, name="r1",
+    )
+    writer = client_for(cast.alpha_registry_user, cast.alpha_space)
+    reader = client_for(cast.alpha_registry_read, cast.alpha_space)
+    for artifact, kind in ((model, "model"), (resource, "resource")):
+        upload = reverse(f"registry:{kind}-upload", args=[artifact.resource_id])
+        for path in (url("", artifact.resource_id, kind=kind), url("-versions", artifact.resource_id, kind=kind)):
+            html = writer.get(path).content.decode()
+            assert f'href="{upload}">Upload Version</a>' in html, path
+            assert "Upload Version" not in reader.get(path).content.decode(), path
+        assert writer.get(upload).status_code == 200
 
 
 def test_another_team_member_with_write_cannot_delete_what_they_did_not_create(cast, bert):
