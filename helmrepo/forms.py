@@ -32,3 +32,21 @@ class ChartDetailsForm(forms.Form):
     def changes(self) -> dict:
         """Keyword arguments for helmrepo.services.chart_update."""
         return dict(self.cleaned_data)
+
+
+class ChartCreateForm(ChartDetailsForm):
+    """Create Helm Chart (guide 6.3.2): a chart record before its first push; the name plus the
+    Edit Details fields. Names are checked by helmrepo.services (the model's validator)."""
+
+    name = forms.CharField(
+        label="Name", max_length=64,
+        help_text="Lowercase letters, digits, '.', '_' and '-'; the name `helm push` packages must carry.",
+    )
+    field_order = ["name", "display_name", "short_description", "overview", "labels", "logo", "publisher", "built_by"]
+
+    def __init__(self, *args, **kwargs):
+        forms.Form.__init__(self, *args, **kwargs)
+
+    def fields_for_service(self) -> dict:
+        """Keyword arguments for helmrepo.services.chart_create."""
+        return dict(self.cleaned_data)

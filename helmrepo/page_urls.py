@@ -37,6 +37,7 @@ register_converter(ChartVersionConverter, "chartversion")
 
 urlpatterns = [
     path("registry/helm-charts", pages.chart_list, name="charts"),
+    path("hub/helm-chart", pages.chart_create, name="chart-create"),
     path("registry/helm-charts/<chartref:ref>", pages.chart_detail, name="chart"),
     path("registry/helm-charts/<chartref:ref>/-/versions", pages.chart_versions, name="chart-versions"),
     path("registry/helm-charts/<chartref:ref>/-/files", pages.chart_files, name="chart-files"),

@@ -1,6 +1,6 @@
-"""The portal's Helm chart pages (guide 6.3): the space's chart cards, a chart's Overview, Versions
-and File Browser, its fetch commands, Edit Details, and deletes with confirmation. (The Helm
-repository protocol itself is helmrepo/views.py.)
+"""The portal's Helm chart pages (guide 6.3): the space's chart cards, Create Helm Chart, a chart's
+Overview, Versions and File Browser, its fetch commands, Edit Details, and deletes with
+confirmation. (The Helm repository protocol itself is helmrepo/views.py.)
 
 A chart is addressed by `<org>/[<team>/]<name>`; reads go through helmrepo.selectors (a chart a
 user may not read is a 404), writes through helmrepo.services; `portal_page` renders policy errors
@@ -118,6 +118,27 @@ def chart_files(request, ref: str):
     return render(request, "helmrepo/chart_files.html", {
         **context, "tab": "files", "versions": versions, "version": version,
         "files": listed_files(version) if version else [], "opened": opened,
+    })
+
+
+@portal_page
+def chart_create(request):
+    """Create Helm Chart (guide 6.3.2): a chart record in the current space before its first push."""
+    space = request.get_current_space()
+    if not can(request.user, Action.WRITE, space, service=Service.HELM):
+        raise AccessDenied(f"You do not have permission to create Helm charts in {space.path}.")
+    form = forms.ChartCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            chart = services.chart_create(actor=request.user, space=space, **form.fields_for_service())
+        except RegistryError as exc:
+            field = {"shortDescription": "short_description"}.get(exc.field, exc.field)
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Created Helm chart {chart.resource_id}. Push its versions with helm push.")
+            return redirect("helmcharts:chart", chart.resource_id)
+    return render(request, "helmrepo/chart_create.html", {
+        "space": space, "form": form, "repo_url": helm_repository_url(request, space), "repo_name": helm_repo_name(space),
     })
 
 

@@ -157,9 +157,10 @@ def test_the_hub_links_to_the_forms_and_hides_them_from_readers(stocked):
     body = client_for(stocked.owner, stocked.acme_space).get("/hub/").content.decode()
     for title in ("Create Model", "Create Resource", "Create Helm Chart", "Create Container"):
         assert title in body
-    assert reverse("registry:container-create") in body
+    assert reverse("registry:container-create") in body and reverse("helmcharts:chart-create") in body
+    assert "not available yet" not in body
     reader = client_for(stocked.org_registry_read, stocked.acme_space).get("/hub/").content.decode()
-    assert reverse("registry:container-create") not in reader
+    assert reverse("registry:container-create") not in reader and reverse("helmcharts:chart-create") not in reader
     assert "You need the Registry User or Registry Admin role" in reader
 
 

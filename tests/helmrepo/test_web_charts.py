@@ -230,3 +230,58 @@ def test_deleting_the_chart_names_every_version_then_removes_them_all(cast, demo
     response = web.post(url("chart-delete"), follow=True)
     assert "Deleted Helm chart acme/alpha/demo and its 2 version(s)." in response.content.decode()
     assert not Chart.objects.filter(name="demo").exists() and not ChartVersion.objects.exists()
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+
+def create_fields(**overrides) -> dict:
+    return {
+        "name": "web-made", "display_name": "Web Made", "short_description": "Made in the portal",
+        "publisher": "Acme", "built_by": "Platform team", "labels": "Helm Chart, web, web",
+        "logo": "https://example.com/logo.png", "overview": "## Install\n\n<script>alert(1)</script>", **overrides,
+    }
+
+
+def test_the_create_form_makes_a_chart_record_in_the_current_space(cast):
+    client = client_for(cast.alpha_registry_user, cast.alpha_space)
+    form = client.get(reverse("helmcharts:chart-create"))
+    assert form.status_code == 200
+    html = form.content.decode()
+    for label in ("Name", "Display name", "Short description", "Overview", "Labels", "Logo URL", "Publisher", "Built by"):
+        assert f">{label}" in html, label
+    response = client.post(reverse("helmcharts:chart-create"), create_fields())
+    assert response.status_code == 302 and response["Location"] == url("chart", "acme/alpha/web-made")
+    chart = Chart.objects.get(org__name="acme", team__name="alpha", name="web-made")
+    assert (chart.display_name, chart.short_description, chart.publisher, chart.built_by) == (
+        "Web Made", "Made in the portal", "Acme", "Platform team")
+    assert chart.labels == ["Helm Chart", "web"] and chart.logo == "https://example.com/logo.png"
+    assert chart.created_by == cast.alpha_registry_user and chart.latest_version is None
+    page = client.get(response["Location"]).content.decode()
+    assert "Created Helm chart acme/alpha/web-made." in page and "<script>alert(1)</script>" not in page
+    # the list offers the form to writers; the same name again is a form error, not a second chart
+    assert reverse("helmcharts:chart-create") in client.get(reverse("helmcharts:charts")).content.decode()
+    again = client.post(reverse("helmcharts:chart-create"), create_fields(short_description="Other"))
+    assert again.status_code == 200 and "already exists" in again.content.decode()
+    assert Chart.objects.filter(name="web-made").count() == 1
+
+
+def test_the_create_form_shows_service_errors_on_its_fields(cast):
+    client = client_for(cast.alpha_registry_user, cast.alpha_space)
+    bad_logo = client.post(reverse("helmcharts:chart-create"), create_fields(logo="javascript:alert(1)"))
+    assert bad_logo.status_code == 200
+    assert "logo" in bad_logo.context["form"].errors
+    bad_name = client.post(reverse("helmcharts:chart-create"), create_fields(name="Bad Name"))
+    assert bad_name.status_code == 200 and "name" in bad_name.context["form"].errors
+    no_description = client.post(reverse("helmcharts:chart-create"), create_fields(short_description=""))
+    assert no_description.status_code == 200 and "short_description" in no_description.context["form"].errors
+    assert not Chart.objects.exists()
+
+
+def test_registry_read_is_refused_the_create_form_and_nothing_is_created(cast):
+    client = client_for(cast.alpha_registry_read, cast.alpha_space)
+    assert client.get(reverse("helmcharts:chart-create")).status_code == 403
+    assert client.post(reverse("helmcharts:chart-create"), create_fields()).status_code == 403
+    assert reverse("helmcharts:chart-create") not in client.get(reverse("helmcharts:charts")).content.decode()
+    assert reverse("helmcharts:chart-create") not in client.get(reverse("registry:hub")).content.decode()
+    assert not Chart.objects.exists()
