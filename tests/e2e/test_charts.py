@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.test_onboarding import CHROMIUM_ARGS, Camera
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
 from tests.helmrepo import charts
 from tests.support.personas import PASSWORD
 from tests.support.web import onboard
@@ -49,7 +49,7 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
             page.goto(f"{base}/")

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.test_onboarding import CHROMIUM_ARGS, Camera
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
 from tests.support.personas import PASSWORD
 from tests.support.web import onboard
 
@@ -82,7 +82,7 @@ def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(pers
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
             page.goto(f"{base}/")

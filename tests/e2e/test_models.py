@@ -12,7 +12,7 @@ from django.db import connection
 
 from artifacts.versioned import services, transfers
 from artifacts.versioned.models import VersionedArtifact
-from tests.e2e.test_onboarding import CHROMIUM_ARGS, Camera
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
 from tests.support.ngc_transfer import DjangoTransport, Uploader
 from tests.support.personas import PASSWORD
 from tests.support.web import onboard
@@ -53,7 +53,7 @@ def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900}).new_page()
             page.goto(f"{base}/")

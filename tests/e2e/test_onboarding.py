@@ -9,29 +9,11 @@ import re
 import pytest
 import requests
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
 from tests.support.personas import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread while the browser is open, so the test
-# touches the database only through fixtures, before and after that block (Django refuses ORM
-# calls from inside a running loop).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 NEW_EMAIL = "river.song@example.test"
 NEW_PASSWORD = "tardis-blue-box-1963"
-
-
-class Camera:
-    """Saves a full-page screenshot of each page visited, numbered in order."""
-
-    def __init__(self, folder):
-        self.folder, self.count = folder, 0
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def shoot(self, page, name: str) -> None:
-        self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
 
 
 def link_in(mailbox, message, path: str) -> str:
@@ -52,7 +34,7 @@ def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             # --- the owner invites a new user (guide 2.4.3) --------------------------------------
             owner = browser.new_context(ignore_https_errors=True).new_page()

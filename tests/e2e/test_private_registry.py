@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion, VersionedArtifact
 from helmrepo.models import Chart
-from tests.e2e.test_onboarding import CHROMIUM_ARGS, Camera
-from tests.e2e.test_upload_page import sign_in, write_tree
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
+from tests.e2e.test_upload_page import write_tree
 from tests.support.web import onboard
 
 MODEL = "acme/alpha/sentiment"
@@ -69,7 +69,7 @@ def test_the_private_registry_story(personas, live_server_https, celery_worker, 
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900})
             page = context.new_page()

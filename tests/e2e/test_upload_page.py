@@ -10,8 +10,7 @@ import re
 import pytest
 
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionStatus
-from tests.e2e.test_onboarding import CHROMIUM_ARGS, Camera
-from tests.support.personas import PASSWORD
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
 from tests.support.web import onboard
 
 
@@ -29,17 +28,6 @@ def write_tree(root):
     return files
 
 
-def sign_in(page, base, user, *, team="acme/alpha"):
-    page.goto(f"{base}/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Set your organization").wait_for()
-    page.get_by_label("Organization").select_option("acme")
-    page.get_by_label("Team", exact=True).select_option(team)
-    page.get_by_role("button", name="Continue").click()
-
-
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
@@ -55,7 +43,7 @@ def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
     print(f"\nscreenshots: {camera.folder}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
             sign_in(page, base, personas.owner)
