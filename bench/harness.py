@@ -11,7 +11,6 @@ Sizes: MB = 10^6 bytes, MiB = 2^20 bytes; throughput is MB/s.
 """
 
 import base64
-import base64
 import hashlib
 import http.client
 import json

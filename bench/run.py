@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 import urllib.error
 import urllib.request
 from pathlib import Path

@@ -81,7 +81,7 @@ def _entry_lines(row: dict, chart_name: str) -> list[str]:
     lines += [
         f"    created: {_scalar(rfc3339(row['created_at']))}",
         f"    digest: {_scalar(row['digest'])}",
-        f"    urls:",
+        "    urls:",
         f"    - {_scalar('charts/' + chart_name + '-' + row['version'] + '.tgz')}",
     ]
     return lines

@@ -18,7 +18,7 @@ from accounts.roles import Service
 from artifacts.storage import get_blob_store
 from helmrepo import index, services
 from helmrepo.auth import Unauthenticated, authenticate, challenge, token_reaches
-from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, Chart, ChartVersion
+from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion
 
 _READ = 64 * 1024
 

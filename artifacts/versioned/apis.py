@@ -6,7 +6,6 @@ caller may not see) and checks the token's scope; selectors decide reads (404 wi
 the kind's service), services decide writes (403 when visible but not allowed). Upload and
 download of files are in transfer_apis.py.
 """
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from accounts.models import Invitation, Team, User
+from accounts.models import Invitation, Team
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 

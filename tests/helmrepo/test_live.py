@@ -1,7 +1,6 @@
 """The Helm repository against the real server (gunicorn over HTTPS), with requests as helm would
 use it: `$oauthtoken` Basic auth, push through the ChartMuseum API, parse index.yaml, download
 every URL it lists and check the digests."""
-import base64
 import hashlib
 from urllib.parse import urljoin
 

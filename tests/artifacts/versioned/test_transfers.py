@@ -12,7 +12,7 @@ from artifacts.models import Blob
 from artifacts.storage import get_blob_store
 from artifacts.versioned import transfers
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
-from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
+from artifacts.versioned.transfer_models import MultipartUpload
 from tests.support.ngc_transfer import DjangoTransport, Uploader, b64sha, hexsha
 
 pytestmark = pytest.mark.django_db
