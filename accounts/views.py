@@ -20,7 +20,7 @@ from accounts.middleware import SESSION_ORG, SESSION_TEAM
 from accounts.models import ApiKey, Invitation, RoleBinding, User
 from accounts.permissions import Action, Space, can, get_space, grantable_roles, held_roles, require, visible_teams
 from accounts.roles import Role
-from accounts.web_gate import error_page, portal_page
+from accounts.web_gate import error_page, form_error, portal_page
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -49,9 +49,6 @@ def _remember_space(request, space: Space) -> None:
     else:
         request.session.pop(SESSION_TEAM, None)
 
-
-def _form_error(form, exc: RegistryError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _members(space: Space) -> list[dict]:
@@ -163,7 +160,7 @@ def _invitation_sign_up(request, token: str, invite: Invitation):
         except (NotFound, Gone) as exc:
             return error_page(request, exc)
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             login(request, user, backend=MODEL_BACKEND)
             return redirect("accounts:verify-email-sent")
@@ -278,7 +275,7 @@ def invite(request, org: str, team: str | None = None):
                     org_roles=data["org_roles"], team=data["team_obj"], team_roles=data["team_roles"],
                 )
             except RegistryError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 messages.success(request, f"Invitation sent to {data['email']}.")
                 return redirect(context["users_url"])
@@ -311,7 +308,7 @@ def member_edit(request, org: str, user_id: int, team: str | None = None):
         try:
             services.member_set_roles(actor=request.user, space=space, user=member, roles=set(form.cleaned_data["roles"]) | kept)
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Updated the roles of {member.email} in {space.path}.")
             return redirect(_space_url("users", space))
@@ -358,7 +355,7 @@ def team_create(request, org: str):
         try:
             team = services.team_create(org=space.org, actor=request.user, **form.cleaned_data)
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Team '{team.name}' created.")
             return redirect("accounts:team-detail", space.org.name, team.name)
@@ -385,7 +382,7 @@ def team_add_user(request, org: str, team: str):
         try:
             services.member_add(actor=request.user, space=space, user=form.member, roles=[form.cleaned_data["role"]])
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Added {form.member.email} to team '{space.team.name}'.")
             return redirect("accounts:team-detail", space.org.name, space.team.name)

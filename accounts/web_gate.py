@@ -40,6 +40,13 @@ def error_page(request, exc: RegistryError):
     return render(request, template, {"message": exc.message}, status=status)
 
 
+def form_error(form, exc: RegistryError, *, field_names: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form: on the field it names (API names such as
+    "isPublic" mapped to form fields by `field_names`), else above the form."""
+    field = (field_names or {}).get(exc.field, exc.field)
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
 def portal_page(view=None, *, needs_preferences: bool = True, needs_space: bool = True):
     """Sign-in required, onboarding gate, and policy errors rendered as pages."""
 

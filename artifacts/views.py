@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from accounts.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can
 from accounts.roles import Service
-from accounts.web_gate import portal_page
+from accounts.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.markdown import render_markdown
@@ -106,8 +106,7 @@ def container_edit(request, name: str):
         try:
             services.repository_update(actor=request.user, repository=repository, **form.changes())
         except RegistryError as exc:
-            field = {"isPublic": "is_public"}.get(exc.field, exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error(form, exc, field_names={"isPublic": "is_public"})
         else:
             messages.success(request, f"Saved the details of {repository.name}.")
             return redirect("artifacts:container", repository.name)

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from accounts.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
-from accounts.web_gate import portal_page
+from accounts.web_gate import form_error, portal_page
 from artifacts.markdown import render_markdown
 from helmrepo import forms, selectors, services
 from helmrepo.models import Chart, ChartVersion
@@ -132,8 +132,7 @@ def chart_create(request):
         try:
             chart = services.chart_create(actor=request.user, space=space, **form.fields_for_service())
         except RegistryError as exc:
-            field = {"shortDescription": "short_description"}.get(exc.field, exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error(form, exc, field_names={"shortDescription": "short_description"})
         else:
             messages.success(request, f"Created Helm chart {chart.resource_id}. Push its versions with helm push.")
             return redirect("helmcharts:chart", chart.resource_id)
@@ -153,8 +152,7 @@ def chart_edit(request, ref: str):
         try:
             services.chart_update(actor=request.user, chart=chart, **form.changes())
         except RegistryError as exc:
-            field = {"shortDescription": "short_description"}.get(exc.field, exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error(form, exc, field_names={"shortDescription": "short_description"})
         else:
             messages.success(request, f"Saved the details of {chart.resource_id}.")
             return redirect("helmcharts:chart", chart.resource_id)

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 
 from accounts.errors import AccessDenied, RegistryError
 from accounts.permissions import get_space
-from accounts.web_gate import portal_page
+from accounts.web_gate import form_error, portal_page
 from artifacts.gpu import selectors, services
 from artifacts.gpu.forms import GpuHostForm
 
@@ -22,9 +22,6 @@ def _require_manage(context) -> None:
     if not context["can_manage"]:
         raise AccessDenied(f"Managing GPU hosts of {context['space'].org.name} needs Registry Admin at org level.")
 
-
-def _form_error(form, exc: RegistryError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @portal_page
@@ -47,7 +44,7 @@ def host_add(request, org: str):
         try:
             host = services.host_create(actor=request.user, org=context["space"].org, name=form.cleaned_data["name"], **form.changes())
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Added GPU host {host.name}; the org's images are being checked against it.")
             return redirect("gpu:hosts", org)
@@ -64,7 +61,7 @@ def host_edit(request, org: str, name: str):
         try:
             services.host_update(actor=request.user, host=host, **form.changes())
         except RegistryError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Saved GPU host {host.name}; the org's images are being checked again.")
             return redirect("gpu:hosts", org)

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
-from accounts.web_gate import portal_page
+from accounts.web_gate import form_error, portal_page
 from artifacts.markdown import render_markdown
 from artifacts.storage import get_blob_store
 from artifacts.versioned import selectors, services, transfers
@@ -151,10 +151,9 @@ def artifact_create(request, kind: str):
         try:
             artifact = services.artifact_create(actor=request.user, space=space, kind=kind, name=name, **fields)
         except RegistryError as exc:
-            field = {"modelFormat": "model_format"}.get(exc.field, exc.field)
-            if not field and "already exists" in exc.message:
-                field = "name"
-            form.add_error(field if field in form.fields else None, exc.message)
+            if not exc.field and "already exists" in exc.message:
+                exc.field = "name"
+            form_error(form, exc, field_names={"modelFormat": "model_format"})
         else:
             messages.success(request, f"Created {label.lower()} {artifact.resource_id}.")
             return redirect(url_prefix(kind), artifact.resource_id)
@@ -332,8 +331,7 @@ def artifact_edit(request, kind: str, ref: str):
         try:
             services.artifact_update(actor=request.user, artifact=artifact, **form.changes())
         except RegistryError as exc:
-            field = {"modelFormat": "model_format"}.get(exc.field, exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error(form, exc, field_names={"modelFormat": "model_format"})
         else:
             messages.success(request, f"Saved the details of {artifact.resource_id}.")
             return redirect(context["urls"]["detail"])

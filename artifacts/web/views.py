@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space, teams_with
 from accounts.roles import Service
-from accounts.web_gate import portal_page
+from accounts.web_gate import form_error, portal_page
 from artifacts import services as container_services
 from artifacts.versioned import choices
 from artifacts.versioned import selectors as versioned_selectors
@@ -141,8 +141,7 @@ def container_create(request):
         try:
             repository = container_services.repository_create(actor=request.user, space=space, **form.fields_for_service())
         except RegistryError as exc:
-            field = {"name": "path", "isPublic": "is_public"}.get(exc.field, exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error(form, exc, field_names={"name": "path", "isPublic": "is_public"})
         else:
             messages.success(request, f"Created repository {repository.name}. Push an image to it with docker.")
             return redirect("artifacts:container", repository.name)
