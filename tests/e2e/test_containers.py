@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
-from tests.support.personas import PASSWORD
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
 from tests.support.web import onboard
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -85,14 +84,7 @@ def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(pers
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
-            page.goto(f"{base}/")
-            page.get_by_label("E-mail").fill(personas.owner.email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_role("heading", name="Set your organization")).to_be_visible()
-            page.get_by_label("Organization").select_option("acme")
-            page.get_by_label("Team", exact=True).select_option("acme/alpha")
-            page.get_by_role("button", name="Continue").click()
+            sign_in(page, base, personas.owner)
 
             # --- the container list -------------------------------------------------------------
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Containers").click()

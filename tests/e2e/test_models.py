@@ -12,9 +12,8 @@ from django.db import connection
 
 from artifacts.versioned import services, transfers
 from artifacts.versioned.models import VersionedArtifact
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
 from tests.support.ngc_transfer import DjangoTransport, Uploader
-from tests.support.personas import PASSWORD
 from tests.support.web import onboard
 
 WEIGHTS = bytes(range(256)) * 33
@@ -56,14 +55,7 @@ def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900}).new_page()
-            page.goto(f"{base}/")
-            page.get_by_label("E-mail").fill(owner.email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_role("heading", name="Set your organization")).to_be_visible()
-            page.get_by_label("Organization").select_option("acme")
-            page.get_by_label("Team", exact=True).select_option("acme/alpha")
-            page.get_by_role("button", name="Continue").click()
+            sign_in(page, base, owner)
 
             # --- empty list, then the Create Model form -------------------------------------------
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
