@@ -3,10 +3,6 @@
 Each scenario runs in its own subprocess (tests/clients/ngcsdk_scenario.py) because the SDK reads
 its environment once, at import.
 """
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +10,7 @@ import pytest
 from accounts import services
 from accounts.models import Invitation, RoleBinding, Team
 from accounts.roles import Role
+from tests.support.ngcsdk import run_scenario
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 
@@ -28,25 +25,7 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def run_sdk(live_server_https, tmp_path):
     def run(scenario: str, **args) -> dict:
-        home = tmp_path / f"ngc-home-{scenario}"
-        home.mkdir(exist_ok=True)
-        env = {
-            key: value for key, value in os.environ.items()
-            if not key.startswith(("NGC_", "DJANGO_", "DATABASE_URL"))
-        }
-        env.update(
-            NGC_CLI_API_URL=live_server_https.url,
-            NGC_CLI_AUTH_URL=live_server_https.url,
-            REQUESTS_CA_BUNDLE=live_server_https.ca_bundle,
-            NGC_CLI_HOME=str(home),
-        )
-        completed = subprocess.run(
-            [sys.executable, str(SCRIPT), scenario, json.dumps(args)],
-            env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
-        )
-        lines = completed.stdout.strip().splitlines()
-        assert lines, f"no output from the SDK scenario:\n{completed.stderr[-4000:]}"
-        return json.loads(lines[-1])
+        return run_scenario(SCRIPT, scenario, args, server=live_server_https, workdir=tmp_path, timeout=180)
 
     return run
 
