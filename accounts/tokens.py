@@ -68,7 +68,30 @@ class InvalidToken(Exception):
     pass
 
 
+# Tokens already verified in this process, so a client's next request costs a dict lookup
+# instead of a JWT decode (perf: ~0.25 ms of a ~1 ms registry manifest GET). Keyed by the
+# whole signed string, so a hit is exactly the token that was checked; expiry is re-checked on
+# every hit. Bounded: cleared when full (clients renew tokens every few minutes anyway).
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[str, str], TokenClaims] = {}
+
+
 def verify_access_token(token: str, *, audience: str) -> TokenClaims:
+    key = (token, audience)
+    claims = _verified.get(key)
+    if claims is not None:
+        if claims.expires_at > time.time():
+            return claims
+        _verified.pop(key, None)
+        raise InvalidToken("Signature has expired")
+    claims = _decode_access_token(token, audience=audience)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = claims
+    return claims
+
+
+def _decode_access_token(token: str, *, audience: str) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,

@@ -5,8 +5,9 @@ from django.db.models.functions import Coalesce
 from accounts.errors import NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
+from artifacts import statements
 from artifacts.digests import is_digest
-from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, RepositoryBlob, Tag
+from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from artifacts.platforms import manifest_platforms
 
 
@@ -16,25 +17,15 @@ def repository_by_name(name: str) -> Repository | None:
 
 def registry_blob(name: str, digest: str) -> tuple[bool, Blob | None]:
     """(does repository `name` exist, its blob `digest` with id, size and last_linked_at or None),
-    in one query whether the blob is there or not (perf: docker HEADs every layer before pushing
-    it, and most of those HEADs miss)."""
-    link = RepositoryBlob.objects.filter(repository=OuterRef("pk"), blob__digest=digest)
-    row = (
-        Repository.objects.filter(name=name)
-        .annotate(
-            blob_pk=Subquery(link.values("blob_id")[:1]),
-            blob_size=Subquery(link.values("blob__size")[:1]),
-            blob_linked=Subquery(link.values("blob__last_linked_at")[:1]),
-        )
-        .order_by()
-        .values_list("blob_pk", "blob_size", "blob_linked")[:1]
-    )
-    row = row[0] if row else None
+    in one statement whether the blob is there or not (perf: docker HEADs every layer before
+    pushing it, and most of those HEADs miss)."""
+    row = statements.repository_blob(name, digest)
     if row is None:
         return False, None
-    if row[0] is None:
+    _, blob_id, size, linked = row
+    if blob_id is None:
         return True, None
-    return True, Blob(pk=row[0], digest=digest, size=row[1], last_linked_at=row[2])
+    return True, Blob(pk=blob_id, digest=digest, size=size, last_linked_at=linked)
 
 
 def repository_blob(repository: Repository, digest: str) -> Blob | None:

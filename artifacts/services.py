@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.errors import Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
+from artifacts import statements
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, new_hasher, parse_digest
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, RepositoryBlob, Tag, UploadSession
 from artifacts.models import ArtifactFile, MultipartUpload
@@ -100,13 +101,16 @@ def upload_session_start(*, repository: Repository, user=None, user_id: int | No
 
 def _session_create(repository: Repository, user_id: int | None) -> UploadSession:
     connection = transaction.get_connection()
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        with transaction.atomic():  # a savepoint in the caller's transaction (or SQLite's commit)
-            return UploadSession.objects.create(repository=repository, created_by_id=user_id)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        return UploadSession.objects.create(repository=repository, created_by_id=user_id)
+    # Only a transaction of its own may skip the WAL flush (never a caller's, holding other writes).
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():  # a savepoint inside a caller's transaction
+        if asynchronous:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
+    return UploadSession.from_db(
+        connection.alias, ["id", "repository_id", "offset", "created_by_id"], [session_id, repository.pk, 0, user_id],
+    )
 
 
 def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, *, save: bool):
@@ -180,7 +184,7 @@ def upload_session_commit(*, session: UploadSession, digest: str, size: int | No
         blob = _blob_linked(digest=digest, size=session.offset)
         store.writer(session.pk, offset=session.offset).commit(digest)
         _link(repository_id=session.repository_id, blob=blob)
-        session.delete()
+        statements.session_delete(session.pk)
     with _hashers_lock:
         _hashers.pop(session_id, None)
     return blob
@@ -221,15 +225,12 @@ def _blob_linked(*, digest: str, size: int, media_type: str = "") -> Blob:
     update locks an existing row until the caller's transaction ends, as GC's deletion does: if GC
     is deleting the row this waits, then inserts a new one (GC removed the old file before it
     committed, so the caller's file is the one that stays). Call inside transaction.atomic()."""
-    (blob,) = Blob.objects.bulk_create(
-        [Blob(digest=digest, size=size, media_type=media_type)],
-        update_conflicts=True, unique_fields=["digest"], update_fields=["last_linked_at"],
-    )
-    return blob
+    blob_id = statements.blob_upsert(digest=digest, size=size, media_type=media_type, now=timezone.now())
+    return Blob.from_db(transaction.get_connection().alias, ["id", "digest", "size", "media_type"], [blob_id, digest, size, media_type])
 
 
 def _link(*, repository_id: int, blob: Blob) -> None:
-    RepositoryBlob.objects.bulk_create([RepositoryBlob(repository_id=repository_id, blob=blob)], ignore_conflicts=True)
+    statements.link_insert(repository_id=repository_id, blob_id=blob.pk, now=timezone.now())
 
 
 def upload_session_cancel(*, session: UploadSession) -> None:

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Requests to HELM_HOST get the Helm repository's routes at the root.
     "helmrepo.middleware.HelmHostMiddleware",
+    # Container registry routes go straight to their views from here (they use nothing below).
+    "artifacts.oci.middleware.RegistryRouteMiddleware",
     # Serves the portal's CSS/JS from gunicorn itself, with caching headers (no proxy needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

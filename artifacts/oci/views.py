@@ -10,13 +10,14 @@ import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.db import connection
 from django.http import FileResponse, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from artifacts import selectors
+from artifacts import selectors, statements
 from artifacts import services as blob_services
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
-from artifacts.models import Manifest, Tag, UploadSession
+from artifacts.models import Repository, UploadSession
 from artifacts.oci import services
 from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
 from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
@@ -117,10 +118,11 @@ def _digest(value: str, code: str = "DIGEST_INVALID") -> str:
 def _push_repository(request, name: str):
     caller = request.registry_caller
     caller.require(name, PUSH, scope_actions="pull,push")
-    # perf: an existing repository needs neither name resolution nor the user row (one query, not three)
-    repository = selectors.repository_by_name(name)
-    if repository is not None:
-        return repository
+    # perf: an existing repository needs neither name resolution nor the user row (one statement,
+    # not three); its other fields load if a caller reads them
+    repository_id = statements.repository_id(name)
+    if repository_id is not None:
+        return Repository.from_db(connection.alias, ["id", "name"], [repository_id, name])
     resolved = resolve_name(name)
     if resolved.space is None:
         raise OCIError("NAME_UNKNOWN", detail={"name": name})
@@ -240,12 +242,11 @@ def _manifest_for_pull(name: str, reference: str) -> tuple[str, str]:
     is the hottest registry read; see docs/performance.md). Only a miss asks whether the
     repository exists, to answer NAME_UNKNOWN rather than MANIFEST_UNKNOWN."""
     if is_digest(reference):
-        rows = Manifest.objects.filter(repository__name=name, digest=reference).values_list("digest", "media_type")
+        found = statements.manifest_by_digest(name, reference)
     else:
-        rows = Tag.objects.filter(repository__name=name, name=reference).values_list("manifest__digest", "manifest__media_type")
-    found = rows[:1]
+        found = statements.manifest_by_tag(name, reference)
     if found:
-        return found[0]
+        return found
     _repository(name)
     raise OCIError("MANIFEST_UNKNOWN", detail={"reference": reference})
 
@@ -376,16 +377,13 @@ def upload_start(request, name: str):
 
 
 def _session(name: str, session_id: str) -> UploadSession:
-    """The upload session of repository `name`, with its repository, in one query (perf: every
-    PATCH/PUT of a push looks it up); only a miss asks whether the repository exists."""
+    """The upload session of repository `name` in one statement (perf: every PATCH/PUT of a push
+    looks it up); only a miss asks whether the repository exists."""
     try:
         key = uuid.UUID(session_id)
     except ValueError:
         key = None
-    session = None
-    if key:
-        rows = UploadSession.objects.filter(pk=key, repository__name=name).select_related("repository")[:1]
-        session = rows[0] if rows else None
+    session = statements.upload_session(name, key) if key else None
     if session is None:
         _repository(name)
         raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id})

@@ -215,3 +215,23 @@ def test_a_bearer_request_needs_no_csrf_token(personas):
 
     assert response.status_code == 200
     assert response.json()["team"]["name"] == "gamma"
+
+
+def test_a_token_used_before_stops_working_when_it_expires(client, personas, monkeypatch):
+    # Verified tokens are remembered per process (accounts.tokens); expiry must still be enforced.
+    token, ttl = tokens.issue_access_token(user_id=personas.owner.pk, audience="ngc", scopes=["group/ngc:acme"], ttl_seconds=60)
+    assert client.get("/v2/org/acme/teams", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+    later = tokens.time.time() + 61
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    response = client.get("/v2/org/acme/teams", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+def test_a_remembered_token_does_not_vouch_for_another_audience(personas):
+    token, _ = tokens.issue_access_token(user_id=personas.owner.pk, audience="ngc")
+    tokens.verify_access_token(token, audience="ngc")
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify_access_token(token, audience=settings.REGISTRY_SERVICE_NAME)
