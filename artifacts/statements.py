@@ -1,16 +1,23 @@
-"""The registry's per-request statements, written as SQL.
+"""The registry's per-request statements, written as SQL and, on PostgreSQL, prepared.
 
 A docker push or pull runs a few statements per layer (blob HEAD, upload POST, PUT ?digest=,
 blob GET, manifest GET). Building and compiling each through the ORM cost more CPU than the
-database spent answering it (~1 ms for the blob HEAD's query against ~0.1 ms of SQL; see
-docs/performance.md), so these few are plain SQL, each replacing one ORM query of the same
-meaning. They run on PostgreSQL and SQLite alike (parameters and dates go through the
-connection's own adapters) and tests/artifacts/test_registry_query_budget.py pins their count.
-Everything else stays in the ORM.
+database spent answering it (~1 ms for the blob HEAD's query), and planning each cost
+PostgreSQL more than running it (0.24 ms against 0.06 ms per manifest lookup, pgbench); see
+docs/performance.md. So these few are plain SQL, each replacing one ORM query of the same
+meaning, and on PostgreSQL each connection PREPAREs them all on first use and then EXECUTEs
+them by name. They run on SQLite too (parameters and dates go through the connection's own
+adapters); tests/artifacts/test_registry_query_budget.py pins their count.
+
+Prepared statements live in a database session, which a transaction-pooling PgBouncer does not
+keep: set DATABASE_PREPARED_STATEMENTS=0 behind one. Everything else stays in the ORM.
 """
+import re
 import uuid
+import weakref
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
 from artifacts.models import Blob, Manifest, Repository, RepositoryBlob, Tag, UploadSession
@@ -22,11 +29,73 @@ MANIFEST = Manifest._meta.db_table
 TAG = Tag._meta.db_table
 SESSION = UploadSession._meta.db_table
 
+# name -> SQL with %s placeholders
+SQL = {
+    "registry_repository_id": f"SELECT id FROM {REPOSITORY} WHERE name = %s",
+    "registry_repository_blob": (
+        f"SELECT r.id, b.id, b.size, b.last_linked_at FROM {REPOSITORY} r"
+        f" LEFT JOIN {LINK} rb ON rb.repository_id = r.id AND rb.blob_id = (SELECT id FROM {BLOB} WHERE digest = %s)"
+        f" LEFT JOIN {BLOB} b ON b.id = rb.blob_id"
+        " WHERE r.name = %s"
+    ),
+    "registry_manifest_by_tag": (
+        f"SELECT m.digest, m.media_type FROM {TAG} t"
+        f" JOIN {REPOSITORY} r ON r.id = t.repository_id JOIN {MANIFEST} m ON m.id = t.manifest_id"
+        " WHERE r.name = %s AND t.name = %s"
+    ),
+    "registry_manifest_by_digest": (
+        f"SELECT m.digest, m.media_type FROM {MANIFEST} m JOIN {REPOSITORY} r ON r.id = m.repository_id"
+        " WHERE r.name = %s AND m.digest = %s"
+    ),
+    "registry_upload_session": (
+        f'SELECT s.repository_id, s."offset", s.created_by_id FROM {SESSION} s'
+        f" JOIN {REPOSITORY} r ON r.id = s.repository_id WHERE s.id = %s AND r.name = %s"
+    ),
+    "registry_session_insert": (
+        f'INSERT INTO {SESSION} (id, repository_id, "offset", created_by_id, created_at, updated_at)'
+        " VALUES (%s, %s, 0, %s, %s, %s)"
+    ),
+    "registry_session_delete": f"DELETE FROM {SESSION} WHERE id = %s",
+    "registry_blob_upsert": (
+        f"INSERT INTO {BLOB} (digest, size, media_type, created_at, last_linked_at) VALUES (%s, %s, %s, %s, %s)"
+        " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id"
+    ),
+    "registry_link_insert": (
+        f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+}
 
-def _rows(sql: str, params) -> list[tuple]:
+# Raw PostgreSQL connections (psycopg's, one per Django connection's lifetime) holding the statements.
+_prepared = weakref.WeakSet()
+
+
+def _numbered(sql: str) -> str:
+    """%s placeholders as PREPARE's $1, $2, ..."""
+    numbers = iter(range(1, 1000))
+    return re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+
+
+def _execute(cursor, name: str, params: list) -> None:
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+        cursor.execute(SQL[name], params)
+        return
+    raw = connection.connection
+    if raw not in _prepared:
+        # All at once, one round trip per connection; prepared statements outlive a rollback.
+        cursor.execute("; ".join(f"PREPARE {key} AS {_numbered(sql)}" for key, sql in SQL.items()))
+        _prepared.add(raw)
+    cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+
+
+def _rows(name: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, name, params)
         return cursor.fetchall()
+
+
+def _run(name: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        _execute(cursor, name, params)
 
 
 def _db_datetime(value: datetime):
@@ -46,20 +115,14 @@ def _db_uuid(value: uuid.UUID):
 
 
 def repository_id(name: str) -> int | None:
-    rows = _rows(f"SELECT id FROM {REPOSITORY} WHERE name = %s", [name])
+    rows = _rows("registry_repository_id", [name])
     return rows[0][0] if rows else None
 
 
 def repository_blob(name: str, digest: str) -> tuple | None:
     """(repository id, blob id, size, last_linked_at) of blob `digest` in repository `name`;
     (repository id, None, None, None) when the repository lacks it; None when there is no such repository."""
-    rows = _rows(
-        f"SELECT r.id, b.id, b.size, b.last_linked_at FROM {REPOSITORY} r"
-        f" LEFT JOIN {LINK} rb ON rb.repository_id = r.id AND rb.blob_id = (SELECT id FROM {BLOB} WHERE digest = %s)"
-        f" LEFT JOIN {BLOB} b ON b.id = rb.blob_id"
-        " WHERE r.name = %s",
-        [digest, name],
-    )
+    rows = _rows("registry_repository_blob", [digest, name])
     if not rows:
         return None
     repository, blob, size, linked = rows[0]
@@ -68,32 +131,19 @@ def repository_blob(name: str, digest: str) -> tuple | None:
 
 def manifest_by_tag(name: str, tag: str) -> tuple[str, str] | None:
     """(digest, media type) of the manifest tag `tag` of repository `name` points to."""
-    rows = _rows(
-        f"SELECT m.digest, m.media_type FROM {TAG} t"
-        f" JOIN {REPOSITORY} r ON r.id = t.repository_id JOIN {MANIFEST} m ON m.id = t.manifest_id"
-        " WHERE r.name = %s AND t.name = %s",
-        [name, tag],
-    )
+    rows = _rows("registry_manifest_by_tag", [name, tag])
     return rows[0] if rows else None
 
 
 def manifest_by_digest(name: str, digest: str) -> tuple[str, str] | None:
-    rows = _rows(
-        f"SELECT m.digest, m.media_type FROM {MANIFEST} m JOIN {REPOSITORY} r ON r.id = m.repository_id"
-        " WHERE r.name = %s AND m.digest = %s",
-        [name, digest],
-    )
+    rows = _rows("registry_manifest_by_digest", [name, digest])
     return rows[0] if rows else None
 
 
 def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
     """Upload session `session_id` of repository `name` (id, repository id, offset and creator
     loaded; the timestamps deferred)."""
-    rows = _rows(
-        f'SELECT s.repository_id, s."offset", s.created_by_id FROM {SESSION} s'
-        f" JOIN {REPOSITORY} r ON r.id = s.repository_id WHERE s.id = %s AND r.name = %s",
-        [_db_uuid(session_id), name],
-    )
+    rows = _rows("registry_upload_session", [_db_uuid(session_id), name])
     if not rows:
         return None
     return UploadSession.from_db(connection.alias, ["id", "repository_id", "offset", "created_by_id"], [session_id, *rows[0]])
@@ -104,34 +154,20 @@ def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
 
 def session_insert(*, repository_id: int, user_id: int | None, now: datetime) -> uuid.UUID:
     session_id = uuid.uuid4()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO {SESSION} (id, repository_id, "offset", created_by_id, created_at, updated_at)'
-            " VALUES (%s, %s, 0, %s, %s, %s)",
-            [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)],
-        )
+    _run("registry_session_insert", [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
     return session_id
 
 
 def session_delete(session_id: uuid.UUID) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {SESSION} WHERE id = %s", [_db_uuid(session_id)])
+    _run("registry_session_delete", [_db_uuid(session_id)])
 
 
 def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> int:
     """The id of the blob row for `digest`, inserted if new, else locked and marked as linked now."""
     when = _db_datetime(now)
-    rows = _rows(
-        f"INSERT INTO {BLOB} (digest, size, media_type, created_at, last_linked_at) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id",
-        [digest, size, media_type, when, when],
-    )
+    rows = _rows("registry_blob_upsert", [digest, size, media_type, when, when])
     return rows[0][0]
 
 
 def link_insert(*, repository_id: int, blob_id: int, now: datetime) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [repository_id, blob_id, _db_datetime(now)],
-        )
+    _run("registry_link_insert", [repository_id, blob_id, _db_datetime(now)])

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from artifacts import services
+from artifacts import services, statements
 from artifacts.models import Blob, RepositoryBlob, UploadSession
 from artifacts.storage import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
@@ -27,8 +27,16 @@ def pusher(personas, registry):
     return reg
 
 
+def _verb(sql: str) -> str:
+    """INSERT/SELECT/... of a statement, also of a prepared one run by name (artifacts.statements)."""
+    first = sql.split()[0].upper()
+    if first == "EXECUTE":
+        return statements.SQL[sql.split()[1].split("(")[0]].split()[0].upper()
+    return first
+
+
 def _writes(captured) -> list[str]:
-    return [q["sql"].split()[0].upper() for q in captured if q["sql"].split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+    return [_verb(q["sql"]) for q in captured if _verb(q["sql"]) in ("INSERT", "UPDATE", "DELETE")]
 
 
 def test_a_monolithic_blob_upload_costs_at_most_four_queries(pusher):
@@ -128,3 +136,54 @@ def test_a_commit_during_a_gc_deletion_waits_and_stores_the_blob_anew(personas, 
     with get_blob_store().open(digest) as handle:
         assert handle.read() == data
     assert reg.request("HEAD", f"/v2/{NAME}/blobs/{digest}").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_new_connection_prepares_the_hot_statements_once_and_runs_them_by_name(personas, registry):
+    reg = registry(personas.alpha_registry_user, mode="bearer", scopes=[f"repository:{NAME}:pull,push"])
+    reg.push_image(NAME, "v1")
+    connection.close()  # as at CONN_MAX_AGE's end: the next request opens a new database session
+    with CaptureQueriesContext(connection) as first:
+        assert reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
+    assert [q["sql"].split()[0] for q in first] == ["PREPARE", "EXECUTE"]
+    assert [q["sql"].split()[0] for q in second] == ["EXECUTE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_outlive_a_rolled_back_transaction(pusher):
+    connection.close()
+    try:
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as captured:
+                pusher.push_blob(NAME, b"rolled back")
+            assert captured[0]["sql"].startswith("PREPARE")  # the statements' first use on this connection
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    assert pusher.request("HEAD", f"/v2/{NAME}/blobs/{sha256(b'rolled back')}").status_code == 404
+    assert pusher.request("HEAD", f"/v2/{NAME}/blobs/{pusher.push_blob(NAME, b'kept')}").status_code == 200
+
+
+def test_with_prepared_statements_off_the_registry_runs_the_same_sql_plainly(pusher, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    config = b'{"architecture":"amd64","os":"linux"}'
+    response, _ = pusher.push_manifest(
+        NAME, "plain", image_manifest(pusher.push_blob(NAME, config), len(config), [(pusher.push_blob(NAME, b"l"), 1)]), OCI_MANIFEST,
+    )
+    assert response.status_code == 201
+    with CaptureQueriesContext(connection) as captured:
+        got = pusher.request("GET", f"/v2/{NAME}/manifests/plain", HTTP_ACCEPT=OCI_MANIFEST)
+    assert got.status_code == 200 and got["Docker-Content-Digest"] == response["Docker-Content-Digest"]
+    assert [q["sql"].split()[0] for q in captured] == ["SELECT"]
+
+
+def test_a_manifest_pulled_then_deleted_is_not_served_again_from_memory(pusher):
+    digest, body = pusher.push_image(NAME, "gone")
+    assert pusher.request("GET", f"/v2/{NAME}/manifests/gone").content == body  # now in the bytes cache
+    # the alpha Registry User created the repository, so may delete in it
+    assert pusher.request("DELETE", f"/v2/{NAME}/manifests/{digest}").status_code == 202
+    for reference in ("gone", digest):
+        response = pusher.request("GET", f"/v2/{NAME}/manifests/{reference}")
+        assert response.status_code == 404 and response.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
