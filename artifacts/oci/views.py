@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import FileResponse, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.errors import InvalidInput
 from artifacts import selectors, statements
 from artifacts import services as blob_services
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
@@ -23,6 +24,7 @@ from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
 from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
 from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
+from artifacts.request_bodies import GunicornSocketBody, request_body
 from artifacts.storage import get_blob_store
 
 CHUNK = 1024 * 1024
@@ -74,20 +76,19 @@ def _json(data, status: int = 200, content_type: str = "application/json") -> Ht
 
 
 def iter_body(request):
-    """Yield the request body in chunks, with or without Content-Length (gunicorn de-chunks)."""
-    stream = request.META["wsgi.input"]
-    length = request.META.get("CONTENT_LENGTH")
-    if length not in (None, ""):
-        remaining = int(length)
-        while remaining > 0:
-            chunk = stream.read(min(CHUNK, remaining))
-            if not chunk:
-                return  # the client went away; what arrived is kept for a resume
-            remaining -= len(chunk)
-            yield chunk
-    elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        while chunk := stream.read(CHUNK):
-            yield chunk
+    """Yield the request body in pieces, with or without Content-Length (gunicorn de-chunks).
+    Each piece is a view of one reused buffer, valid until the next is asked for."""
+    try:
+        body = request_body(request)
+    except InvalidInput as exc:  # a Content-Length that is not a number
+        raise OCIError("SIZE_INVALID", str(exc)) from None
+    view = memoryview(bytearray(CHUNK))
+    try:
+        while n := body.readinto(view):
+            yield view[:n]  # a short body (the client went away) ends early; what arrived is kept for a resume
+    finally:
+        if isinstance(body, GunicornSocketBody):
+            body.release()
 
 
 def _read_limited(request, limit: int) -> bytes:
@@ -96,7 +97,7 @@ def _read_limited(request, limit: int) -> bytes:
         total += len(chunk)
         if total > limit:
             raise OCIError("MANIFEST_INVALID", f"manifests are limited to {limit} bytes", status=413)
-        parts.append(chunk)
+        parts.append(bytes(chunk))
     return b"".join(parts)
 
 

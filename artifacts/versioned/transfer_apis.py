@@ -11,7 +11,6 @@
 As in accounts/apis.py, `org_space()` finds the space (404 for what the caller may not see) and
 checks the token's scope; an artifact is 404 without READ on its service; services decide the rest.
 """
-import io
 import math
 import os
 import re
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 
 from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, ok, org_space
 from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
+from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
 from artifacts.storage import get_blob_store
 from artifacts.versioned import selectors, transfers
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion
@@ -192,100 +192,6 @@ def _error(exc: RegistryError) -> JsonResponse:
     return JsonResponse(body, status=exc.status_code)
 
 
-class _StreamBody:
-    """The body through `wsgi.input.read(n)` (any WSGI server; chunked bodies, which gunicorn
-    de-chunks), `length` bytes or to its end when None; never read whole."""
-
-    def __init__(self, stream, length: int | None):
-        self._stream, self._left = stream, length
-
-    def readinto(self, view) -> int:
-        want = len(view) if self._left is None else min(len(view), self._left)
-        if want <= 0:
-            return 0
-        data = self._stream.read(want)
-        view[: len(data)] = data
-        if self._left is not None:
-            self._left -= len(data)
-        return len(data)
-
-
-class _GunicornSocketBody:
-    """A body of known length read straight from gunicorn's socket with `recv_into` into the
-    caller's buffer: none of the recv steps and BytesIO copies of gunicorn's body reader. Bytes
-    gunicorn already buffered (read with the headers) come first. gunicorn's reader keeps counting
-    what is left (`reader.length`), and `release()` hands back buffered bytes not consumed, so if
-    the view stops early gunicorn still discards exactly the rest of the body (keep-alive stays
-    in step)."""
-
-    def __init__(self, body, sock):
-        self._reader, self._sock = body.reader, sock
-        self._held: memoryview | None = None  # taken on the first read
-
-    @classmethod
-    def for_request(cls, request, length: int | None):
-        environ = request.META
-        body, sock = environ.get("wsgi.input"), environ.get("gunicorn.socket")
-        reader = getattr(body, "reader", None)
-        unreader = getattr(reader, "unreader", None)
-        if (
-            length is None or sock is None or type(reader).__name__ != "LengthReader"
-            or getattr(reader, "length", None) != length or not hasattr(unreader, "take_buffered")
-            or not isinstance(getattr(body, "buf", None), io.BytesIO) or body.buf.getbuffer().nbytes
-        ):
-            return None
-        return cls(body, sock)
-
-    def readinto(self, view) -> int:
-        reader = self._reader
-        if self._held is None:
-            held = reader.unreader.take_buffered()
-            if len(held) > reader.length:  # the next request, pipelined behind this one
-                reader.unreader.unread(held[reader.length:])
-                held = held[: reader.length]
-            self._held = memoryview(held)
-        if self._held:
-            n = min(len(view), len(self._held))
-            view[:n] = self._held[:n]
-            self._held = self._held[n:]
-        else:
-            want = min(len(view), reader.length)
-            if want <= 0:
-                return 0
-            with view[:want] as target:
-                n = self._sock.recv_into(target)
-        reader.length -= n
-        return n
-
-    def release(self) -> None:
-        if self._held:
-            self._reader.unreader.unread(bytes(self._held))
-        self._held = memoryview(b"")
-
-
-def _request_body(request):
-    """A reader of the body (`readinto`), with or without Content-Length; never read whole."""
-    length = _content_length(request)
-    direct = _GunicornSocketBody.for_request(request, length)
-    if direct is not None:
-        return direct
-    stream = request.META["wsgi.input"]
-    if length is not None:
-        return _StreamBody(stream, length)
-    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return _StreamBody(stream, None)
-    return _StreamBody(stream, 0)
-
-
-def _content_length(request) -> int | None:
-    value = request.META.get("CONTENT_LENGTH")
-    if value in (None, ""):
-        return None
-    if not value.isdigit():
-        raise InvalidInput("Content-Length must be a whole number.")
-    return int(value)
-
-
 @csrf_exempt
 def upload_part(request, upload_id, number: int):
     """`PUT` one part's bytes to its capability URL (as S3 presigned part URLs take them)."""
@@ -299,12 +205,12 @@ def upload_part(request, upload_id, number: int):
             upload_id=upload_id, number=number, expires=request.GET.get("expires"), signature=request.GET.get("sig"),
         ):
             raise AccessDenied("This part URL is invalid or has expired; ask for the part's URL again.")
-        length = _content_length(request)
-        body = _request_body(request)
+        length = content_length(request)
+        body = request_body(request)
         try:
             transfers.MultipartTransfer.receive_part(upload_id=upload_id, number=number, body=body, length=length)
         finally:
-            if isinstance(body, _GunicornSocketBody):
+            if isinstance(body, GunicornSocketBody):
                 body.release()
     except RegistryError as exc:
         return _error(exc)

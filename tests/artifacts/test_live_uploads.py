@@ -1,6 +1,11 @@
 """Uploads and downloads through gunicorn: chunked request bodies (as docker and skopeo send) and
 sendfile-served ranges."""
+import base64
 import hashlib
+import socket
+import ssl
+import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -40,3 +45,80 @@ def test_a_chunked_transfer_encoded_upload_is_streamed_and_served_with_ranges(pe
     assert part.status_code == 206 and part.content == data[1000:2000]
     tail = http.get(f"{base}/v2/{NAME}/blobs/{digest}", headers={"Range": "bytes=1200000-"}, verify=verify)
     assert tail.status_code == 206 and tail.content == data[1200000:]
+
+
+class _RawConnection:
+    """One keep-alive TLS connection to the live server, written and read byte for byte (to send
+    headers and body in one write, and bodies that stop short, which HTTP libraries will not do)."""
+
+    def __init__(self, server, key: str):
+        parts = urlsplit(server.url)
+        context = ssl.create_default_context(cafile=server.ca_bundle)
+        self.sock = context.wrap_socket(socket.create_connection((parts.hostname, parts.port), timeout=20), server_hostname=parts.hostname)
+        self.reader = self.sock.makefile("rb")
+        self.auth = "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
+
+    def request_bytes(self, method: str, path: str, body: bytes = b"", headers: dict | None = None, length: int | None = None) -> bytes:
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {self.auth}",
+                 f"Content-Length: {len(body) if length is None else length}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def response(self, method: str = "GET") -> tuple[int, dict, bytes]:
+        status = int(self.reader.readline().split()[1])
+        headers = {}
+        while (line := self.reader.readline().decode().strip()):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = 0 if method == "HEAD" else int(headers.get("content-length", 0))
+        return status, headers, self.reader.read(length)
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+
+def test_a_blob_body_read_from_the_socket_keeps_the_keep_alive_connection_in_step(personas, live_server_https):
+    # Blob bodies of known length are read straight from gunicorn's socket (artifacts.request_bodies),
+    # headers and body in one write: the next requests on the connection must be read intact.
+    key = account_services.api_key_generate(user=personas.alpha_registry_user)
+    data = hashlib.sha256(b"keep-alive").digest() * 50000  # 1.6 MB
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    raw = _RawConnection(live_server_https, key)
+    try:
+        raw.sock.sendall(raw.request_bytes("POST", f"/v2/{NAME}/blobs/uploads/?digest={digest}", data))
+        created, headers, _ = raw.response()
+        assert created == 201 and headers["docker-content-digest"] == digest
+        raw.sock.sendall(raw.request_bytes("HEAD", f"/v2/{NAME}/blobs/{digest}"))
+        exists, headers, _ = raw.response("HEAD")
+        assert exists == 200 and headers["content-length"] == str(len(data))
+        raw.sock.sendall(raw.request_bytes("GET", f"/v2/{NAME}/blobs/{digest}", headers={"Range": "bytes=0-9"}))
+        ranged, _, first = raw.response()
+        assert ranged == 206 and first == data[:10]
+    finally:
+        raw.close()
+
+
+def test_a_patch_cut_off_mid_body_keeps_what_arrived_and_resumes(personas, live_server_https):
+    key = account_services.api_key_generate(user=personas.alpha_registry_user)
+    http = live_server_https.session()
+    http.auth = ("$oauthtoken", key)
+    base = live_server_https.url
+    data = hashlib.sha256(b"resumed").digest() * 64000  # 2.048 MB
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    location = http.post(f"{base}/v2/{NAME}/blobs/uploads/").headers["Location"]
+
+    raw = _RawConnection(live_server_https, key)
+    sent = 1_000_000
+    raw.sock.sendall(raw.request_bytes("PATCH", location, data[:sent], length=len(data)))  # announces all, sends half
+    time.sleep(1)  # let the server read what was sent before the connection drops
+    raw.close()
+
+    deadline = time.monotonic() + 10
+    while (status := http.get(f"{base}{location}")).headers["Range"] != f"0-{sent - 1}" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status.status_code == 204 and status.headers["Range"] == f"0-{sent - 1}"
+    rest = http.patch(f"{base}{location}", data=data[sent:], headers={"Content-Range": f"{sent}-{len(data) - 1}"})
+    assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}"
+    assert http.put(f"{base}{location}?digest={digest}").status_code == 201
+    assert http.get(f"{base}/v2/{NAME}/blobs/{digest}").content == data
