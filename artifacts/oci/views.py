@@ -82,7 +82,9 @@ def iter_body(request):
         body = request_body(request)
     except InvalidInput as exc:  # a Content-Length that is not a number
         raise OCIError("SIZE_INVALID", str(exc)) from None
-    view = memoryview(bytearray(CHUNK))
+    length = request.META.get("CONTENT_LENGTH")
+    size = min(CHUNK, int(length)) if length and length.isdigit() else CHUNK  # small layers: a small buffer
+    view = memoryview(bytearray(max(size, 1)))
     try:
         while n := body.readinto(view):
             yield view[:n]  # a short body (the client went away) ends early; what arrived is kept for a resume
