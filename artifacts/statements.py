@@ -10,7 +10,8 @@ them by name. They run on SQLite too (parameters and dates go through the connec
 adapters); tests/artifacts/test_registry_query_budget.py pins their count.
 
 Prepared statements live in a database session, which a transaction-pooling PgBouncer does not
-keep: set DATABASE_PREPARED_STATEMENTS=0 behind one. Everything else stays in the ORM.
+keep: set DATABASE_PREPARED_STATEMENTS=0 behind one (with DATABASE_CONN_MAX_AGE=0, a connection
+per request, they are not used either). Everything else stays in the ORM.
 """
 import re
 import uuid
@@ -75,8 +76,16 @@ def _numbered(sql: str) -> str:
     return re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
 
 
+def _prepared_statements() -> bool:
+    # A connection closed after every request (CONN_MAX_AGE=0) would pay PREPARE on every request.
+    return (
+        connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
+        and connection.settings_dict.get("CONN_MAX_AGE") != 0
+    )
+
+
 def _execute(cursor, name: str, params: list) -> None:
-    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+    if not _prepared_statements():
         cursor.execute(SQL[name], params)
         return
     raw = connection.connection

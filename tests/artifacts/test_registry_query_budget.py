@@ -166,8 +166,12 @@ def test_prepared_statements_outlive_a_rolled_back_transaction(pusher):
     assert pusher.request("HEAD", f"/v2/{NAME}/blobs/{pusher.push_blob(NAME, b'kept')}").status_code == 200
 
 
-def test_with_prepared_statements_off_the_registry_runs_the_same_sql_plainly(pusher, settings):
-    settings.DATABASE_PREPARED_STATEMENTS = False
+@pytest.mark.parametrize("switch_off", ["setting", "connection per request"])
+def test_with_prepared_statements_off_the_registry_runs_the_same_sql_plainly(pusher, settings, monkeypatch, switch_off):
+    if switch_off == "setting":
+        settings.DATABASE_PREPARED_STATEMENTS = False
+    else:  # DATABASE_CONN_MAX_AGE=0: PREPARE would be paid on every request
+        monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     config = b'{"architecture":"amd64","os":"linux"}'
     response, _ = pusher.push_manifest(
         NAME, "plain", image_manifest(pusher.push_blob(NAME, config), len(config), [(pusher.push_blob(NAME, b"l"), 1)]), OCI_MANIFEST,
