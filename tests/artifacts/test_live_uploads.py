@@ -20,13 +20,23 @@ def _chunks(data: bytes, size: int = 64 * 1024):
         yield data[start:start + size]
 
 
-def test_a_chunked_transfer_encoded_upload_is_streamed_and_served_with_ranges(personas, live_server_https):
-    key = account_services.api_key_generate(user=personas.alpha_registry_user)
-    http = live_server_https.session()
+def _pusher(server, user):
+    """An API key of `user`, and an HTTP session to `server` that sends it as `$oauthtoken`."""
+    key = account_services.api_key_generate(user=user)
+    http = server.session()
     http.auth = ("$oauthtoken", key)
+    return key, http
+
+
+def _content(seed: bytes, repeat: int) -> tuple[bytes, str]:
+    data = hashlib.sha256(seed).digest() * repeat
+    return data, "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_a_chunked_transfer_encoded_upload_is_streamed_and_served_with_ranges(personas, live_server_https):
+    _, http = _pusher(live_server_https, personas.alpha_registry_user)
     base = live_server_https.url
-    data = hashlib.sha256(b"seed").digest() * 40000  # 1.28 MB
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    data, digest = _content(b"seed", 40000)  # 1.28 MB
     verify = live_server_https.ca_bundle
 
     started = http.post(f"{base}/v2/{NAME}/blobs/uploads/", verify=verify)
@@ -81,9 +91,8 @@ class _RawConnection:
 def test_a_blob_body_read_from_the_socket_keeps_the_keep_alive_connection_in_step(personas, live_server_https):
     # Blob bodies of known length are read straight from gunicorn's socket (artifacts.request_bodies),
     # headers and body in one write: the next requests on the connection must be read intact.
-    key = account_services.api_key_generate(user=personas.alpha_registry_user)
-    data = hashlib.sha256(b"keep-alive").digest() * 50000  # 1.6 MB
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    key, _ = _pusher(live_server_https, personas.alpha_registry_user)
+    data, digest = _content(b"keep-alive", 50000)  # 1.6 MB
     raw = _RawConnection(live_server_https, key)
     try:
         raw.sock.sendall(raw.request_bytes("POST", f"/v2/{NAME}/blobs/uploads/?digest={digest}", data))
@@ -100,12 +109,9 @@ def test_a_blob_body_read_from_the_socket_keeps_the_keep_alive_connection_in_ste
 
 
 def test_a_patch_cut_off_mid_body_keeps_what_arrived_and_resumes(personas, live_server_https):
-    key = account_services.api_key_generate(user=personas.alpha_registry_user)
-    http = live_server_https.session()
-    http.auth = ("$oauthtoken", key)
+    key, http = _pusher(live_server_https, personas.alpha_registry_user)
     base = live_server_https.url
-    data = hashlib.sha256(b"resumed").digest() * 64000  # 2.048 MB
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    data, digest = _content(b"resumed", 64000)  # 2.048 MB
     location = http.post(f"{base}/v2/{NAME}/blobs/uploads/").headers["Location"]
 
     raw = _RawConnection(live_server_https, key)
