@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from accounts import services
+from tests.support.guide_metrics import RHCP, ZEPPELIN
 from tests.support.ngcsdk import run_scenario
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
@@ -20,24 +21,6 @@ pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 SCRIPT = Path(__file__).with_name("ngcsdk_models_scenario.py")
 
 LABELS = ["fast", "sparkly"]  # guide 4.1
-ZEPPELIN = {
-    "name": "ZeppelinTable",
-    "attributes": [
-        {"key": "Robert", "value": "Plant"},
-        {"key": "Jimmy", "value": "Page"},
-        {"key": "John", "value": "Bonham"},
-        {"key": "John", "value": "Paul Jones"},
-    ],
-}
-RHCP = {
-    "name": "RHCPTable",
-    "attributes": [
-        {"key": "Anthony", "value": "Keidis"},
-        {"key": "Michael", "value": "Balzary"},
-        {"key": "John", "value": "Frusciante"},
-        {"key": "Chad", "value": "Smith"},
-    ],
-}
 
 
 @pytest.fixture(autouse=True)

@@ -9,27 +9,10 @@ from rest_framework.test import APIClient
 
 from artifacts.versioned import services
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion, VersionedArtifact, VersionStatus
+from tests.support.guide_metrics import RHCP, ZEPPELIN
 
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALPHA_MODELS = "/v2/org/acme/team/alpha/models"
-ZEPPELIN = {
-    "name": "ZeppelinTable",
-    "attributes": [
-        {"key": "Robert", "value": "Plant"},
-        {"key": "Jimmy", "value": "Page"},
-        {"key": "John", "value": "Bonham"},
-        {"key": "John", "value": "Paul Jones"},
-    ],
-}
-RHCP = {
-    "name": "RHCPTable",
-    "attributes": [
-        {"key": "Anthony", "value": "Keidis"},
-        {"key": "Michael", "value": "Balzary"},
-        {"key": "John", "value": "Frusciante"},
-        {"key": "Chad", "value": "Smith"},
-    ],
-}
 
 
 @pytest.fixture
