@@ -1,9 +1,11 @@
-"""What the browser tests share: Debian's Chromium launch flags, a screenshot camera, sign-in.
+"""What the browser tests share: Debian's Chromium, launched headless; a screenshot camera; sign-in.
 
 Playwright's sync API runs an event loop in the test's thread while the browser is open, so the
 tests touch the database only through fixtures, before and after that block (Django refuses ORM
 calls from inside a running loop).
 """
+from contextlib import contextmanager
+
 from tests.support.personas import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's build; never a browser downloaded by a test tool
@@ -12,6 +14,19 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium through Playwright, closed when the block ends."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 class Camera:

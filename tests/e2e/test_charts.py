@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
+from tests.e2e.browser import Camera, chromium, sign_in
 from tests.helmrepo import charts
 from tests.support.web import onboard
 
@@ -35,7 +35,7 @@ def helm_push(server, api_key: str, space: str, data: bytes) -> None:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas, live_server_https, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     onboard(personas.owner)
     api_key = account_services.api_key_generate(user=personas.owner)
@@ -47,66 +47,62 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
     camera = Camera(tmp_path / "screenshots")
     print(f"\nscreenshots: {camera.folder}")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
-            sign_in(page, base, personas.owner)
+    with chromium() as browser:
+        page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
+        sign_in(page, base, personas.owner)
 
-            # --- the chart cards ----------------------------------------------------------------
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Helm Charts").click()
-            expect(page.get_by_role("heading", name="Helm Charts", exact=True)).to_be_visible()
-            cards = page.get_by_test_id("chart-cards")
-            expect(cards.get_by_role("link", name=re.compile("webapp"))).to_be_visible()
-            expect(cards.get_by_text("1.2.0")).to_be_visible()
-            camera.shoot(page, "chart-cards")
+        # --- the chart cards ----------------------------------------------------------------
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Helm Charts").click()
+        expect(page.get_by_role("heading", name="Helm Charts", exact=True)).to_be_visible()
+        cards = page.get_by_test_id("chart-cards")
+        expect(cards.get_by_role("link", name=re.compile("webapp"))).to_be_visible()
+        expect(cards.get_by_text("1.2.0")).to_be_visible()
+        camera.shoot(page, "chart-cards")
 
-            # --- the chart: overview with the fetch command, then versions ------------------------
-            cards.get_by_role("link", name=re.compile("webapp")).click()
-            expect(page.get_by_role("heading", name="webapp", exact=True)).to_be_visible()
-            expect(page.locator("#fetch-latest")).to_have_text("helm fetch acme-alpha/webapp --version 1.2.0")
-            expect(page.locator("#repo-add")).to_contain_text(f"helm repo add acme-alpha https://{host}/helm/acme/alpha")
-            page.get_by_role("button", name="Copy fetch command for 1.2.0").click()
-            expect(page.get_by_role("button", name="Copy fetch command for 1.2.0")).to_have_text(re.compile("Copied|Copy"))
-            camera.shoot(page, "chart-overview")
+        # --- the chart: overview with the fetch command, then versions ------------------------
+        cards.get_by_role("link", name=re.compile("webapp")).click()
+        expect(page.get_by_role("heading", name="webapp", exact=True)).to_be_visible()
+        expect(page.locator("#fetch-latest")).to_have_text("helm fetch acme-alpha/webapp --version 1.2.0")
+        expect(page.locator("#repo-add")).to_contain_text(f"helm repo add acme-alpha https://{host}/helm/acme/alpha")
+        page.get_by_role("button", name="Copy fetch command for 1.2.0").click()
+        expect(page.get_by_role("button", name="Copy fetch command for 1.2.0")).to_have_text(re.compile("Copied|Copy"))
+        camera.shoot(page, "chart-overview")
 
-            page.get_by_role("navigation", name="Chart").get_by_role("link", name=re.compile("Versions")).click()
-            versions = page.get_by_test_id("version-table")
-            expect(versions.locator("code.version-name")).to_have_text(["1.2.0", "0.1.0"])
-            expect(versions.get_by_role("columnheader", name="File Count")).to_be_visible()
-            expect(versions.get_by_text("helm fetch acme-alpha/webapp --version 0.1.0")).to_be_visible()
-            camera.shoot(page, "chart-versions")
+        page.get_by_role("navigation", name="Chart").get_by_role("link", name=re.compile("Versions")).click()
+        versions = page.get_by_test_id("version-table")
+        expect(versions.locator("code.version-name")).to_have_text(["1.2.0", "0.1.0"])
+        expect(versions.get_by_role("columnheader", name="File Count")).to_be_visible()
+        expect(versions.get_by_text("helm fetch acme-alpha/webapp --version 0.1.0")).to_be_visible()
+        camera.shoot(page, "chart-versions")
 
-            # --- the File Browser ---------------------------------------------------------------
-            page.get_by_role("navigation", name="Chart").get_by_role("link", name="File Browser").click()
-            files = page.get_by_test_id("file-list")
-            files.get_by_role("link", name="webapp/Chart.yaml").click()
-            view = page.get_by_test_id("file-view")
-            expect(view.locator("pre")).to_contain_text("name: webapp")
-            expect(view.locator("pre")).to_contain_text("version: 1.2.0")
-            camera.shoot(page, "file-browser-chart-yaml")
-            page.get_by_test_id("file-list").get_by_role("link", name="webapp/values.yaml").click()
-            expect(page.get_by_test_id("file-view").locator("pre")).to_contain_text("<script>window.pwned = 1</script>")
-            assert page.evaluate("window.pwned") is None
-            assert page.locator(".file-view script").count() == 0
-            page.get_by_label("Version").select_option("0.1.0")
-            expect(page.get_by_text("webapp-0.1.0.tgz")).to_be_visible()
+        # --- the File Browser ---------------------------------------------------------------
+        page.get_by_role("navigation", name="Chart").get_by_role("link", name="File Browser").click()
+        files = page.get_by_test_id("file-list")
+        files.get_by_role("link", name="webapp/Chart.yaml").click()
+        view = page.get_by_test_id("file-view")
+        expect(view.locator("pre")).to_contain_text("name: webapp")
+        expect(view.locator("pre")).to_contain_text("version: 1.2.0")
+        camera.shoot(page, "file-browser-chart-yaml")
+        page.get_by_test_id("file-list").get_by_role("link", name="webapp/values.yaml").click()
+        expect(page.get_by_test_id("file-view").locator("pre")).to_contain_text("<script>window.pwned = 1</script>")
+        assert page.evaluate("window.pwned") is None
+        assert page.locator(".file-view script").count() == 0
+        page.get_by_label("Version").select_option("0.1.0")
+        expect(page.get_by_text("webapp-0.1.0.tgz")).to_be_visible()
 
-            # --- Edit Details -------------------------------------------------------------------
-            page.get_by_role("link", name="Edit Details").click()
-            expect(page.get_by_role("heading", name="Edit Details")).to_be_visible()
-            page.get_by_label("Display name").fill("Web Application")
-            page.get_by_label("Short description").fill("Deploys the web application.")
-            page.get_by_label("Overview").fill("## Install\n\n```\nhelm install web acme-alpha/webapp\n```\n\n<script>window.pwned = 2</script>")
-            page.get_by_label("Labels").fill("Helm Chart, Web")
-            page.get_by_label("Publisher").fill("Acme Research")
-            camera.shoot(page, "edit-details")
-            page.get_by_role("button", name="Save").click()
-            expect(page.get_by_text("Saved the details of acme/alpha/webapp.")).to_be_visible()
-            expect(page.get_by_role("heading", name="Web Application")).to_be_visible()
-            expect(page.get_by_role("heading", name="Install")).to_be_visible()
-            expect(page.get_by_text("Helm Chart", exact=True)).to_be_visible()
-            assert page.evaluate("window.pwned") is None
-            camera.shoot(page, "overview-after-edit")
-        finally:
-            browser.close()
+        # --- Edit Details -------------------------------------------------------------------
+        page.get_by_role("link", name="Edit Details").click()
+        expect(page.get_by_role("heading", name="Edit Details")).to_be_visible()
+        page.get_by_label("Display name").fill("Web Application")
+        page.get_by_label("Short description").fill("Deploys the web application.")
+        page.get_by_label("Overview").fill("## Install\n\n```\nhelm install web acme-alpha/webapp\n```\n\n<script>window.pwned = 2</script>")
+        page.get_by_label("Labels").fill("Helm Chart, Web")
+        page.get_by_label("Publisher").fill("Acme Research")
+        camera.shoot(page, "edit-details")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved the details of acme/alpha/webapp.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Web Application")).to_be_visible()
+        expect(page.get_by_role("heading", name="Install")).to_be_visible()
+        expect(page.get_by_text("Helm Chart", exact=True)).to_be_visible()
+        assert page.evaluate("window.pwned") is None
+        camera.shoot(page, "overview-after-edit")

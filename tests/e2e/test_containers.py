@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
+from tests.e2e.browser import Camera, chromium, sign_in
 from tests.support.web import onboard
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -66,7 +66,7 @@ class Pusher:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(personas, live_server_https, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     onboard(personas.owner)
     pusher = Pusher(live_server_https, account_services.api_key_generate(user=personas.owner))
@@ -80,72 +80,68 @@ def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(pers
     camera = Camera(tmp_path / "screenshots")
     print(f"\nscreenshots: {camera.folder}")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
-            sign_in(page, base, personas.owner)
+    with chromium() as browser:
+        page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
+        sign_in(page, base, personas.owner)
 
-            # --- the container list -------------------------------------------------------------
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Containers").click()
-            expect(page.get_by_role("heading", name="Containers", exact=True)).to_be_visible()
-            table = page.get_by_test_id("container-table")
-            expect(table.get_by_role("link", name="vision")).to_be_visible()
-            expect(table.get_by_role("link", name="speech")).to_be_visible()
-            expect(table.get_by_text("2.0-multi")).to_be_visible()
-            camera.shoot(page, "container-list")
-            page.get_by_label("Search containers by name").fill("visi")
-            page.get_by_role("button", name="Search").click()
-            expect(table.get_by_role("link", name="speech")).to_have_count(0)
+        # --- the container list -------------------------------------------------------------
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Containers").click()
+        expect(page.get_by_role("heading", name="Containers", exact=True)).to_be_visible()
+        table = page.get_by_test_id("container-table")
+        expect(table.get_by_role("link", name="vision")).to_be_visible()
+        expect(table.get_by_role("link", name="speech")).to_be_visible()
+        expect(table.get_by_text("2.0-multi")).to_be_visible()
+        camera.shoot(page, "container-list")
+        page.get_by_label("Search containers by name").fill("visi")
+        page.get_by_role("button", name="Search").click()
+        expect(table.get_by_role("link", name="speech")).to_have_count(0)
 
-            # --- the repository: overview and tags ---------------------------------------------
-            table.get_by_role("link", name="vision").click()
-            expect(page.get_by_role("heading", name="vision", exact=True)).to_be_visible()
-            expect(page.locator("#pull-latest")).to_have_text(f"docker pull {host}/{name}:2.0-multi")
-            camera.shoot(page, "container-overview")
-            page.get_by_role("navigation", name="Repository").get_by_role("link", name=re.compile("Tags")).click()
-            tags = page.get_by_test_id("tag-table")
-            multi_row = tags.get_by_role("row").filter(has_text="2.0-multi")
-            expect(multi_row.get_by_text("linux/amd64")).to_be_visible()
-            expect(multi_row.get_by_text("linux/arm64/v8")).to_be_visible()
-            expect(multi_row.get_by_text(f"docker pull {host}/{name}:2.0-multi")).to_be_visible()
-            expect(multi_row.locator(f"[title='{index_digest}']")).to_be_visible()
-            multi_row.get_by_role("button", name="Copy pull command for 2.0-multi").click()
-            expect(multi_row.get_by_role("button", name="Copy pull command for 2.0-multi")).to_have_text(re.compile("Copied|Copy"))
-            camera.shoot(page, "container-tags")
+        # --- the repository: overview and tags ---------------------------------------------
+        table.get_by_role("link", name="vision").click()
+        expect(page.get_by_role("heading", name="vision", exact=True)).to_be_visible()
+        expect(page.locator("#pull-latest")).to_have_text(f"docker pull {host}/{name}:2.0-multi")
+        camera.shoot(page, "container-overview")
+        page.get_by_role("navigation", name="Repository").get_by_role("link", name=re.compile("Tags")).click()
+        tags = page.get_by_test_id("tag-table")
+        multi_row = tags.get_by_role("row").filter(has_text="2.0-multi")
+        expect(multi_row.get_by_text("linux/amd64")).to_be_visible()
+        expect(multi_row.get_by_text("linux/arm64/v8")).to_be_visible()
+        expect(multi_row.get_by_text(f"docker pull {host}/{name}:2.0-multi")).to_be_visible()
+        expect(multi_row.locator(f"[title='{index_digest}']")).to_be_visible()
+        multi_row.get_by_role("button", name="Copy pull command for 2.0-multi").click()
+        expect(multi_row.get_by_role("button", name="Copy pull command for 2.0-multi")).to_have_text(re.compile("Copied|Copy"))
+        camera.shoot(page, "container-tags")
 
-            # --- Edit Details -------------------------------------------------------------------
-            page.get_by_role("link", name="Edit Details").click()
-            expect(page.get_by_role("heading", name="Edit Details")).to_be_visible()
-            page.get_by_label("Display name").fill("Vision Toolkit")
-            page.get_by_label("Short description").fill("Detects objects in images.")
-            page.get_by_label("Overview").fill("## Usage\n\nRun `vision --help`.\n\n| GPU | Speed |\n|---|---|\n| A100 | fast |\n\n<script>alert(1)</script>")
-            page.get_by_label("Labels").fill("Computer Vision, Retail")
-            page.get_by_label("Publisher").fill("Acme Research")
-            page.get_by_label("Built by").fill("Kristina")
-            camera.shoot(page, "edit-details")
-            page.get_by_role("button", name="Save").click()
-            expect(page.get_by_text("Saved the details of acme/alpha/vision.")).to_be_visible()
-            expect(page.get_by_role("heading", name="Vision Toolkit")).to_be_visible()
-            expect(page.get_by_role("heading", name="Usage")).to_be_visible()
-            expect(page.get_by_role("cell", name="A100")).to_be_visible()
-            expect(page.get_by_text("Computer Vision")).to_be_visible()
-            assert page.locator("section.markdown script").count() == 0
-            camera.shoot(page, "overview-after-edit")
+        # --- Edit Details -------------------------------------------------------------------
+        page.get_by_role("link", name="Edit Details").click()
+        expect(page.get_by_role("heading", name="Edit Details")).to_be_visible()
+        page.get_by_label("Display name").fill("Vision Toolkit")
+        page.get_by_label("Short description").fill("Detects objects in images.")
+        page.get_by_label("Overview").fill("## Usage\n\nRun `vision --help`.\n\n| GPU | Speed |\n|---|---|\n| A100 | fast |\n\n<script>alert(1)</script>")
+        page.get_by_label("Labels").fill("Computer Vision, Retail")
+        page.get_by_label("Publisher").fill("Acme Research")
+        page.get_by_label("Built by").fill("Kristina")
+        camera.shoot(page, "edit-details")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved the details of acme/alpha/vision.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Vision Toolkit")).to_be_visible()
+        expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+        expect(page.get_by_role("cell", name="A100")).to_be_visible()
+        expect(page.get_by_text("Computer Vision")).to_be_visible()
+        assert page.locator("section.markdown script").count() == 0
+        camera.shoot(page, "overview-after-edit")
 
-            # --- delete a tag, with confirmation ------------------------------------------------
-            page.get_by_role("navigation", name="Repository").get_by_role("link", name=re.compile("Tags")).click()
-            page.get_by_role("link", name="Delete tag 1.0").click()
-            expect(page.get_by_role("heading", name="Delete tag")).to_be_visible()
-            expect(page.get_by_text(f"{name}:1.0").first).to_be_visible()
-            camera.shoot(page, "delete-tag-confirm")
-            page.get_by_role("button", name="Delete tag").click()
-            expect(page.get_by_text(f"Deleted tag {name}:1.0.")).to_be_visible()
-            tag_names = page.get_by_test_id("tag-table").locator("code.tag-name")
-            expect(tag_names).to_have_text(["2.0-multi"])
-            camera.shoot(page, "tags-after-delete")
-        finally:
-            browser.close()
+        # --- delete a tag, with confirmation ------------------------------------------------
+        page.get_by_role("navigation", name="Repository").get_by_role("link", name=re.compile("Tags")).click()
+        page.get_by_role("link", name="Delete tag 1.0").click()
+        expect(page.get_by_role("heading", name="Delete tag")).to_be_visible()
+        expect(page.get_by_text(f"{name}:1.0").first).to_be_visible()
+        camera.shoot(page, "delete-tag-confirm")
+        page.get_by_role("button", name="Delete tag").click()
+        expect(page.get_by_text(f"Deleted tag {name}:1.0.")).to_be_visible()
+        tag_names = page.get_by_test_id("tag-table").locator("code.tag-name")
+        expect(tag_names).to_have_text(["2.0-multi"])
+        camera.shoot(page, "tags-after-delete")
 
     assert pusher.status(name, "1.0") == 404
     assert pusher.status(name, "2.0-multi") == 200

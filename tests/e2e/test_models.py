@@ -12,7 +12,7 @@ from django.db import connection
 
 from artifacts.versioned import services, transfers
 from artifacts.versioned.models import VersionedArtifact
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera, sign_in
+from tests.e2e.browser import Camera, chromium, sign_in
 from tests.support.ngc_transfer import DjangoTransport, Uploader
 from tests.support.web import onboard
 
@@ -42,7 +42,7 @@ def upload_version(artifact, version: str, user, files: dict[str, bytes], **fiel
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas, live_server_https, live_blob_root, settings, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings.BLOB_STORE_ROOT = Path(live_blob_root)  # the uploads below must land where the live server reads
     onboard(personas.owner)
@@ -51,102 +51,98 @@ def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas
     camera = Camera(tmp_path / "screenshots")
     print(f"\nscreenshots: {camera.folder}")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900}).new_page()
-            sign_in(page, base, owner)
+    with chromium() as browser:
+        page = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900}).new_page()
+        sign_in(page, base, owner)
 
-            # --- empty list, then the Create Model form -------------------------------------------
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
-            expect(page.get_by_text("No models in acme/alpha yet.")).to_be_visible()
-            camera.shoot(page, "models-empty")
-            page.get_by_role("link", name="Create Model").first.click()
-            expect(page.get_by_role("heading", name="Create Model")).to_be_visible()
-            page.get_by_label("Name", exact=True).fill("Bad Name")
-            page.get_by_role("button", name="Create Model").click()
-            expect(page.get_by_text("Use 1-64 lowercase letters")).to_be_visible()
-            page.get_by_label("Name", exact=True).fill("detector")
-            page.get_by_label("Display name").fill("Road Detector")
-            page.get_by_label("Owner").select_option(label=owner.name)
-            page.get_by_label("Description", exact=True).fill("Finds cars and signs.")
-            page.get_by_label("Overview").fill("## Usage\n\n| GPU | FPS |\n|---|---|\n| A100 | 900 |\n\n```\nngc registry model download-version acme/alpha/detector:2.0\n```")
-            page.get_by_label("Labels").fill("vision, automotive")
-            page.get_by_label("Application").select_option("Object Detection")
-            page.get_by_label("Training framework").select_option("TensorRT")
-            page.get_by_label("Model format").select_option("ONNX")
-            page.get_by_label("Precision").select_option("INT8")
-            camera.shoot(page, "create-model")
-            page.get_by_role("button", name="Create Model").click()
-            expect(page.get_by_text("Created model acme/alpha/detector.")).to_be_visible()
-            expect(page.get_by_role("heading", name="Road Detector")).to_be_visible()
+        # --- empty list, then the Create Model form -------------------------------------------
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
+        expect(page.get_by_text("No models in acme/alpha yet.")).to_be_visible()
+        camera.shoot(page, "models-empty")
+        page.get_by_role("link", name="Create Model").first.click()
+        expect(page.get_by_role("heading", name="Create Model")).to_be_visible()
+        page.get_by_label("Name", exact=True).fill("Bad Name")
+        page.get_by_role("button", name="Create Model").click()
+        expect(page.get_by_text("Use 1-64 lowercase letters")).to_be_visible()
+        page.get_by_label("Name", exact=True).fill("detector")
+        page.get_by_label("Display name").fill("Road Detector")
+        page.get_by_label("Owner").select_option(label=owner.name)
+        page.get_by_label("Description", exact=True).fill("Finds cars and signs.")
+        page.get_by_label("Overview").fill("## Usage\n\n| GPU | FPS |\n|---|---|\n| A100 | 900 |\n\n```\nngc registry model download-version acme/alpha/detector:2.0\n```")
+        page.get_by_label("Labels").fill("vision, automotive")
+        page.get_by_label("Application").select_option("Object Detection")
+        page.get_by_label("Training framework").select_option("TensorRT")
+        page.get_by_label("Model format").select_option("ONNX")
+        page.get_by_label("Precision").select_option("INT8")
+        camera.shoot(page, "create-model")
+        page.get_by_role("button", name="Create Model").click()
+        expect(page.get_by_text("Created model acme/alpha/detector.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Road Detector")).to_be_visible()
 
-            # --- versions arrive server-side (as from the CLI) -----------------------------------
-            artifact = off_the_event_loop(VersionedArtifact.objects.select_related("org", "team").get, name="detector")
-            off_the_event_loop(upload_version, artifact, "1.0", owner, {"README.md": b"v1"}, accuracy_reached="81.0", batch_size="32",
-                           custom_metrics=[{"name": "mAP", "attributes": [{"key": "cars", "value": "0.71"}, {"key": "signs", "value": "0.64"}]}])
-            off_the_event_loop(upload_version, artifact, "2.0", owner, FILES, accuracy_reached="88.5", batch_size="64", gpu_model="A100",
-                           custom_metrics=[{"name": "mAP", "attributes": [{"key": "cars", "value": "0.83"}, {"key": "signs", "value": "0.77"}]}])
+        # --- versions arrive server-side (as from the CLI) -----------------------------------
+        artifact = off_the_event_loop(VersionedArtifact.objects.select_related("org", "team").get, name="detector")
+        off_the_event_loop(upload_version, artifact, "1.0", owner, {"README.md": b"v1"}, accuracy_reached="81.0", batch_size="32",
+                       custom_metrics=[{"name": "mAP", "attributes": [{"key": "cars", "value": "0.71"}, {"key": "signs", "value": "0.64"}]}])
+        off_the_event_loop(upload_version, artifact, "2.0", owner, FILES, accuracy_reached="88.5", batch_size="64", gpu_model="A100",
+                       custom_metrics=[{"name": "mAP", "attributes": [{"key": "cars", "value": "0.83"}, {"key": "signs", "value": "0.77"}]}])
 
-            # --- listed and searchable ------------------------------------------------------------
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
-            table = page.get_by_test_id("artifact-table")
-            expect(table.get_by_role("link", name="Road Detector")).to_be_visible()
-            expect(table.get_by_text("2.0", exact=True)).to_be_visible()
-            camera.shoot(page, "models-list")
-            page.get_by_label("Search models by name, label or description").fill("automotive")
-            page.get_by_role("button", name="Search").click()
-            expect(table.get_by_role("link", name="Road Detector")).to_be_visible()
-            page.get_by_label("Search models by name, label or description").fill("speech")
-            page.get_by_role("button", name="Search").click()
-            expect(page.get_by_text("No models match")).to_be_visible()
-            page.get_by_role("link", name="Show all models").click()
-            page.get_by_test_id("artifact-table").get_by_role("link", name="Road Detector").click()
-            expect(page.get_by_role("cell", name="A100")).to_be_visible()
-            expect(page.locator("#download-latest")).to_have_text("ngc registry model download-version acme/alpha/detector:2.0")
-            expect(page.get_by_role("link", name="Download zip")).to_be_visible()
-            camera.shoot(page, "model-overview")
+        # --- listed and searchable ------------------------------------------------------------
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
+        table = page.get_by_test_id("artifact-table")
+        expect(table.get_by_role("link", name="Road Detector")).to_be_visible()
+        expect(table.get_by_text("2.0", exact=True)).to_be_visible()
+        camera.shoot(page, "models-list")
+        page.get_by_label("Search models by name, label or description").fill("automotive")
+        page.get_by_role("button", name="Search").click()
+        expect(table.get_by_role("link", name="Road Detector")).to_be_visible()
+        page.get_by_label("Search models by name, label or description").fill("speech")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_text("No models match")).to_be_visible()
+        page.get_by_role("link", name="Show all models").click()
+        page.get_by_test_id("artifact-table").get_by_role("link", name="Road Detector").click()
+        expect(page.get_by_role("cell", name="A100")).to_be_visible()
+        expect(page.locator("#download-latest")).to_have_text("ngc registry model download-version acme/alpha/detector:2.0")
+        expect(page.get_by_role("link", name="Download zip")).to_be_visible()
+        camera.shoot(page, "model-overview")
 
-            # --- compare two versions -------------------------------------------------------------
-            page.get_by_role("navigation", name="Model").get_by_role("link", name="Versions").click()
-            page.get_by_label("Compare 1.0").check()
-            page.get_by_label("Compare 2.0").check()
-            camera.shoot(page, "versions")
-            page.get_by_role("button", name="Compare").click()
-            compare = page.get_by_test_id("compare-table")
-            cars = compare.get_by_role("row").filter(has=page.get_by_role("rowheader", name="cars"))
-            expect(cars.get_by_role("cell")).to_have_text(["0.83", "0.71"])
-            expect(compare.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Accuracy reached")).get_by_role("cell")).to_have_text(["88.5", "81.0"])
-            camera.shoot(page, "compare")
+        # --- compare two versions -------------------------------------------------------------
+        page.get_by_role("navigation", name="Model").get_by_role("link", name="Versions").click()
+        page.get_by_label("Compare 1.0").check()
+        page.get_by_label("Compare 2.0").check()
+        camera.shoot(page, "versions")
+        page.get_by_role("button", name="Compare").click()
+        compare = page.get_by_test_id("compare-table")
+        cars = compare.get_by_role("row").filter(has=page.get_by_role("rowheader", name="cars"))
+        expect(cars.get_by_role("cell")).to_have_text(["0.83", "0.71"])
+        expect(compare.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Accuracy reached")).get_by_role("cell")).to_have_text(["88.5", "81.0"])
+        camera.shoot(page, "compare")
 
-            # --- File Browser: a folder, a preview, a download ------------------------------------
-            page.get_by_role("navigation", name="Model").get_by_role("link", name="File Browser").click()
-            files = page.get_by_test_id("file-table")
-            files.get_by_role("link", name="README.md", exact=True).click()
-            expect(page.get_by_test_id("file-text")).to_contain_text("<script>alert(1)</script>")
-            page.get_by_test_id("file-table").get_by_role("link", name="weights/", exact=False).first.click()
-            with page.expect_download() as info:
-                page.get_by_role("link", name="Download weights/model.onnx").click()
-            assert Path(info.value.path()).read_bytes() == WEIGHTS
-            camera.shoot(page, "file-browser")
+        # --- File Browser: a folder, a preview, a download ------------------------------------
+        page.get_by_role("navigation", name="Model").get_by_role("link", name="File Browser").click()
+        files = page.get_by_test_id("file-table")
+        files.get_by_role("link", name="README.md", exact=True).click()
+        expect(page.get_by_test_id("file-text")).to_contain_text("<script>alert(1)</script>")
+        page.get_by_test_id("file-table").get_by_role("link", name="weights/", exact=False).first.click()
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Download weights/model.onnx").click()
+        assert Path(info.value.path()).read_bytes() == WEIGHTS
+        camera.shoot(page, "file-browser")
 
-            # --- Edit Details ---------------------------------------------------------------------
-            page.get_by_role("link", name="Edit Details").click()
-            page.get_by_label("Display name").fill("Road Detector XL")
-            page.get_by_label("Precision").select_option("FP16")
-            page.get_by_role("button", name="Save").click()
-            expect(page.get_by_text("Saved the details of acme/alpha/detector.")).to_be_visible()
-            expect(page.get_by_role("heading", name="Road Detector XL")).to_be_visible()
+        # --- Edit Details ---------------------------------------------------------------------
+        page.get_by_role("link", name="Edit Details").click()
+        page.get_by_label("Display name").fill("Road Detector XL")
+        page.get_by_label("Precision").select_option("FP16")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved the details of acme/alpha/detector.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Road Detector XL")).to_be_visible()
 
-            # --- delete, with confirmation --------------------------------------------------------
-            page.get_by_role("link", name="Delete Model").click()
-            expect(page.get_by_text("acme/alpha/detector:1.0")).to_be_visible()
-            expect(page.get_by_text("acme/alpha/detector:2.0")).to_be_visible()
-            camera.shoot(page, "delete-confirm")
-            page.get_by_role("button", name="Delete model").click()
-            expect(page.get_by_text("Deleted model acme/alpha/detector and its 2 version(s).")).to_be_visible()
-            expect(page.get_by_text("No models in acme/alpha yet.")).to_be_visible()
-        finally:
-            browser.close()
+        # --- delete, with confirmation --------------------------------------------------------
+        page.get_by_role("link", name="Delete Model").click()
+        expect(page.get_by_text("acme/alpha/detector:1.0")).to_be_visible()
+        expect(page.get_by_text("acme/alpha/detector:2.0")).to_be_visible()
+        camera.shoot(page, "delete-confirm")
+        page.get_by_role("button", name="Delete model").click()
+        expect(page.get_by_text("Deleted model acme/alpha/detector and its 2 version(s).")).to_be_visible()
+        expect(page.get_by_text("No models in acme/alpha yet.")).to_be_visible()
 
     assert not VersionedArtifact.objects.filter(name="detector").exists()

@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Camera
+from tests.e2e.browser import Camera, chromium
 from tests.support.personas import PASSWORD
 
 NEW_EMAIL = "river.song@example.test"
@@ -27,113 +27,109 @@ def link_in(mailbox, message, path: str) -> str:
 def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
     personas, live_server_https, celery_worker, mailbox, tmp_path
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = live_server_https.url
     camera = Camera(tmp_path / "screenshots")
     print(f"\nscreenshots: {camera.folder}")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            # --- the owner invites a new user (guide 2.4.3) --------------------------------------
-            owner = browser.new_context(ignore_https_errors=True).new_page()
-            owner.goto(f"{base}/")
-            expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
-            camera.shoot(owner, "sign-in")
-            owner.get_by_label("E-mail").fill(personas.owner.email)
-            owner.get_by_label("Password").fill(PASSWORD)
-            owner.get_by_role("button", name="Sign in").click()
-            # The owner has not chosen communication preferences yet: the gate asks first.
-            expect(owner.get_by_role("heading", name="Almost done!")).to_be_visible()
-            camera.shoot(owner, "owner-preferences")
-            owner.get_by_role("button", name="Submit").click()
-            expect(owner.get_by_role("heading", name="Set your organization")).to_be_visible()
-            owner.get_by_label("Organization").select_option("acme")
-            camera.shoot(owner, "owner-set-organization")
-            owner.get_by_role("button", name="Continue").click()
-            expect(owner.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-            camera.shoot(owner, "owner-dashboard")
+    with chromium() as browser:
+        # --- the owner invites a new user (guide 2.4.3) --------------------------------------
+        owner = browser.new_context(ignore_https_errors=True).new_page()
+        owner.goto(f"{base}/")
+        expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
+        camera.shoot(owner, "sign-in")
+        owner.get_by_label("E-mail").fill(personas.owner.email)
+        owner.get_by_label("Password").fill(PASSWORD)
+        owner.get_by_role("button", name="Sign in").click()
+        # The owner has not chosen communication preferences yet: the gate asks first.
+        expect(owner.get_by_role("heading", name="Almost done!")).to_be_visible()
+        camera.shoot(owner, "owner-preferences")
+        owner.get_by_role("button", name="Submit").click()
+        expect(owner.get_by_role("heading", name="Set your organization")).to_be_visible()
+        owner.get_by_label("Organization").select_option("acme")
+        camera.shoot(owner, "owner-set-organization")
+        owner.get_by_role("button", name="Continue").click()
+        expect(owner.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+        camera.shoot(owner, "owner-dashboard")
 
-            owner.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
-            expect(owner.get_by_role("heading", name="Users", exact=True)).to_be_visible()
-            camera.shoot(owner, "owner-users")
-            owner.get_by_role("link", name="Invite New User").click()
-            owner.get_by_label("Display name").fill("River Song")
-            owner.get_by_label("E-mail").fill(NEW_EMAIL)
-            camera.shoot(owner, "invite-step-1")
-            owner.get_by_role("button", name="Next").click()
-            expect(owner.get_by_text("2. Membership")).to_be_visible()
-            owner.get_by_label("Team", exact=True).select_option("alpha")
-            owner.locator("input[name=team_roles][value=REGISTRY_USER]").check()
-            camera.shoot(owner, "invite-step-2-membership")
-            owner.get_by_role("button", name="Confirm").click()
-            expect(owner.get_by_text(f"Invitation sent to {NEW_EMAIL}.")).to_be_visible()
-            expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
-            camera.shoot(owner, "owner-users-pending-invitation")
+        owner.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        expect(owner.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+        camera.shoot(owner, "owner-users")
+        owner.get_by_role("link", name="Invite New User").click()
+        owner.get_by_label("Display name").fill("River Song")
+        owner.get_by_label("E-mail").fill(NEW_EMAIL)
+        camera.shoot(owner, "invite-step-1")
+        owner.get_by_role("button", name="Next").click()
+        expect(owner.get_by_text("2. Membership")).to_be_visible()
+        owner.get_by_label("Team", exact=True).select_option("alpha")
+        owner.locator("input[name=team_roles][value=REGISTRY_USER]").check()
+        camera.shoot(owner, "invite-step-2-membership")
+        owner.get_by_role("button", name="Confirm").click()
+        expect(owner.get_by_text(f"Invitation sent to {NEW_EMAIL}.")).to_be_visible()
+        expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
+        camera.shoot(owner, "owner-users-pending-invitation")
 
-            # --- the invitee follows the e-mailed link (guide 2.2.2) ------------------------------
-            invitation_mail = mailbox.wait_for(to=NEW_EMAIL, subject_contains="invited", timeout=60)
-            invitation_link = link_in(mailbox, invitation_mail, "/accounts/invitations/")
-            assert invitation_link.startswith(base)
+        # --- the invitee follows the e-mailed link (guide 2.2.2) ------------------------------
+        invitation_mail = mailbox.wait_for(to=NEW_EMAIL, subject_contains="invited", timeout=60)
+        invitation_link = link_in(mailbox, invitation_mail, "/accounts/invitations/")
+        assert invitation_link.startswith(base)
 
-            invitee = browser.new_context(ignore_https_errors=True).new_page()
-            invitee.goto(invitation_link)
-            expect(invitee.get_by_role("heading", name="Create your account")).to_be_visible()
-            expect(invitee.locator("#invited-email")).to_have_value(NEW_EMAIL)
-            invitee.get_by_label("Full name").fill("River Song")
-            invitee.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
-            invitee.get_by_label("Confirm password").fill(NEW_PASSWORD)
-            invitee.get_by_label("I agree to the Terms and Conditions").check()
-            camera.shoot(invitee, "create-account")
-            invitee.get_by_role("button", name="Create Account").click()
-            expect(invitee.get_by_role("heading", name="Verify your e-mail")).to_be_visible()
-            camera.shoot(invitee, "verify-your-email")
+        invitee = browser.new_context(ignore_https_errors=True).new_page()
+        invitee.goto(invitation_link)
+        expect(invitee.get_by_role("heading", name="Create your account")).to_be_visible()
+        expect(invitee.locator("#invited-email")).to_have_value(NEW_EMAIL)
+        invitee.get_by_label("Full name").fill("River Song")
+        invitee.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+        invitee.get_by_label("Confirm password").fill(NEW_PASSWORD)
+        invitee.get_by_label("I agree to the Terms and Conditions").check()
+        camera.shoot(invitee, "create-account")
+        invitee.get_by_role("button", name="Create Account").click()
+        expect(invitee.get_by_role("heading", name="Verify your e-mail")).to_be_visible()
+        camera.shoot(invitee, "verify-your-email")
 
-            verification_mail = mailbox.wait_for(to=NEW_EMAIL, subject_contains="Verify", timeout=60)
-            invitee.goto(link_in(mailbox, verification_mail, "/accounts/verify-email/"))
-            expect(invitee.get_by_role("heading", name="Almost done!")).to_be_visible()
-            camera.shoot(invitee, "almost-done")
-            invitee.get_by_label("Send me news about products, events and training").check()
-            invitee.get_by_role("button", name="Submit").click()
+        verification_mail = mailbox.wait_for(to=NEW_EMAIL, subject_contains="Verify", timeout=60)
+        invitee.goto(link_in(mailbox, verification_mail, "/accounts/verify-email/"))
+        expect(invitee.get_by_role("heading", name="Almost done!")).to_be_visible()
+        camera.shoot(invitee, "almost-done")
+        invitee.get_by_label("Send me news about products, events and training").check()
+        invitee.get_by_role("button", name="Submit").click()
 
-            expect(invitee.get_by_role("heading", name="Set your organization")).to_be_visible()
-            invitee.get_by_label("Organization").select_option("acme")
-            invitee.get_by_label("Team", exact=True).select_option("acme/alpha")
-            camera.shoot(invitee, "set-your-organization")
-            invitee.get_by_role("button", name="Continue").click()
-            expect(invitee.get_by_role("heading", name="Welcome, River Song")).to_be_visible()
-            expect(invitee.get_by_text("Registry User")).to_be_visible()
-            camera.shoot(invitee, "invitee-dashboard")
+        expect(invitee.get_by_role("heading", name="Set your organization")).to_be_visible()
+        invitee.get_by_label("Organization").select_option("acme")
+        invitee.get_by_label("Team", exact=True).select_option("acme/alpha")
+        camera.shoot(invitee, "set-your-organization")
+        invitee.get_by_role("button", name="Continue").click()
+        expect(invitee.get_by_role("heading", name="Welcome, River Song")).to_be_visible()
+        expect(invitee.get_by_text("Registry User")).to_be_visible()
+        camera.shoot(invitee, "invitee-dashboard")
 
-            # --- Setup → API Key (guide 2.3) ------------------------------------------------------
-            invitee.locator("details.usermenu summary").click()
-            invitee.get_by_role("link", name="API Key", exact=True).click()
-            expect(invitee.get_by_role("heading", name="API Key")).to_be_visible()
-            camera.shoot(invitee, "api-key-empty")
-            invitee.get_by_role("link", name="Generate API Key").click()
-            expect(invitee.get_by_role("heading", name="Generate a new API key?")).to_be_visible()
-            camera.shoot(invitee, "api-key-confirm")
-            invitee.get_by_role("button", name="Confirm").click()
-            key_box = invitee.locator("#api-key")
-            expect(key_box).to_be_visible()
-            api_key = key_box.inner_text().strip()
-            camera.shoot(invitee, "api-key-shown")
-            invitee.get_by_role("button", name="Copy API key to clipboard").click()
-            expect(invitee.get_by_role("button", name="Copy API key to clipboard")).to_have_text(re.compile("Copied|Copy"))
+        # --- Setup → API Key (guide 2.3) ------------------------------------------------------
+        invitee.locator("details.usermenu summary").click()
+        invitee.get_by_role("link", name="API Key", exact=True).click()
+        expect(invitee.get_by_role("heading", name="API Key")).to_be_visible()
+        camera.shoot(invitee, "api-key-empty")
+        invitee.get_by_role("link", name="Generate API Key").click()
+        expect(invitee.get_by_role("heading", name="Generate a new API key?")).to_be_visible()
+        camera.shoot(invitee, "api-key-confirm")
+        invitee.get_by_role("button", name="Confirm").click()
+        key_box = invitee.locator("#api-key")
+        expect(key_box).to_be_visible()
+        api_key = key_box.inner_text().strip()
+        camera.shoot(invitee, "api-key-shown")
+        invitee.get_by_role("button", name="Copy API key to clipboard").click()
+        expect(invitee.get_by_role("button", name="Copy API key to clipboard")).to_have_text(re.compile("Copied|Copy"))
 
-            # The team's Users page now lists the newcomer with the invited role.
-            owner.goto(f"{base}/org/acme/team/alpha/users")
-            expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
-            camera.shoot(owner, "owner-alpha-users")
+        # The team's Users page now lists the newcomer with the invited role.
+        owner.goto(f"{base}/org/acme/team/alpha/users")
+        expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
+        camera.shoot(owner, "owner-alpha-users")
 
-            # The link worked once: opening it again is a clear "already used" page.
-            reused = browser.new_context(ignore_https_errors=True).new_page()
-            assert reused.goto(invitation_link).status == 410
-            expect(reused.get_by_text("This invitation has already been used.")).to_be_visible()
-            camera.shoot(reused, "invitation-used-410")
-        finally:
-            browser.close()
+        # The link worked once: opening it again is a clear "already used" page.
+        reused = browser.new_context(ignore_https_errors=True).new_page()
+        assert reused.goto(invitation_link).status == 410
+        expect(reused.get_by_text("This invitation has already been used.")).to_be_visible()
+        camera.shoot(reused, "invitation-used-410")
 
     assert api_key.startswith("rk_")
 
