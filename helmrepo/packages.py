@@ -5,45 +5,21 @@ needs (Chart.yaml's fields and the member listing) or raises InvalidPackage sayi
 the package is refused: not gzip or corrupt (the gzip CRC is checked to the end), members that
 could escape or surprise an unpacker (absolute paths, `..`, symbolic or hard links, devices,
 fifos), more unpacked bytes than allowed (a gzip bomb), no `<chart>/Chart.yaml`, or a Chart.yaml
-without a valid apiVersion, name and SemVer 2 version.
+that helmrepo.chart_yaml refuses (its cost is bounded, its fields are Helm's, capped).
 """
 import gzip
 import io
-import json
 import re
 import tarfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-import yaml
+from helmrepo.chart_yaml import MAX_CHART_YAML_BYTES, ChartPackage, InvalidPackage, parse_chart_yaml
 
-from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN
+__all__ = ["ChartPackage", "InvalidPackage", "inspect_package", "parse_chart_yaml"]
 
-MAX_CHART_YAML_BYTES = 1024 * 1024
-# The Chart.yaml fields index.yaml repeats besides the ones with their own columns.
-EXTRA_METADATA_FIELDS = (
-    "type", "keywords", "home", "sources", "maintainers", "icon", "kubeVersion", "deprecated", "annotations",
-    "engine", "tillerVersion",
-)
 _READ = 64 * 1024
-
-
-class InvalidPackage(Exception):
-    """The package is refused; the message says why, for the person pushing it."""
-
-
-@dataclass
-class ChartPackage:
-    api_version: str
-    name: str
-    version: str
-    app_version: str = ""
-    description: str = ""
-    dependencies: list = field(default_factory=list)
-    metadata: dict = field(default_factory=dict)
-    files: list = field(default_factory=list)
 
 
 class _BoundedReader(io.RawIOBase):
@@ -78,46 +54,6 @@ def _member_path(member: tarfile.TarInfo) -> PurePosixPath:
     if not (member.isfile() or member.isdir()):
         raise InvalidPackage(f"member '{name}' is a device, fifo or other special file")
     return path
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        raise InvalidPackage(f"Chart.yaml: expected a string, got {type(value).__name__}")
-    return str(value)
-
-
-def _jsonable(value):
-    """YAML may hold dates and other types JSON lacks; they become strings."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def parse_chart_yaml(data: bytes) -> ChartPackage:
-    try:
-        document = yaml.safe_load(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InvalidPackage(f"Chart.yaml is not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise InvalidPackage("Chart.yaml is not a YAML mapping")
-    api_version = _text(document.get("apiVersion"))
-    if api_version not in ("v1", "v2"):
-        raise InvalidPackage(f"Chart.yaml: apiVersion must be v1 or v2, got '{api_version}'")
-    name = _text(document.get("name"))
-    if not re.match(CHART_NAME_PATTERN, name):
-        raise InvalidPackage(f"Chart.yaml: '{name}' is not a valid chart name")
-    version = _text(document.get("version"))
-    if not re.match(SEMVER2_PATTERN, version):
-        raise InvalidPackage(f"Chart.yaml: version '{version}' is not a valid SemVer 2 version")
-    dependencies = document.get("dependencies") or []
-    if not isinstance(dependencies, list) or not all(isinstance(d, dict) and d.get("name") for d in dependencies):
-        raise InvalidPackage("Chart.yaml: dependencies must be a list of mappings, each with a name")
-    metadata = {key: document[key] for key in EXTRA_METADATA_FIELDS if document.get(key) not in (None, "", [], {})}
-    return ChartPackage(
-        api_version=api_version, name=name, version=version, app_version=_text(document.get("appVersion")),
-        description=_text(document.get("description")), dependencies=_jsonable(dependencies),
-        metadata=_jsonable(metadata),
-    )
 
 
 def inspect_package(handle: BinaryIO, *, max_unpacked_bytes: int) -> ChartPackage:

@@ -6,7 +6,8 @@ import tarfile
 
 import pytest
 
-from helmrepo.models import Chart
+from helmrepo.models import Chart, ChartVersion
+from tests.helmrepo import charts as chart_packages
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 
@@ -73,3 +74,14 @@ def test_chart_life(personas, ngc, key_of, tmp_path):
     assert "Are you sure you would like to remove acme/ngcdocstest? [y/n]" in everything.stdout
     assert "Successfully removed chart 'acme/ngcdocstest'." in everything.stdout
     assert not Chart.objects.filter(name="ngcdocstest").exists()
+
+
+def test_pushing_an_alias_bomb_fails_at_once_with_the_servers_reason_and_stores_nothing(personas, ngc, key_of, tmp_path):
+    key = key_of(personas.org_registry_admin)
+    assert ngc("registry", "chart", "create", "acme/bomb", "--short-desc", "Billion laughs", key=key).returncode == 0
+    path = tmp_path / "bomb-0.1.0.tgz"
+    path.write_bytes(chart_packages.alias_bomb("bomb", "0.1.0"))
+    pushed = ngc("registry", "chart", "push", "acme/bomb:0.1.0", "--source", str(path), key=key)
+    assert pushed.returncode != 0 and len(pushed.stderr.strip().splitlines()) == 1, pushed.stderr
+    assert "Chart.yaml holds more than 10000 values once its aliases are expanded" in pushed.stderr
+    assert not ChartVersion.objects.exists()

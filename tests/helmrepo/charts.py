@@ -73,3 +73,25 @@ def gzip_bomb(name: str = "bomb", version: str = "0.1.0", *, unpacked: int, decl
         for _ in range(unpacked // len(chunk) + 1):
             stream.write(chunk)
     return out.getvalue()
+
+
+def package_of(chart_yaml_text: str, name: str = "demo") -> bytes:
+    """A package whose Chart.yaml is exactly `chart_yaml_text` (for YAML that safe_dump would not write)."""
+    return tar_gz([
+        file_member(f"{name}/Chart.yaml", chart_yaml_text.encode()),
+        file_member(f"{name}/values.yaml", b"replicaCount: 1\n"),
+    ])
+
+
+def alias_bomb_yaml(name: str = "bomb", version: str = "0.1.0", *, levels: int = 7, width: int = 10) -> str:
+    """"Billion laughs": each level a list of `width` aliases of the one before, keywords the last.
+    A few hundred bytes that expand to width**levels values (10 million by default)."""
+    lines = [f"apiVersion: v2\nname: {name}\nversion: {version}", f"l0: &l0 [{', '.join(['x'] * width)}]"]
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]")
+    lines.append(f"keywords: *l{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def alias_bomb(name: str = "bomb", version: str = "0.1.0") -> bytes:
+    return package_of(alias_bomb_yaml(name, version), name)

@@ -2,6 +2,7 @@
 use it: `$oauthtoken` Basic auth, push through the ChartMuseum API, parse index.yaml, download
 every URL it lists and check the digests."""
 import hashlib
+import time
 from urllib.parse import urljoin
 
 import pytest
@@ -71,3 +72,23 @@ def test_a_refused_push_over_https_stores_nothing(live_server_https, personas):
     response = helm.post(f"{live_server_https.url}/helm/api/acme/charts", data=evil, headers={"Content-Type": "application/gzip"})
     assert response.status_code == 400 and "'..'" in response.json()["error"]
     assert not ChartVersion.objects.exists() and not Blob.objects.exists()
+
+
+def test_an_alias_bomb_pushed_over_https_is_refused_at_once_and_changes_nothing(live_server_https, personas):
+    server = live_server_https
+    helm = session_for(server, personas.owner)
+    assert helm.post(f"{server.url}/helm/api/acme/charts", data=charts.package("demo", "0.1.0"),
+                     headers={"Content-Type": "application/gzip"}).status_code == 201
+    before = helm.get(f"{server.url}/helm/acme/index.yaml")
+    assert before.status_code == 200
+
+    bomb = charts.alias_bomb("demo", "0.2.0")
+    started = time.monotonic()
+    response = helm.post(f"{server.url}/helm/api/acme/charts", data=bomb, headers={"Content-Type": "application/gzip"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
+    assert "Chart.yaml holds more than 10000 values once its aliases are expanded" in response.json()["error"]
+    assert elapsed < 0.5, f"the refusal took {elapsed:.2f} s"
+    assert list(ChartVersion.objects.values_list("version", flat=True)) == ["0.1.0"]
+    assert Blob.objects.count() == 1
+    assert helm.get(f"{server.url}/helm/acme/index.yaml").content == before.content
