@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for probes: first, so neither the HTTPS redirect nor ALLOWED_HOSTS applies.
+    "registry_portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Requests to HELM_HOST get the Helm repository's routes at the root.
     "helmrepo.middleware.HelmHostMiddleware",
