@@ -33,35 +33,107 @@ apt_ensure_pkg() {
         || die "apt-get install $1 failed"
 }
 
+# pip_quiet PYTHON ARGS...: pip install, quietly. (This machine's pip configuration names index
+# folders that may be absent; drop that noise only.)
+pip_quiet() {
+    local py="$1"
+    shift
+    "$py" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+# venv_create DIR: a virtualenv at DIR (Debian's python3 needs python3-venv for ensurepip).
+venv_create() {
+    local dir="$1"
+    say "creating $dir"
+    if ! "${PYTHON:-python3}" -m venv "$dir"; then
+        rm -rf "$dir"
+        apt_ensure_pkg python3-venv
+        "${PYTHON:-python3}" -m venv "$dir" || die "could not create a virtualenv in $dir"
+    fi
+}
+
 # venv_ensure REQUIREMENTS_FILE: create .venv if needed and install the file when it changed.
 venv_ensure() {
     local req="$ROOT/$1" stamp
-    if [ ! -x "$PY" ]; then
-        say "creating $VENV"
-        if ! "${PYTHON:-python3}" -m venv "$VENV"; then
-            # Debian's python3 needs python3-venv for ensurepip.
-            rm -rf "$VENV"
-            apt_ensure_pkg python3-venv
-            "${PYTHON:-python3}" -m venv "$VENV" || die "could not create a virtualenv in $VENV"
-        fi
-    fi
+    [ -x "$PY" ] || venv_create "$VENV"
     # Reinstall only when the requirement files changed since the last successful install.
     stamp="$VENV/.installed-$(basename "$1")"
     local sum
     sum="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
         say "installing Python packages from $1"
-        # (This machine's pip configuration names index folders that may be absent; drop that noise only.)
-        "$PY" -m pip install -q -r "$req" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
-            || die "pip install -r $1 failed"
+        pip_quiet "$PY" -r "$req" || die "pip install -r $1 failed"
         echo "$sum" > "$stamp"
     fi
     # The `ngc` command-line client (ngc_cli/, pyproject.toml), installed editable as .venv/bin/ngc.
     if ! grep -qs "ngc_cli.main" "$VENV/bin/ngc"; then
         say "installing the ngc command-line client (pip install -e .)"
-        "$PY" -m pip install -q --no-deps -e "$ROOT" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
-            || die "pip install -e . (the ngc client) failed"
+        pip_quiet "$PY" --no-deps -e "$ROOT" || die "pip install -e . (the ngc client) failed"
     fi
+}
+
+# runtime_venv_ensure: .venv-runtime holds requirements.txt alone plus the project, none of the
+# test tools, so a package the runtime imports but requirements.txt does not name (as `packaging`
+# was) breaks the deployed smoke (tests/deployed/) instead of production. It is rebuilt from
+# scratch whenever requirements.txt or pyproject.toml change: upgrading in place would keep a
+# package that requirements.txt dropped.
+RUNTIME_VENV="$ROOT/.venv-runtime"
+runtime_venv_ensure() {
+    local stamp="$RUNTIME_VENV/.installed" sum
+    sum="$({ cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml"; echo "$ROOT"; } | sha256sum | cut -d' ' -f1)"
+    if [ -x "$RUNTIME_VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+        return 0
+    fi
+    rm -rf "$RUNTIME_VENV"
+    venv_create "$RUNTIME_VENV"
+    say "installing requirements.txt alone into $RUNTIME_VENV (the deployed path's packages)"
+    pip_quiet "$RUNTIME_VENV/bin/python" -r "$ROOT/requirements.txt" || die "pip install -r requirements.txt (runtime venv) failed"
+    pip_quiet "$RUNTIME_VENV/bin/python" --no-deps -e "$ROOT" || die "pip install -e . (runtime venv) failed"
+    echo "$sum" > "$stamp"
+}
+
+# The deployed processes, defined once. scripts/run starts them, `scripts/serve ROLE` runs one in
+# the foreground (for a process manager), and the deployed smoke (tests/deployed/) starts them from
+# .venv-runtime. Each execs its process, so its pid is the process's own and signals reach it.
+# REGISTRY_PYTHON picks the interpreter (default .venv's); the other variables are the README's.
+serve_python() { printf '%s' "${REGISTRY_PYTHON:-$PY}"; }
+
+# Migrations and static files: once per release, before (re)starting the processes.
+serve_setup() {
+    cd "$ROOT"
+    "$(serve_python)" manage.py migrate --noinput -v 0 || die "manage.py migrate failed"
+    "$(serve_python)" manage.py collectstatic --noinput -v 0 || die "manage.py collectstatic failed"
+}
+
+# Web: gthread workers and a long timeout, so large pushes and downloads are not killed mid-transfer.
+# One worker with 16 threads by default: transfers release the GIL (sendfile, sha256, file writes),
+# a second worker doubles the memory (~125 MB -> ~220 MB RSS) without serving more on 2 cores, and
+# one process keeps every upload session's running sha256 (docs/performance.md). More cores: raise
+# WEB_CONCURRENCY. GUNICORN_CMD_ARGS (gunicorn's own variable) adds options, e.g. --certfile/--keyfile.
+serve_web() {
+    cd "$ROOT"
+    exec "$(serve_python)" -m gunicorn registry_portal.wsgi --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
+        --worker-class gthread --workers "${WEB_CONCURRENCY:-1}" --threads "${GUNICORN_THREADS:-16}" \
+        --timeout "${GUNICORN_TIMEOUT:-3600}" --access-logfile -
+}
+
+# Worker: Celery over REDIS_URL, consuming CELERY_QUEUE (the queue the web processes send to).
+serve_worker() {
+    cd "$ROOT"
+    [ -n "${REDIS_URL:-}" ] || die "the Celery worker needs REDIS_URL (without it tasks run in the web process)"
+    exec "$(serve_python)" -m celery -A registry_portal worker --loglevel INFO \
+        --concurrency "${CELERY_CONCURRENCY:-2}" --queues "${CELERY_QUEUE:-registry}"
+}
+
+# Scheduler: Celery beat sends the periodic tasks (CELERY_BEAT_SCHEDULE in settings) to the queue.
+# Exactly one per deployment, or each periodic task runs once per scheduler. Its state file lives
+# under REGISTRY_VAR_DIR, not in the checkout.
+serve_beat() {
+    cd "$ROOT"
+    [ -n "${REDIS_URL:-}" ] || die "the Celery scheduler needs REDIS_URL"
+    local var="${REGISTRY_VAR_DIR:-$ROOT/var}"
+    mkdir -p "$var"
+    exec "$(serve_python)" -m celery -A registry_portal beat --loglevel INFO --schedule "$var/celerybeat-schedule"
 }
 
 # host_port URL DEFAULT_PORT -> "host port" of a postgresql:// or redis:// URL.

@@ -1,47 +1,19 @@
 """skopeo (a real registry client) against the HTTPS live server: push, pull, list, inspect, delete,
 and refusals for the personas that may not push."""
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from accounts import services as account_services
 from artifacts.models import Repository
 from tests.clients.oci_layout import Layout
+from tests.support.skopeo import skopeo_runner
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
-SKOPEO = shutil.which("skopeo")
 
 
 @pytest.fixture
 def skopeo(live_server_https, tmp_path):
-    if SKOPEO is None:
-        pytest.fail("skopeo is not installed (apt-get install skopeo)")
-    cert_dir = tmp_path / "certs"
-    cert_dir.mkdir()
-    shutil.copy(live_server_https.ca_bundle, cert_dir / "ca.crt")
-    host = live_server_https.url.split("://", 1)[1]
-    env = {**os.environ, "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"), "HOME": str(tmp_path)}
-
-    def run(user, *args, check=True):
-        key = account_services.api_key_generate(user=user)
-        args = [a.replace("REGISTRY", host) for a in args]
-        command = [SKOPEO, "--insecure-policy", *args]
-        cert_flags = {
-            "copy": ["--src-cert-dir", str(cert_dir), "--dest-cert-dir", str(cert_dir)],
-        }.get(args[0], ["--cert-dir", str(cert_dir)])
-        cred_flags = {"copy": ["--src-creds", f"$oauthtoken:{key}", "--dest-creds", f"$oauthtoken:{key}"]}.get(
-            args[0], ["--creds", f"$oauthtoken:{key}"]
-        )
-        command[3:3] = cert_flags + cred_flags
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stderr}")
-        return result
-
-    return run
+    return skopeo_runner(live_server_https, tmp_path)
 
 
 @pytest.fixture

@@ -1,8 +1,15 @@
-"""Real processes for tests: an HTTPS gunicorn serving the app and a Celery worker over Redis,
-both pointed at pytest-django's test database, plus a local SMTP server (aiosmtpd)."""
+"""Real processes for tests: an HTTPS gunicorn serving the app, a Celery worker over Redis and
+the Celery scheduler, all pointed at pytest-django's test database, plus a local SMTP server
+(aiosmtpd).
+
+`python` picks the interpreter (the test venv's by default; the deployed smoke passes
+.venv-runtime's). With `deployed=True` a process is started by `scripts/serve ROLE`, the command
+scripts/run uses, rather than by the tests' own command line.
+"""
 import email
 import email.policy
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -50,6 +57,19 @@ def server_environment(**extra: str) -> dict[str, str]:
     return env
 
 
+def deployed_environment(env: dict[str, str], python: str, **extra: str) -> dict[str, str]:
+    """The environment of a `scripts/serve` process run by `python`. Nothing of the test venv may
+    leak into it: a PYTHONPATH would hand the runtime the test tools' packages."""
+    env = {key: value for key, value in env.items() if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(REGISTRY_PYTHON=python, **extra)
+    return env
+
+
+def serve_command(role: str) -> list[str]:
+    """scripts/serve's command for a process (web, worker, beat): what scripts/run starts."""
+    return ["bash", str(ROOT / "scripts" / "serve"), role]
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -76,7 +96,9 @@ def _wait_until(check, *, timeout: float, what: str, log_path: Path | None = Non
     raise RuntimeError(f"{what} did not become ready in {timeout}s.\n{tail}")
 
 
-def start_gunicorn(tmp_dir: Path, *, env_extra: dict[str, str]) -> LiveServer:
+def start_gunicorn(
+    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False
+) -> LiveServer:
     import trustme
 
     ca = trustme.CA()
@@ -91,15 +113,18 @@ def start_gunicorn(tmp_dir: Path, *, env_extra: dict[str, str]) -> LiveServer:
     url = f"https://127.0.0.1:{port}"
     log_path = tmp_dir / "gunicorn.log"
     env = server_environment(REGISTRY_SITE_URL=url, **env_extra)
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "registry_portal.wsgi",
+    if deployed:
+        tls = shlex.join(["--certfile", str(cert_path), "--keyfile", str(key_path)])
+        command = serve_command("web")
+        env = deployed_environment(env, python, BIND_HOST="127.0.0.1", PORT=str(port), GUNICORN_CMD_ARGS=tls)
+    else:
+        command = [
+            python, "-m", "gunicorn", "registry_portal.wsgi",
             "--bind", f"127.0.0.1:{port}", "--certfile", str(cert_path), "--keyfile", str(key_path),
             "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "300",
             "--access-logfile", "-", "--error-logfile", "-",
-        ],
-        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-    )
+        ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
     def ready() -> bool:
         if process.poll() is not None:
@@ -113,27 +138,44 @@ def start_gunicorn(tmp_dir: Path, *, env_extra: dict[str, str]) -> LiveServer:
     return LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
 
 
-def start_celery_worker(tmp_dir: Path, *, env_extra: dict[str, str]) -> subprocess.Popen:
-    if not settings.REDIS_URL:
-        raise RuntimeError("The Celery worker needs REDIS_URL (scripts/test sets it).")
-    log_path = tmp_dir / "celery.log"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "registry_portal", "worker", "--pool", "solo",
-            "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-heartbeat", "--without-gossip",
-            "--without-mingle", "--loglevel", "INFO",
-        ],
-        cwd=ROOT, env=server_environment(**env_extra), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-    )
+def _start_logged(command: list[str], env: dict[str, str], log_path: Path, *, what: str, ready_text: str) -> subprocess.Popen:
+    """Start a process logging to `log_path`; return it once that log shows `ready_text`."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
     def ready() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()[-4000:]}")
-        return "ready." in log_path.read_text()
+            raise RuntimeError(f"{what} exited early:\n{log_path.read_text()[-4000:]}")
+        return ready_text in log_path.read_text()
 
-    _wait_until(ready, timeout=60, what="celery worker", log_path=log_path)
+    _wait_until(ready, timeout=60, what=what, log_path=log_path)
     process.log_path = log_path
     return process
+
+
+def start_celery_worker(
+    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False
+) -> subprocess.Popen:
+    if not settings.REDIS_URL:
+        raise RuntimeError("The Celery worker needs REDIS_URL (scripts/test sets it).")
+    env = server_environment(**env_extra)
+    if deployed:
+        command, env = serve_command("worker"), deployed_environment(env, python)
+    else:
+        command = [
+            python, "-m", "celery", "-A", "registry_portal", "worker", "--pool", "solo",
+            "--queues", env.get("CELERY_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE), "--without-heartbeat",
+            "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+        ]
+    return _start_logged(command, env, tmp_dir / "celery.log", what="celery worker", ready_text="ready.")
+
+
+def start_celery_beat(tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable) -> subprocess.Popen:
+    """The Celery scheduler as deployed (`scripts/serve beat`); its state file goes to
+    REGISTRY_VAR_DIR, which `env_extra` should point at a temporary folder."""
+    if not settings.REDIS_URL:
+        raise RuntimeError("The Celery scheduler needs REDIS_URL (scripts/test sets it).")
+    env = deployed_environment(server_environment(**env_extra), python)
+    return _start_logged(serve_command("beat"), env, tmp_dir / "beat.log", what="celery beat", ready_text="beat: Starting")
 
 
 def stop(process: subprocess.Popen) -> None:
