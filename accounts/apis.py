@@ -8,8 +8,6 @@ How a request is decided:
    obtained for org A is refused on org B's paths even when its owner belongs to both.
 3. The services decide writes (AccessDenied → 403), the selectors decide reads.
 """
-import base64
-import binascii
 import json
 import re
 import uuid
@@ -27,8 +25,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions, selectors, services, tokens
-from accounts.authentication import NGC_AUDIENCE
+from accounts import permissions, selectors, services, throttles, tokens
+from accounts.authentication import NGC_AUDIENCE, basic_credentials
 from accounts.errors import AccessDenied, InvalidInput, NotFound, error_body
 from accounts.models import Invitation
 from accounts.permissions import Action, Space
@@ -204,6 +202,8 @@ class TokenApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [FormParser, JSONParser]
+    # Repeated bad keys lock the caller out for a while; any caller gets a generous rate (429 + Retry-After).
+    throttle_classes = [throttles.TokenFailureThrottle, throttles.TokenRateThrottle]
     # Services this endpoint issues tokens for. The container registry ("registry", scopes
     # `repository:<name>:pull,push`) will add its own branch here.
     SERVICES = (NGC_AUDIENCE,)
@@ -232,11 +232,7 @@ class TokenApi(APIView):
             return self._issue_registry(request, params)
         user = services.api_key_authenticate(_basic_auth_password(request))
         if user is None:
-            return Response(
-                error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
-                status=401,
-                headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
-            )
+            return _invalid_key(request)
         service = params.get("service") or ""
         if service not in self.SERVICES:
             raise InvalidInput(f"Unknown service '{service}'; this server issues tokens for: {', '.join(self.SERVICES)}.", field="service")
@@ -256,25 +252,24 @@ class TokenApi(APIView):
         if request.META.get("HTTP_AUTHORIZATION"):
             user = services.api_key_authenticate(_basic_auth_password(request))
             if user is None:
-                return Response(
-                    error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
-                    status=401,
-                    headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
-                )
+                return _invalid_key(request)
         return Response(registry_auth.token_response(user, params.getlist("scope")))
 
 
+def _invalid_key(request) -> Response:
+    """401 for a missing or wrong API key; a presented wrong one counts towards the caller's lockout."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        throttles.token_failures().record_failure(throttles.token_failure_ident(request))
+    return Response(
+        error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
+        status=401,
+        headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
+    )
+
+
 def _basic_auth_password(request) -> str:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    kind, _, encoded = header.partition(" ")
-    if kind.lower() != "basic" or not encoded:
-        return ""
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
     # The user name is "$oauthtoken" by convention; only the key identifies the caller.
-    return decoded.partition(":")[2]
+    return basic_credentials(request)[1]
 
 
 def _grantable_scopes(user, requested) -> list[str]:

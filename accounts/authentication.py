@@ -3,6 +3,9 @@
 The NGC API takes the signed Bearer tokens that /token issues (audience "ngc") and the
 portal's session cookie (DRF's SessionAuthentication, which enforces CSRF).
 """
+import base64
+import binascii
+
 from django.conf import settings
 from rest_framework import authentication, exceptions
 
@@ -10,6 +13,19 @@ from accounts.models import User
 from accounts.tokens import InvalidToken, verify_access_token
 
 NGC_AUDIENCE = "ngc"
+
+
+def basic_credentials(request) -> tuple[str, str]:
+    """(user name, password) of a Basic Authorization header; empty strings when absent or malformed."""
+    kind, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if kind.lower() != "basic" or not encoded:
+        return "", ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    username, _, password = decoded.partition(":")
+    return username, password
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

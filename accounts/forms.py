@@ -6,6 +6,7 @@ from accounts.models import RoleBinding, User
 from accounts.permissions import Space, get_space, visible_orgs, visible_teams
 from accounts.errors import NotFound
 from accounts.roles import Role
+from accounts.throttles import signin_locked_message, signin_was_locked_out
 
 
 def role_choices(roles) -> list[tuple[str, str]]:
@@ -28,6 +29,8 @@ class SignInForm(forms.Form):
             return data
         self.user = authenticate(self.request, username=data["email"].strip().lower(), password=data["password"])
         if self.user is None:
+            if signin_was_locked_out(self.request):
+                raise forms.ValidationError(signin_locked_message(), code="locked_out")
             raise forms.ValidationError("Incorrect e-mail or password.")
         return data
 
@@ -46,6 +49,8 @@ class InvitationSignInForm(forms.Form):
         if not self.errors:
             self.user = authenticate(self.request, username=self.email, password=data["password"])
             if self.user is None:
+                if signin_was_locked_out(self.request):
+                    raise forms.ValidationError(signin_locked_message(), code="locked_out")
                 raise forms.ValidationError("Incorrect password.")
         return data
 

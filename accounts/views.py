@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import forms, services
+from accounts import forms, services, throttles
 from accounts.errors import Gone, NotFound, RegistryError
 from accounts.middleware import SESSION_ORG, SESSION_TEAM
 from accounts.models import ApiKey, Invitation, RoleBinding, User
 from accounts.permissions import Action, Space, can, get_space, grantable_roles, held_roles, require, visible_teams
 from accounts.roles import Role
-from accounts.web_gate import error_page, form_error, portal_page
+from accounts.web_gate import error_page, form_error, portal_page, throttled_page
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -123,9 +123,13 @@ def signout(request):
 
 
 def invitation(request, token: str):
+    wait = throttles.invitation_retry_after(request)
+    if wait is not None:
+        return throttled_page(request, wait, "Too many attempts with invitation links from your network.")
     try:
         invite = services.invitation_from_token(token)
     except RegistryError as exc:
+        throttles.invitation_link_failed(request)
         return error_page(request, exc)
     existing = User.objects.filter(email__iexact=invite.email).first()
     if existing is not None:

@@ -40,6 +40,15 @@ def error_page(request, exc: RegistryError):
     return render(request, template, {"message": exc.message}, status=status)
 
 
+def throttled_page(request, retry_after: int, message: str):
+    """429 with Retry-After, as a page that says why and how long to wait."""
+    minutes = max(1, -(-retry_after // 60))
+    text = f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    response = render(request, "429.html", {"message": text}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def form_error(form, exc: RegistryError, *, field_names: dict[str, str] | None = None) -> None:
     """Show a service's refusal on the form: on the field it names (API names such as
     "isPublic" mapped to form fields by `field_names`), else above the form."""

@@ -42,3 +42,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate such as `600/min` or `30/hour` (DRF's notation: a count per s, min, hour or day)."""
+    raw = os.environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name} must be a rate like 600/min or 30/hour, got {value!r}")
+    return value

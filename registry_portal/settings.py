@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry_portal.env import env_bool, env_int, env_list, env_str
+from registry_portal.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -225,3 +225,47 @@ if env_bool("REGISTRY_PRODUCTION", False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Throttling, and answers when the database is down (docs/permissions.md "Throttling") -------
+# Portal sign-in (and the admin's): django-axes locks an (e-mail, client IP) pair out after
+# SIGNIN_FAILURE_LIMIT wrong passwords in a row for SIGNIN_COOLOFF_MINUTES; its records live in
+# the database, so every worker and node sees them, and `manage.py axes_reset` unlocks.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = ["accounts.throttles.SignInLockoutBackend", *AUTHENTICATION_BACKENDS]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the name authenticate() and its failure signal give the e-mail
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; a row per successful sign-in is not needed
+AXES_LOCKOUT_CALLABLE = "accounts.throttles.signin_locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password_confirm"]
+AXES_VERBOSE = False  # no start-up banner in every manage.py command
+# Behind a proxy: how many proxies append to X-Forwarded-For (0: the peer address is the client and
+# the header is ignored, so a client cannot pick its own address). One rule for every throttle.
+REGISTRY_PROXY_COUNT = env_int("REGISTRY_PROXY_COUNT", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = REGISTRY_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "registry_portal.throttling.client_ip"
+# /token: a client IP + user name (`$oauthtoken` for API keys) that presents TOKEN_FAILURE_LIMIT bad
+# credentials within TOKEN_FAILURE_WINDOW_SECONDS is refused (429) until the window ends; any
+# client IP + credential may ask for TOKEN_RATE tokens (generous: clients renew tokens often).
+THROTTLE_TOKEN_FAILURE_LIMIT = env_int("TOKEN_FAILURE_LIMIT", 20)
+THROTTLE_TOKEN_FAILURE_WINDOW = env_int("TOKEN_FAILURE_WINDOW_SECONDS", 300)
+THROTTLE_TOKEN_RATE = env_rate("TOKEN_RATE", "600/min")
+# Invitation links: unknown or expired links per client IP, and acceptance attempts (POSTs) per IP.
+THROTTLE_INVITATION_FAILURE_LIMIT = env_int("INVITATION_FAILURE_LIMIT", 10)
+THROTTLE_INVITATION_FAILURE_WINDOW = env_int("INVITATION_FAILURE_WINDOW_SECONDS", 900)
+THROTTLE_INVITATION_RATE = env_rate("INVITATION_RATE", "30/hour")
+# The throttles' counts (registry_portal/throttling.py): Redis when REDIS_URL is set, so workers
+# and nodes share them; per process otherwise. 1 s timeouts: a Redis outage lets requests through.
+CACHES["throttle"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "throttle",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+)

@@ -7,6 +7,13 @@ from tests.support import servers
 from tests.support.personas import build_personas
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the cache (this run's Redis database), which no test transaction
+    rolls back: each test starts with none, so one test's bad keys never throttle the next one."""
+    servers.reset_throttles()
+
+
 @pytest.fixture
 def personas(db):
     return build_personas()

@@ -70,6 +70,23 @@ def serve_command(role: str) -> list[str]:
     return ["bash", str(ROOT / "scripts" / "serve"), role]
 
 
+def reset_throttles() -> None:
+    """Forget every throttle count (registry_portal.throttling), for this process and live servers."""
+    from django.core.cache import caches
+
+    config = settings.CACHES["throttle"]
+    if "RedisCache" not in config["BACKEND"]:
+        caches["throttle"].clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(config["LOCATION"])
+    keys = list(client.scan_iter(f"{config['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -1,0 +1,223 @@
+"""Throttling (issue 12 item 9): portal sign-in (django-axes), `/token` and invitation links answer
+429 with Retry-After in their face's format once a client has failed too often, and throttling
+fails open when its cache (Redis) does not answer."""
+import base64
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services
+from accounts.roles import Role
+from tests.support.personas import PASSWORD
+from tests.support.servers import free_port
+from tests.support.web import onboard
+
+pytestmark = pytest.mark.django_db
+SIGNIN = "/accounts/signin"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def cast(personas):
+    onboard(*personas.users.values())
+    return personas
+
+
+def basic(key: str, user: str = "$oauthtoken") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()
+
+
+def signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def fail_sign_in(client: Client, times: int, email: str = "owner@example.test"):
+    for _ in range(times):
+        response = client.post(SIGNIN, {"email": email, "password": "not-my-password"})
+    return response
+
+
+# --- portal sign-in --------------------------------------------------------------------------
+
+
+def test_it_refuses_sign_in_with_429_and_a_form_message_after_the_failure_limit(cast, settings):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(SIGNIN, {"email": "owner@example.test", "password": "not-my-password"})
+        assert response.status_code == 200
+        assert b"Incorrect e-mail or password." in response.content
+
+    response = client.post(SIGNIN, {"email": "owner@example.test", "password": "not-my-password"})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(15 * 60)
+    page = response.content.decode()
+    assert "Too many failed sign-in attempts" in page and "15 minutes" in page
+    assert 'name="email"' in page  # the sign-in form itself, not a bare error page
+
+
+def test_a_correct_password_during_the_lockout_is_still_refused(cast, settings):
+    client = Client()
+    fail_sign_in(client, settings.AXES_FAILURE_LIMIT)
+
+    response = client.post(SIGNIN, {"email": "owner@example.test", "password": PASSWORD})
+
+    assert response.status_code == 429 and not signed_in(client)
+    assert b"Too many failed sign-in attempts" in response.content
+    # The lockout is by e-mail and client IP: the same person from elsewhere, or another account
+    # from this address, still signs in.
+    spoofed = Client(HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert spoofed.post(SIGNIN, {"email": "owner@example.test", "password": PASSWORD}).status_code == 429
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
+    assert elsewhere.post(SIGNIN, {"email": "owner@example.test", "password": PASSWORD}).status_code == 302
+    other = Client()
+    assert other.post(SIGNIN, {"email": "org-registry-user@example.test", "password": PASSWORD}).status_code == 302
+
+
+def test_sign_in_works_again_after_the_cool_off(cast, settings):
+    client = Client()
+    fail_sign_in(client, settings.AXES_FAILURE_LIMIT)
+    # Travel past the cool-off: the failures now lie further back than it.
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+
+    response = client.post(SIGNIN, {"email": "owner@example.test", "password": PASSWORD})
+
+    assert response.status_code == 302 and signed_in(client)
+
+
+def test_a_successful_sign_in_forgets_earlier_failures(cast, settings):
+    client = Client()
+    fail_sign_in(client, settings.AXES_FAILURE_LIMIT - 1)
+    assert client.post(SIGNIN, {"email": "owner@example.test", "password": PASSWORD}).status_code == 302
+    client.post(reverse("accounts:signout"))
+
+    response = fail_sign_in(client, settings.AXES_FAILURE_LIMIT - 1)
+
+    assert response.status_code == 200 and b"Incorrect e-mail or password." in response.content
+
+
+# --- /token ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["ngc", "registry"])
+def test_token_answers_429_with_retry_after_after_repeated_bad_keys(personas, settings, service):
+    settings.THROTTLE_TOKEN_FAILURE_LIMIT = 3
+    query = "service=ngc" if service == "ngc" else f"service={settings.REGISTRY_SERVICE_NAME}&scope=repository:acme/x:pull"
+    key = services.api_key_generate(user=personas.owner)
+    client = Client()
+    for _ in range(3):
+        assert client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic("rk_wrong")).status_code == 401
+
+    refused = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic("rk_wrong"))
+    with_the_right_key = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key))
+
+    for response in (refused, with_the_right_key):
+        assert response.status_code == 429
+        assert 0 < int(response["Retry-After"]) <= settings.THROTTLE_TOKEN_FAILURE_WINDOW + 1
+        body = response.json()
+        assert body["requestStatus"]["statusCode"] == "TOO_MANY_REQUESTS"
+        assert "throttled" in body["detail"]
+    # A made-up X-Forwarded-For does not make a new client (no proxy is configured) ...
+    spoofed = Client(HTTP_X_FORWARDED_FOR="203.0.113.9").get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key))
+    assert spoofed.status_code == 429
+    # ... but another client address is not locked out.
+    assert Client(REMOTE_ADDR="10.9.8.7").get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+
+
+def test_successful_token_requests_never_count_towards_the_lockout(personas, settings):
+    settings.THROTTLE_TOKEN_FAILURE_LIMIT = 2
+    key = services.api_key_generate(user=personas.owner)
+    client = Client()
+    for _ in range(10):
+        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+
+
+def test_token_caps_the_request_rate_per_client_and_credential(personas, settings):
+    settings.THROTTLE_TOKEN_RATE = "3/min"
+    key = services.api_key_generate(user=personas.owner)
+    other_key = services.api_key_generate(user=personas.org_registry_user)
+    client = Client()
+    for _ in range(3):
+        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+
+    response = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key))
+
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
+    assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(other_key)).status_code == 200
+
+
+def test_throttling_fails_open_with_a_log_line_when_its_redis_does_not_answer(personas, settings, caplog):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {**settings.CACHES, "throttle": {**settings.CACHES["throttle"], "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
+    settings.THROTTLE_TOKEN_FAILURE_LIMIT = 1
+    key = services.api_key_generate(user=personas.owner)
+    client = Client()
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="registry_portal.throttling"):
+        bad = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic("rk_wrong"))
+        good = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key))
+    elapsed = time.monotonic() - started
+
+    assert (bad.status_code, good.status_code) == (401, 200)
+    assert elapsed < 6  # a few 1 s timeouts at most, never a hang
+    assert "cache unavailable, not throttling" in caplog.text
+
+
+# --- invitation links ------------------------------------------------------------------------
+
+
+def invitation_url(cast, email="newcomer@example.test") -> str:
+    invitation = services.invitation_create(
+        actor=cast.owner, org=cast.acme, email=email, name="New Comer", team=cast.alpha, team_roles=[Role.REGISTRY_USER],
+    )
+    return reverse("accounts:invitation", args=[services.invitation_link_token(invitation)])
+
+
+def test_unknown_invitation_links_are_throttled_with_a_429_page(cast, settings):
+    settings.THROTTLE_INVITATION_FAILURE_LIMIT = 3
+    url = invitation_url(cast)
+    client = Client()
+    for number in range(3):
+        assert client.get(reverse("accounts:invitation", args=[f"{number + 1}-{'a' * 40}"])).status_code == 404
+
+    response = client.get(url)
+
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert b"Too many attempts with invitation links" in response.content
+    assert Client(REMOTE_ADDR="10.4.4.4").get(url).status_code == 200
+
+
+def test_invitation_acceptance_attempts_are_rate_limited(cast, settings):
+    settings.THROTTLE_INVITATION_RATE = "2/hour"
+    url = invitation_url(cast, email="beta-user@example.test")
+    client = Client()
+    for _ in range(2):
+        assert client.post(url, {"password": "wrong"}).status_code == 200
+
+    response = client.post(url, {"password": PASSWORD})
+
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 3600
+    assert client.get(url).status_code == 200  # reading the page is not an attempt
+
+
+def test_wrong_passwords_on_an_invitation_lock_that_sign_in_out(cast, settings):
+    url = invitation_url(cast, email="beta-user@example.test")
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert b"Incorrect password." in client.post(url, {"password": "wrong"}).content
+
+    response = client.post(url, {"password": "wrong"})
+
+    assert response.status_code == 429 and b"Too many failed sign-in attempts" in response.content
+    assert client.post(SIGNIN, {"email": "beta-user@example.test", "password": PASSWORD}).status_code == 429
