@@ -2,3 +2,5 @@
 from django.urls import include, path
 
 urlpatterns = [path("", include("helmrepo.urls"))]
+
+handler500 = "registry_portal.server_errors.server_error"

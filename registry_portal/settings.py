@@ -269,3 +269,8 @@ CACHES["throttle"] = (
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
 )
+# PostgreSQL that does not answer: give up connecting after DATABASE_CONNECT_TIMEOUT seconds
+# (libpq's minimum is 2), so requests answer 503 (registry_portal/server_errors.py) instead of hanging.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
+DATABASE_RETRY_AFTER_SECONDS = 10

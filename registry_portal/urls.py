@@ -27,3 +27,6 @@ urlpatterns = [
     path("", include("artifacts.gpu.page_urls")),  # GPU Hosts portal pages
     path("", include("accounts.urls")),
 ]
+
+# Errors nothing else handled answer in the format of the face the request came to.
+handler500 = "registry_portal.server_errors.server_error"

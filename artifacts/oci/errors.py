@@ -20,6 +20,9 @@ CODES = {
     "UNSUPPORTED": (405, "the operation is unsupported"),
     "TOOMANYREQUESTS": (429, "too many requests"),
     "RANGE_INVALID": (416, "requested range not satisfiable"),
+    # distribution's codes for an unexpected error and an outage (e.g. the database is down).
+    "UNKNOWN": (500, "unknown error"),
+    "UNAVAILABLE": (503, "service unavailable"),
 }
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
