@@ -1,5 +1,5 @@
-"""The one answer for errors nothing else handled (handler500 of every URLconf), in the format
-of the face the request came to: the OCI envelope on registry routes, NGC JSON on the NGC API and
+"""The one answer for errors nothing else handled (handler500, and handler400/403/404 for a path
+no route or view answered, in every URLconf), in the format of the face the request came to: the OCI envelope on registry routes, NGC JSON on the NGC API and
 /token, Helm's JSON under /helm/ (and on HELM_HOST), a page on the portal. Never a stack trace
 or a secret in the body: Django logs the exception (django.request), and the NGC answer's
 requestId is logged with it so a user's report can be matched to the log.
@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, get_resolver
+from django.views import defaults
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +73,40 @@ def server_error(request) -> HttpResponse:
     if unavailable:
         response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+_CLIENT_ERRORS = {
+    400: ("Bad request.", defaults.bad_request),
+    403: ("Access denied.", defaults.permission_denied),
+    404: ("Not found: no such endpoint or object.", defaults.page_not_found),
+}
+
+
+def _client_error(request, exception, *, status: int) -> HttpResponse:
+    """A 4xx raised outside a face's own handlers (an unrouted API path, a request Django refuses
+    before any view): the face's format on the APIs, the portal's page elsewhere."""
+    message, portal_view = _CLIENT_ERRORS[status]
+    face = face_of(request)
+    if face == REGISTRY:
+        from artifacts.oci.errors import OCIError, error_response
+
+        return error_response(OCIError("DENIED" if status == 403 else "UNKNOWN", message, status=status))
+    if face == NGC:
+        from accounts.errors import error_body
+
+        return JsonResponse(error_body(status, message), status=status)
+    if face == HELM:
+        return JsonResponse({"error": message}, status=status)
+    return portal_view(request, exception)
+
+
+def bad_request(request, exception) -> HttpResponse:
+    return _client_error(request, exception, status=400)
+
+
+def permission_denied(request, exception) -> HttpResponse:
+    return _client_error(request, exception, status=403)
+
+
+def page_not_found(request, exception) -> HttpResponse:
+    return _client_error(request, exception, status=404)

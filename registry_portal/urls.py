@@ -29,4 +29,7 @@ urlpatterns = [
 ]
 
 # Errors nothing else handled answer in the format of the face the request came to.
+handler400 = "registry_portal.server_errors.bad_request"
+handler403 = "registry_portal.server_errors.permission_denied"
+handler404 = "registry_portal.server_errors.page_not_found"
 handler500 = "registry_portal.server_errors.server_error"

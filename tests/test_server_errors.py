@@ -91,3 +91,19 @@ def test_an_unexpected_error_on_a_portal_page_is_the_portal_error_page(client, m
     assert response.status_code == 500 and response["Content-Type"].startswith("text/html")
     assert b"Something went wrong" in response.content
     assert_clean(response)
+
+
+@pytest.mark.parametrize("path", ["/v2/org/acme/no-such-endpoint", "/v3/nothing", "/api/nothing"])
+def test_an_unrouted_ngc_api_path_is_a_json_404(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["requestStatus"]["statusCode"] == "NOT_FOUND"
+
+
+def test_an_unrouted_helm_path_is_helm_json_and_a_portal_path_a_page(client):
+    helm = client.get("/helm/acme/nothing/here/at/all")
+    portal = client.get("/no-such-page")
+
+    assert helm.status_code == 404 and set(helm.json()) == {"error"}
+    assert portal.status_code == 404 and portal["Content-Type"].startswith("text/html")

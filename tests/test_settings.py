@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from registry_portal.env import env_bool, env_int, env_list, env_str
+from registry_portal.env import env_bool, env_int, env_list, env_rate, env_str
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +52,19 @@ def test_env_int_rejects_non_integers_naming_the_variable(monkeypatch, raw):
 def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
     monkeypatch.setenv("REGISTRY_TEST_HOSTS", " registry.example.com, ,127.0.0.1,")
     assert env_list("REGISTRY_TEST_HOSTS") == ["registry.example.com", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("raw", ["600/min", "30/hour", "5/s", "1/day"])
+def test_env_rate_reads_a_count_per_period(monkeypatch, raw):
+    monkeypatch.setenv("REGISTRY_TEST_RATE", raw)
+    assert env_rate("REGISTRY_TEST_RATE", "1/min") == raw
+
+
+@pytest.mark.parametrize("raw", ["600", "ten/min", "0/min", "5/week", "/min"])
+def test_env_rate_rejects_anything_else_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("REGISTRY_TEST_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="REGISTRY_TEST_RATE must be a rate like 600/min"):
+        env_rate("REGISTRY_TEST_RATE", "1/min")
 
 
 # --- the settings module in a real process -------------------------------------------------
