@@ -121,3 +121,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+from accounts import sso_admin  # noqa: E402,F401  single sign-on (registers its own models)

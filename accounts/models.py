@@ -11,6 +11,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
@@ -232,3 +233,65 @@ class TeamUserObjectPermission(UserObjectPermissionBase):
     """Guardian's per-user permission rows on a Team."""
 
     content_object = models.ForeignKey(Team, on_delete=models.CASCADE)
+
+
+class SsoProvider(models.Model):
+    """An org's OpenID Connect provider (guide 2.2.1). Endpoints come from the issuer's discovery
+    document; the client secret is never stored in clear (accounts.sso)."""
+
+    org = models.OneToOneField(Org, on_delete=models.CASCADE, related_name="sso_provider")
+    issuer = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    # Either the name of an environment variable holding the secret, or the secret encrypted with a
+    # key derived from SECRET_KEY; neither for a public client.
+    client_secret_env = models.CharField(max_length=128, blank=True)
+    client_secret_encrypted = models.TextField(blank=True)
+    scopes = models.CharField(max_length=255, default="openid email profile")
+    # Break-glass: the Org Owner may still sign in with a password when the provider is down.
+    allow_owner_password = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "SSO provider"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(client_secret_env="") | Q(client_secret_encrypted=""), name="ssoprovider_one_secret_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org.name}: {self.issuer}"
+
+
+class SsoDomain(models.Model):
+    """An e-mail domain whose people sign in through a provider. A domain maps to one org at most."""
+
+    provider = models.ForeignKey(SsoProvider, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        verbose_name = "SSO e-mail domain"
+        ordering = ["domain"]
+        constraints = [models.CheckConstraint(condition=Q(domain=Lower("domain")), name="ssodomain_lowercase")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class SsoIdentity(models.Model):
+    """Links a provider's subject (`sub`) to an account, so a renamed e-mail keeps its account."""
+
+    provider = models.ForeignKey(SsoProvider, on_delete=models.CASCADE, related_name="identities")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SSO identity"
+        verbose_name_plural = "SSO identities"
+        constraints = [models.UniqueConstraint(fields=["provider", "subject"], name="ssoidentity_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} @ {self.provider.issuer}"

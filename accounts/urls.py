@@ -3,7 +3,7 @@
 answers 404 for spaces a user may not see; the top-bar switcher only changes the session's default."""
 from django.urls import path
 
-from accounts import views
+from accounts import sso_views, views
 
 app_name = "accounts"
 
@@ -18,9 +18,12 @@ def _space_routes(suffix: str, view, name: str) -> list:
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/signin", views.signin, name="signin"),
-    path("accounts/signout", views.signout, name="signout"),
-    path("accounts/invitations/<str:token>", views.invitation, name="invitation"),
+    # Sign-in, sign-out and invitations route by e-mail domain first (SSO), then to accounts.views.
+    path("accounts/signin", sso_views.signin, name="signin"),
+    path("accounts/signout", sso_views.signout, name="signout"),
+    path("accounts/invitations/<str:token>", sso_views.invitation, name="invitation"),
+    path("accounts/sso/callback", sso_views.callback, name="sso-callback"),
+    path("org/<str:org>/settings/sso", sso_views.settings_page, name="sso-settings"),
     path("accounts/verify-email", views.verify_email_sent, name="verify-email-sent"),
     path("accounts/verify-email/<str:token>", views.verify_email, name="verify-email"),
     path("accounts/preferences", views.preferences, name="preferences"),

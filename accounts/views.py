@@ -103,7 +103,7 @@ def home(request):
 
 
 def signin(request):
-    form = forms.SignInForm(request.POST or None, request=request)
+    form = forms.SignInForm(request.POST or None, request=request, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
         login(request, form.user)
         # "Set your organization" appears at every sign-in (guide 2.2.1).

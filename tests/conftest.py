@@ -3,6 +3,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.support import oidc_provider as oidc_support
 from tests.support import servers
 from tests.support.personas import build_personas
 
@@ -65,3 +66,11 @@ def celery_worker(live_server_https, tmp_path_factory, mailbox, live_blob_root):
     )
     yield worker
     servers.stop(worker)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Connect provider (npm's oidc-provider on the machine's Node) for SSO tests."""
+    provider = oidc_support.start(tmp_path_factory.mktemp("oidc"))
+    yield provider
+    servers.stop(provider.process)
