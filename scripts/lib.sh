@@ -33,6 +33,18 @@ apt_ensure_pkg() {
         || die "apt-get install $1 failed"
 }
 
+# oidc_provider_ensure: npm's oidc-provider for the SSO tests, from tests/support/oidc's lockfile
+# (`npm ci`), reinstalled when the lockfile changes.
+oidc_provider_ensure() {
+    local dir="$ROOT/tests/support/oidc" stamp sum
+    stamp="$dir/node_modules/.installed"
+    sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && return 0
+    say "installing the SSO tests' OpenID provider (npm ci in tests/support/oidc)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/support/oidc failed"
+    echo "$sum" > "$stamp"
+}
+
 # pip_quiet PYTHON ARGS...: pip install, quietly. (This machine's pip configuration names index
 # folders that may be absent; drop that noise only.)
 pip_quiet() {
