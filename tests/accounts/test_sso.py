@@ -19,6 +19,7 @@ from accounts.errors import AccessDenied, Conflict
 from accounts.models import Invitation, RoleBinding, SsoDomain, SsoIdentity, SsoProvider, User
 from accounts.permissions import Space
 from accounts.roles import Role
+from accounts.middleware import SESSION_ORG
 from accounts.sso_views import SESSION_PENDING
 from tests.support import oidc_provider as oidc
 from tests.support.personas import PASSWORD
@@ -340,3 +341,38 @@ def test_signing_out_ends_the_session_and_offers_the_providers_sign_out(personas
     end_session = response.context["end_session_url"]
     assert end_session.startswith(f"{acme_sso.issuer}/session/end?id_token_hint=")
     assert requests.get(end_session, timeout=5).status_code == 200
+
+
+def test_it_refuses_a_code_the_provider_did_not_issue(personas, acme_sso):
+    invite(personas, "new@acme.example")
+    client = Client()
+    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    state = parse_qs(urlparse(started["Location"]).query)["state"][0]
+    response = client.get("/accounts/sso/callback", {"code": "forged-code", "state": state})
+    assert response.status_code == 403 and b"invalid_grant" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_shows_the_providers_own_refusal(personas, acme_sso):
+    client = Client()
+    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    state = parse_qs(urlparse(started["Location"]).query)["state"][0]
+    response = client.get("/accounts/sso/callback", {"error": "access_denied", "error_description": "End-User aborted interaction", "state": state})
+    assert response.status_code == 403 and b"End-User aborted interaction" in response.content
+
+
+def test_a_user_removed_from_the_org_but_member_of_another_is_signed_in_without_access_to_it(personas, acme_sso):
+    invite(personas, "mover@acme.example")
+    sso_sign_in(Client(), "mover@acme.example")
+    mover = User.objects.get(email="mover@acme.example")
+    services.role_add(actor=personas.outsider, space=personas.globex_space, user=mover, roles=[Role.REGISTRY_READ])
+    services.member_remove(actor=personas.owner, space=personas.alpha_space, user=mover)
+    client = Client()
+    landed, _ = sso_sign_in(client, "mover@acme.example")
+    assert landed.status_code == 302 and client.session["_auth_user_id"] == str(mover.pk)
+    onboard(mover)
+    session = client.session
+    session[SESSION_ORG] = "globex"  # as chosen on "Set your organization", where acme is no longer offered
+    session.save()
+    assert client.get("/org/acme/team/alpha/users").status_code == 404
+    assert client.get("/dashboard").status_code == 200  # working in globex
