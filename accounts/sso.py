@@ -412,8 +412,8 @@ def sign_in_user(*, provider: SsoProvider, claims: dict[str, Any], invitation_to
     return user
 
 
-def password_sign_in_allowed(email: str) -> SsoProvider | None:
-    """None when a password may be used for this address; the provider that must be used otherwise.
+def password_refused_by(email: str) -> SsoProvider | None:
+    """The provider this address must sign in with instead of a password, or None when a password may be used.
     The break-glass flag lets the org's Owner in with a password (e.g. while the provider is down)."""
     provider = provider_for_email(email)
     if provider is None:

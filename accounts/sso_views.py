@@ -69,7 +69,7 @@ def signin(request):
         if provider is not None:
             if not request.POST.get("password"):
                 return _begin(request, provider, login_hint=email, next_url=_safe_next(request))
-            if sso.password_sign_in_allowed(email) is not None:
+            if sso.password_refused_by(email) is not None:
                 messages.error(
                     request,
                     f"{sso.email_domain(email)} signs in with {provider.org.display_name}'s single sign-on: "
