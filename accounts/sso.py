@@ -308,14 +308,17 @@ def id_token_claims(*, provider: SsoProvider, metadata: dict[str, Any], id_token
     return dict(token.claims)
 
 
-def sign_in_complete(*, pending: PendingSignIn, code: str) -> tuple[SsoProvider, dict[str, Any], str]:
+def sign_in_complete(*, pending: PendingSignIn, code: str, iss: str = "") -> tuple[SsoProvider, dict[str, Any], str]:
     """Redeem the code (with the PKCE verifier) and validate the ID token; returns the provider,
-    the verified claims and the raw ID token (kept for the provider's sign-out)."""
+    the verified claims and the raw ID token (kept for the provider's sign-out). An `iss` on the
+    redirect (RFC 9207) must be the provider's own: an answer from another provider is a mix-up."""
     if timezone.now().timestamp() - pending.started_at > PENDING_TTL_SECONDS:
         raise SignInRefused("The sign-in took too long. Start again.")
     provider = SsoProvider.objects.select_related("org").filter(pk=pending.provider_id).first()
     if provider is None:
         raise SignInRefused("Single sign-on is no longer configured for this organization.")
+    if iss and iss.rstrip("/") != provider.issuer:
+        raise SignInRefused("This sign-in answer comes from another provider than the one it was sent to.")
     metadata = discover(provider)
     client = _client(provider, redirect=pending.redirect_uri, state=pending.state)
     try:

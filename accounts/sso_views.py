@@ -109,7 +109,9 @@ def callback(request):
         detail = request.GET.get("error_description") or request.GET["error"]
         return _problem(request, sso.SignInRefused(f"The sign-in provider refused the sign-in: {detail}"))
     try:
-        provider, claims, id_token = sso.sign_in_complete(pending=pending, code=request.GET.get("code", ""))
+        provider, claims, id_token = sso.sign_in_complete(
+            pending=pending, code=request.GET.get("code", ""), iss=request.GET.get("iss", "")
+        )
         user = sso.sign_in_user(provider=provider, claims=claims, invitation_token=pending.invitation_token)
     except RegistryError as exc:
         return _problem(request, exc)

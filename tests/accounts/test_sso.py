@@ -376,3 +376,14 @@ def test_a_user_removed_from_the_org_but_member_of_another_is_signed_in_without_
     session.save()
     assert client.get("/org/acme/team/alpha/users").status_code == 404
     assert client.get("/dashboard").status_code == 200  # working in globex
+
+
+def test_it_refuses_an_answer_naming_another_issuer(personas, acme_sso):
+    invite(personas, "new@acme.example")
+    client = Client()
+    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    callback = urlparse(oidc.log_in(started["Location"], "new@acme.example"))
+    query = {key: values[0] for key, values in parse_qs(callback.query).items()}
+    response = client.get(callback.path, {**query, "iss": "https://evil.example"})
+    assert response.status_code == 403 and b"another provider" in response.content
+    assert not User.objects.filter(email="new@acme.example").exists()
