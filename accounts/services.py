@@ -17,6 +17,7 @@ from accounts.errors import AccessDenied, Conflict, Gone, InvalidInput, NotFound
 from accounts.models import RESERVED_ORG_NAMES, ApiKey, Invitation, Org, RoleBinding, Team, User
 from accounts.permissions import Action, Space
 from accounts.roles import Role, UnknownRole, normalize_role
+from outbox.services import outbox_enqueue
 
 TEAM_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 
@@ -96,10 +97,10 @@ def email_verification_link_token(user: User) -> str:
 
 
 def email_verification_request(*, user: User) -> None:
-    """Queue the verification e-mail after the current transaction commits."""
+    """Owe the verification e-mail (an outbox row in the current transaction; sent after commit)."""
     from accounts.tasks import send_verification_email
 
-    transaction.on_commit(lambda: send_verification_email.delay(user.pk))
+    outbox_enqueue(send_verification_email, user.pk)
 
 
 def email_verify(*, token: str) -> User:
@@ -360,7 +361,7 @@ def invitation_create(
         invitation.save()
         from accounts.tasks import send_invitation_email
 
-        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+        outbox_enqueue(send_invitation_email, invitation.pk)
     return invitation
 
 

@@ -24,7 +24,7 @@ from accounts.roles import Service
 from artifacts.models import Blob
 from artifacts.storage import get_blob_store
 from artifacts.versioned.semver import semver_key
-from helmrepo import index
+from outbox.services import outbox_enqueue
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.packages import InvalidPackage, inspect_package
 
@@ -77,7 +77,11 @@ def _clean_chart_fields(fields: dict) -> dict:
 
 
 def _bump_index(space: Space) -> None:
-    transaction.on_commit(lambda: index.bump_generation(space))
+    """Owe the space's index a new generation: run right after commit, so a push shows at once; kept
+    in the outbox and retried when the cache is unreachable, so no stale index outlives an outage."""
+    from helmrepo.tasks import bump_index_generation
+
+    outbox_enqueue(bump_index_generation, space.org.pk, space.team.pk if space.team else None, inline=True)
 
 
 # --- charts -------------------------------------------------------------------------------------

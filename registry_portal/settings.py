@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "artifacts",
     "helmrepo",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -134,14 +135,55 @@ warnings.filterwarnings("ignore", message="No directory at: ")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis broker when REDIS_URL is given, otherwise tasks run eagerly in-process.
+# Every enqueue goes through the transactional outbox (outbox/services.py); docs/model-transfers.md
+# ("Background work") explains the settings below.
 REDIS_URL = env_str("REDIS_URL")
+# Connecting to Redis (broker and cache) gives up after this long, so an outage costs a request
+# at most about this much, never a hang.
+REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_SECONDS", 1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_BACKEND = None  # nothing reads task results; the outbox row records the outcome
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
+# Tasks are idempotent: acknowledged after they ran, and given back when their worker process dies.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Publishing never retries inside a request: a failed hand-over is the outbox sweep's to repeat.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    # Above the transport's 1 s BRPOP poll, so an idle consumer is never cut.
+    "socket_timeout": REDIS_TIMEOUT_SECONDS + 4,
+    # A message whose worker vanished comes back after this long (unacknowledged); the outbox sweep
+    # re-dispatches such work much sooner (heartbeat), and a duplicate is skipped by the row's claim.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+# The outbox: sweep period, heartbeat of a running task (dead after 3 missed beats), first wait
+# before a dispatched but unstarted row is sent again (doubled each time), attempts before giving up.
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 15)
+OUTBOX_HEARTBEAT_SECONDS = 10
+OUTBOX_REDISPATCH_SECONDS = 60
+OUTBOX_MAX_ATTEMPTS = 10
+# The periodic work, run by `celery -A registry_portal beat` with REDIS_URL, and by a scheduler
+# thread in the web process without it (registry_portal/periodic.py).
+BLOB_GC_INTERVAL_MINUTES = env_int("BLOB_GC_INTERVAL_MINUTES", 60)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
+    # Unreferenced blobs past BLOB_GC_GRACE_MINUTES and upload sessions idle UPLOAD_SESSION_TTL_HOURS.
+    "blob-gc": {"task": "artifacts.tasks.collect_blob_garbage", "schedule": 60.0 * BLOB_GC_INTERVAL_MINUTES},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "registry_portal.celery:Scheduler"
+# PATCH ... {"status": "UPLOAD_COMPLETE"} finalises in the request when every blob was verified at
+# upload; otherwise it waits this long for the worker's verification before answering the state.
+VERSION_COMPLETION_WAIT_SECONDS = env_int("VERSION_COMPLETION_WAIT_SECONDS", 30)
 
 # E-mail: console by default, SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -180,10 +222,16 @@ HELM_MAX_CHART_BYTES = env_int("HELM_MAX_CHART_BYTES", 10 * 1024 * 1024)
 HELM_MAX_CHART_UNPACKED_RATIO = 20
 HELM_HOST = env_str("HELM_HOST").strip().lower()
 
-# Django's cache (the rendered Helm index per space): Redis when REDIS_URL is set, else per process.
+# Django's cache (the rendered Helm index per space, image platforms): Redis when REDIS_URL is set,
+# else per process. Redis unreachable degrades to no cache (registry_portal/cache.py), never an error.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "registry"}
+        {
+            "BACKEND": "registry_portal.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "registry",
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

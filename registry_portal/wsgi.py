@@ -26,3 +26,7 @@ def return_big_buffers_to_the_os() -> None:
 return_big_buffers_to_the_os()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
 application = get_wsgi_application()
+
+from registry_portal.periodic import start_in_process_scheduler  # noqa: E402 (needs the configured settings)
+
+start_in_process_scheduler()  # the embedded default's periodic work; a no-op with REDIS_URL (beat runs it)

@@ -121,7 +121,7 @@ def _check_name(name: str) -> None:
 def _recheck_later(host_id: int) -> None:
     from artifacts.gpu import tasks
 
-    transaction.on_commit(lambda: tasks.enqueue(tasks.check_host, host_id))
+    tasks.enqueue(tasks.check_host, host_id)  # in the caller's transaction (the outbox)
 
 
 def host_create(*, actor, org, name: str, **fields) -> GpuHost:

@@ -1,11 +1,8 @@
 """Celery tasks of the GPU checks; registered through artifacts/tasks.py (the worker's autodiscovery)."""
-import logging
-
 from celery import shared_task
 
 from artifacts.gpu import services
-
-logger = logging.getLogger(__name__)
+from outbox.services import outbox_enqueue
 
 
 @shared_task
@@ -19,13 +16,11 @@ def check_host(host_id: int) -> int:
 
 
 def enqueue(task, *args) -> None:
-    """Send a task; a broker outage must not fail the push or the host change that triggered it."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001
-        logger.exception("could not enqueue %s%r", task.name, args)
+    """Owe a check (an outbox row in the current transaction, handed to a worker after commit), so
+    a broker outage delays it and never fails the push or the host change that triggered it."""
+    outbox_enqueue(task, *args)
 
 
 def manifest_pushed(manifest_id: int) -> None:
-    """The manifest-put hook (run on commit)."""
+    """The manifest-put hook (called inside the push's transaction)."""
     enqueue(check_manifest, manifest_id)

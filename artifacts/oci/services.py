@@ -67,7 +67,7 @@ def manifest_put(*, repository: Repository, reference: str, content_type: str, b
         if created:
             ManifestBlob.objects.bulk_create([ManifestBlob(manifest=manifest, blob=b) for b in blobs], ignore_conflicts=True)
             ManifestChild.objects.bulk_create([ManifestChild(index=manifest, child=c) for c in children], ignore_conflicts=True)
-            transaction.on_commit(lambda: gpu_tasks.manifest_pushed(manifest.pk))  # GPU-host checks (artifacts.gpu)
+            gpu_tasks.manifest_pushed(manifest.pk)  # GPU-host checks (artifacts.gpu), owed in this transaction
         if not by_digest:
             tag = Tag.objects.select_for_update().filter(repository=repository, name=reference).first()
             if tag is None:

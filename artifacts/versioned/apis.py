@@ -6,6 +6,7 @@ caller may not see) and checks the token's scope; selectors decide reads (404 wi
 the kind's service), services decide writes (403 when visible but not allowed). Upload and
 download of files are in transfer_apis.py.
 """
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
@@ -139,9 +140,11 @@ class VersionDetailApi(APIView):
         if docs:
             artifact = services.artifact_update(actor=request.user, artifact=artifact, **docs)
         if status == VersionStatus.UPLOAD_COMPLETE:
-            from artifacts.versioned.transfers import version_request_completion  # the transfer layer's
+            from artifacts.versioned import transfers  # the transfer layer's
 
-            row = version_request_completion(version=row, actor=request.user)
+            # Read-after-upload: answer the final state (bounded wait when a worker must re-hash).
+            row = transfers.version_request_completion(version=row, actor=request.user)
+            row = transfers.version_await_final(row, timeout=settings.VERSION_COMPLETION_WAIT_SECONDS)
         row.artifact = artifact
         return _one_version(row)
 

@@ -10,8 +10,9 @@ Upload, as NVIDIA's client runs it (upload protocol V2):
 4. `MultipartTransfer.complete`: every part received, the file hashed once, sha256 and length
    checked, then moved into the content-addressed store (or dropped for an identical blob);
 5. `files_commit`: verified blobs linked into the version at their paths;
-6. `version_request_completion` → Celery → `version_finalize`: every file re-verified against
-   storage, totals, UPLOAD_COMPLETE and the artifact's latest version.
+6. `version_request_completion` → `version_finalize` (through the outbox: in the request when every
+   blob was verified at step 4, else on a Celery worker): every file checked against storage,
+   totals, UPLOAD_COMPLETE and the artifact's latest version.
 Nothing half-uploaded is visible: downloads need UPLOAD_COMPLETE, which only step 6 sets.
 
 Download: `file_url_path` signs an expiring capability URL per file and user; `file_for_download`
@@ -46,6 +47,7 @@ from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedA
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
 from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space, pick_latest
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
+from outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ MAX_FILES_PER_COMMIT = 10_000  # the client sends 4000 per commit
 URL_TTL = timedelta(hours=24)
 IO_BUFFER = 1024 * 1024  # per receiving/hashing request: 16 threads x 1 MiB at most
 ZIP_PIECE = 1024 * 1024
+AWAIT_POLL_SECONDS = 0.2
 
 
 class UploadAlreadyCompleted(RegistryError):
@@ -579,11 +582,15 @@ def _refuse_file_directory_clashes(paths: set[str]) -> None:
 
 
 def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVersion:
-    """Ask for a version to be completed (`PATCH …/versions/{v}` `{"status": "UPLOAD_COMPLETE"}`).
+    """Ask for a version to be completed (`PATCH …/versions/{v}` `{"status": "UPLOAD_COMPLETE"}`);
+    the version as it stands afterwards.
 
     Rule: WRITE. A complete version stays as it is. Any other goes (back) to UPLOAD_PENDING with no
-    failure reason, and the finalisation task is queued when the transaction commits; the version
-    becomes UPLOAD_COMPLETE only once that task has verified every file."""
+    failure reason, and its finalisation is owed in the same transaction (an outbox row), so it
+    cannot be lost. When every file's blob was verified at upload (`Blob.verified_at`: the normal
+    path, hashed by the multipart complete) finalisation only checks existence and sizes, and runs
+    here right after the commit: the caller reads UPLOAD_COMPLETE (or UPLOAD_FAILED) at once.
+    Otherwise a worker re-hashes the unverified blobs; `version_await_final` waits for it."""
     from artifacts import tasks  # tasks wrap this module
 
     _require(actor, Action.WRITE, version)
@@ -593,9 +600,18 @@ def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVe
             return locked
         locked.status, locked.failure_reason = VersionStatus.UPLOAD_PENDING, ""
         locked.save(update_fields=["status", "failure_reason", "updated_at"])
-        version_id = locked.pk
-        transaction.on_commit(lambda: tasks.finalize_version.delay(version_id))
-    return locked
+        cheap = not ArtifactFile.objects.filter(version_id=locked.pk, blob__verified_at__isnull=True).exists()
+        outbox_enqueue(tasks.finalize_version, locked.pk, inline=cheap)
+    return ArtifactVersion.objects.filter(pk=locked.pk).first() or locked
+
+
+def version_await_final(version: ArtifactVersion, *, timeout: float) -> ArtifactVersion:
+    """The version once it has left UPLOAD_PENDING, or as it is after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while version.status == VersionStatus.UPLOAD_PENDING and time.monotonic() < deadline:
+        time.sleep(min(AWAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        version = ArtifactVersion.objects.filter(pk=version.pk).first() or version
+    return version
 
 
 def _files_fingerprint(version_id: int) -> tuple:
@@ -669,9 +685,9 @@ def _verify_blob(store, digest: str, size: int, *, rehash: bool = True) -> str |
 
 
 def version_finalize(version_id: int) -> ArtifactVersion | None:
-    """Finalise a version (the Celery task's work). Rules: it becomes UPLOAD_COMPLETE only when every
-    file's blob is in storage with the recorded size and sha256 (re-hashed here, off the request
-    path); its totals are recorded and the artifact's latest version becomes the highest complete
+    """Finalise a version (the `finalize_version` task's work; idempotent). Rules: it becomes
+    UPLOAD_COMPLETE only when every file's blob is in storage with the recorded size and sha256
+    (re-hashed here when nothing verified it yet); its totals are recorded and the artifact's latest version becomes the highest complete
     one (SemVer precedence when every complete version is SemVer-like, else the newest). Any problem
     → UPLOAD_FAILED with the reason. Files committed during verification are verified again."""
     for _attempt in range(3):
@@ -681,8 +697,10 @@ def version_finalize(version_id: int) -> ArtifactVersion | None:
         before = _files_fingerprint(version_id)
         problem = _verify_files(version_id)
         with transaction.atomic():
+            # The lock order (docs/model-transfers.md): the artifact row, then the version row.
+            artifact = VersionedArtifact.objects.select_for_update().filter(pk=version.artifact_id).order_by("pk").first()
             locked = ArtifactVersion.objects.select_for_update().filter(pk=version_id).order_by("pk").first()
-            if locked is None or locked.status == VersionStatus.UPLOAD_COMPLETE:
+            if artifact is None or locked is None or locked.status == VersionStatus.UPLOAD_COMPLETE:
                 return locked
             if _files_fingerprint(version_id) != before:
                 continue
@@ -695,12 +713,12 @@ def version_finalize(version_id: int) -> ArtifactVersion | None:
             locked.status, locked.failure_reason = VersionStatus.UPLOAD_COMPLETE, ""
             locked.total_file_count, locked.total_size_bytes = count, total
             locked.save(update_fields=["status", "failure_reason", "total_file_count", "total_size_bytes", "updated_at"])
-            _repoint_latest(locked.artifact_id)
+            _repoint_latest(artifact)
             _drop_sessions(locked)
             return locked
     with transaction.atomic():
-        locked = ArtifactVersion.objects.select_for_update().get(pk=version_id)
-        if locked.status != VersionStatus.UPLOAD_COMPLETE:
+        locked = ArtifactVersion.objects.select_for_update().filter(pk=version_id).first()
+        if locked is not None and locked.status != VersionStatus.UPLOAD_COMPLETE:
             locked.status = VersionStatus.UPLOAD_FAILED
             locked.failure_reason = "Files kept changing during verification; request completion again."
             locked.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -716,9 +734,9 @@ def _drop_sessions(version: ArtifactVersion) -> None:
         transaction.on_commit(lambda upload_id=upload_id: store.delete_upload(upload_id))
 
 
-def _repoint_latest(artifact_id: int) -> None:
-    artifact = VersionedArtifact.objects.select_for_update().get(pk=artifact_id)
-    latest = pick_latest(list(ArtifactVersion.objects.filter(artifact_id=artifact_id, status=VersionStatus.UPLOAD_COMPLETE)))
+def _repoint_latest(artifact: VersionedArtifact) -> None:
+    """Point the artifact (locked by the caller) at its highest complete version."""
+    latest = pick_latest(list(ArtifactVersion.objects.filter(artifact_id=artifact.pk, status=VersionStatus.UPLOAD_COMPLETE)))
     latest_id = latest.pk if latest else None
     if artifact.latest_version_id != latest_id:
         artifact.latest_version_id = latest_id
