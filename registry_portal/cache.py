@@ -23,15 +23,16 @@ class CacheUnavailable(Exception):
 
 
 class DegradingRedisCache(RedisCache):
-    _down_until = 0.0  # per process: monotonic time before which Redis is not tried
+    # Per process and Redis location: the monotonic time before which Redis is not tried again.
+    _down_until: dict[str, float] = {}
 
     def _available(self) -> bool:
-        return time.monotonic() >= DegradingRedisCache._down_until
+        return time.monotonic() >= self._down_until.get(str(self._servers), 0.0)
 
     def _failed(self, operation: str, exc: Exception) -> None:
         if self._available():
             log.warning("cache: Redis unreachable during %s (%s); serving without cache for %ss", operation, exc, RETRY_AFTER)
-        DegradingRedisCache._down_until = time.monotonic() + RETRY_AFTER
+        self._down_until[str(self._servers)] = time.monotonic() + RETRY_AFTER
 
     def _read(self, operation: str, default, call):
         if not self._available():
