@@ -21,6 +21,7 @@ when the work is already done or its subject is gone.
 """
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 KEEP_DONE = timedelta(days=1)  # done rows are kept this long for inspection, then purged (FAILED ones stay)
 MAX_BACKOFF = timedelta(hours=1)
+# After a failed hand-over this process leaves the broker alone this long (the sweep catches up),
+# so requests during an outage do not each pay a connection timeout.
+BROKER_RETRY_AFTER = 5.0
+_broker_down_until = 0.0
 
 
 def _backoff(count: int) -> timedelta:
@@ -71,10 +76,15 @@ def outbox_dispatch(outbox_id: int, *, dispatches: int = 0) -> bool:
     """Send the row to a worker; False (and the row due at the next sweep) when the broker is down."""
     from outbox.tasks import run
 
+    global _broker_down_until
     try:
+        if time.monotonic() < _broker_down_until:
+            raise ConnectionError("the broker failed moments ago")
         run.apply_async((outbox_id,), queue=settings.CELERY_TASK_DEFAULT_QUEUE, retry=False)
     except Exception as exc:  # noqa: BLE001 (kombu, redis-py and socket errors alike: the broker is unreachable)
-        log.warning("outbox: could not hand task %s to the broker (%s); the sweep will", outbox_id, exc)
+        if time.monotonic() >= _broker_down_until:
+            log.warning("outbox: could not hand task %s to the broker (%s); the sweep will", outbox_id, exc)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER
         OutboxTask.objects.filter(pk=outbox_id, state=OutboxState.PENDING).update(available_at=timezone.now())
         return False
     OutboxTask.objects.filter(pk=outbox_id, state=OutboxState.PENDING).update(

@@ -156,6 +156,9 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # One connection attempt when publishing (kombu would otherwise retry for seconds); the worker's
+    # own reconnect loop follows CELERY_BROKER_CONNECTION_* and is not affected.
+    "max_retries": 0,
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
     # Above the transport's 1 s BRPOP poll, so an idle consumer is never cut.
     "socket_timeout": REDIS_TIMEOUT_SECONDS + 4,
