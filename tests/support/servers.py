@@ -170,8 +170,11 @@ def _start_logged(command: list[str], env: dict[str, str], log_path: Path, *, wh
 
 
 def start_celery_worker(
-    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False
+    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False,
+    app: str = "registry_portal",
 ) -> subprocess.Popen:
+    """A worker on CELERY_QUEUE (from `env_extra`, else this run's queue); `app` may name a test
+    module wrapping the real Celery app (tests/support/slow_worker.py)."""
     if not settings.REDIS_URL:
         raise RuntimeError("The Celery worker needs REDIS_URL (scripts/test sets it).")
     env = server_environment(**env_extra)
@@ -179,7 +182,7 @@ def start_celery_worker(
         command, env = serve_command("worker"), deployed_environment(env, python)
     else:
         command = [
-            python, "-m", "celery", "-A", "registry_portal", "worker", "--pool", "solo",
+            python, "-m", "celery", "-A", app, "worker", "--pool", "solo",
             "--queues", env.get("CELERY_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE), "--without-heartbeat",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO",
         ]

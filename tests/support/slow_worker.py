@@ -1,0 +1,27 @@
+"""The real Celery app for a worker whose re-hashing of unverified blobs is slow: `celery -A
+tests.support.slow_worker worker` sleeps SLOW_HASH_SECONDS before hashing each blob, so a test can
+kill the worker in the middle of a version's finalisation. Nothing else changes."""
+import os
+import time
+
+from celery.signals import task_prerun
+
+from registry_portal.celery import app
+
+__all__ = ["app"]
+
+
+@task_prerun.connect
+def _slow_hashing(**kwargs) -> None:
+    from artifacts.versioned import transfers
+
+    original = transfers._hash_stream
+    if getattr(original, "slowed", False):
+        return
+
+    def slow_hash_stream(handle):
+        time.sleep(float(os.environ.get("SLOW_HASH_SECONDS", "60")))
+        return original(handle)
+
+    slow_hash_stream.slowed = True
+    transfers._hash_stream = slow_hash_stream
