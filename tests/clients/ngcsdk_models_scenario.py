@@ -29,8 +29,8 @@ def log_offset(path: str | None) -> int:
 
 
 def wait_until_complete(api, target: str, timeout: float = 60) -> dict:
-    """The server finalises a version on its Celery worker after the client's last PATCH, so
-    `upload_version` returns before the version is downloadable: poll `info` as a script would."""
+    """Poll `info` as a cautious script would. The server finalises a version within the client's
+    last PATCH (read-after-upload), so the first poll already shows UPLOAD_COMPLETE."""
     started, polls = time.monotonic(), 0
     while True:
         polls += 1
@@ -171,7 +171,43 @@ def outsider(args: dict, steps: Steps) -> None:
     steps["upload"] = attempt(lambda: api.upload_version(f"{args['target']}:9", source=args["source"]))
 
 
-SCENARIOS = {"model": model_lifecycle, "resource": resource_lifecycle, "outsider": outsider}
+def read_after_upload(args: dict, steps: Steps) -> None:
+    """Upload a version, then at once (no polling) read the model's info and download the version,
+    `rounds` times with new bytes each round: what a training script does after saving a model."""
+    from ngcsdk import Client
+
+    client = Client()
+    client.configure(api_key=args["key"], org_name="acme")
+    api = client.registry.model
+    target = args["target"]
+    api.create(target, application="OTHER", framework="PyTorch", model_format="pt", precision="FP32",
+               short_description="read after upload")
+    rounds = []
+    for number in range(1, args["rounds"] + 1):
+        source = os.path.join(args["work"], f"source-{number}")
+        os.makedirs(os.path.join(source, "nested"), exist_ok=True)
+        with open(os.path.join(source, "weights.bin"), "wb") as handle:
+            handle.write(os.urandom(100_000 + number))
+        with open(os.path.join(source, "nested", "round.txt"), "w") as handle:
+            handle.write(f"round {number}\n")
+        uploaded = plain(api.upload_version(f"{target}:{number}", source=source))
+        info = plain(api.info(target))
+        version = plain(api.info(f"{target}:{number}"))
+        destination = os.path.join(args["work"], f"download-{number}")
+        os.makedirs(destination, exist_ok=True)
+        downloaded = plain(api.download_version(f"{target}:{number}", destination=destination))
+        rounds.append({
+            "uploaded": uploaded.get("status"), "latest": info["model"].get("latestVersionIdStr"),
+            "status": version["modelVersion"].get("status"), "downloaded": downloaded.get("path"),
+            "source": source,
+        })
+        steps["rounds"] = rounds
+
+
+SCENARIOS = {
+    "model": model_lifecycle, "resource": resource_lifecycle, "outsider": outsider,
+    "read_after_upload": read_after_upload,
+}
 
 
 def main() -> None:

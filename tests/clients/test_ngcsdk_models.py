@@ -136,7 +136,7 @@ def test_a_model_lives_its_whole_life_through_nvidias_client(
 
     assert result["uploaded"]["status"] == "Completed"
     assert result["uploaded"]["completed_count"] == len(tree(source))
-    assert result["finalised"]["status"] == "UPLOAD_COMPLETE"
+    assert result["finalised"] == {"status": "UPLOAD_COMPLETE", "polls": 1, "seconds": result["finalised"]["seconds"]}
     assert result["info"]["model"]["latestVersionIdStr"] == "1"
     assert result["info"]["model"]["latestVersionSizeInBytes"] == sum(map(len, tree(source).values()))
     version = result["version_info"]["modelVersion"]
@@ -230,3 +230,21 @@ def test_nvidias_client_shows_an_outsider_nothing_of_another_orgs_model(run_sdk,
         assert result[step]["type"] == "ResourceNotFoundException", (step, result[step])
     assert list(model.versions.values_list("version", flat=True)) == ["1"]
     assert not any(dest.iterdir())
+
+
+def test_nvidias_client_reads_and_downloads_a_version_right_after_uploading_it_every_time(
+    run_sdk, personas, celery_worker, tmp_path
+):
+    """Upload → info → download in one process, five times over, against the live server and the
+    real worker: `upload_version`'s "Completed" means downloadable (it used to show
+    latestVersionIdStr None and refuse the download until the worker had finalised)."""
+    key = services.api_key_generate(user=personas.org_registry_user)
+    output = run_sdk("read_after_upload", key=key, target="acme/fresh_weights", work=str(tmp_path), rounds=5)
+
+    assert output["ok"], output.get("traceback") or output
+    rounds = output["result"]["rounds"]
+    assert [(r["uploaded"], r["latest"], r["status"]) for r in rounds] == [
+        ("Completed", str(n), "UPLOAD_COMPLETE") for n in range(1, 6)
+    ]
+    for round_ in rounds:
+        assert tree(Path(round_["downloaded"])) == tree(Path(round_["source"]))
