@@ -105,7 +105,7 @@ def outbox_run(outbox_id: int) -> bool:
         return False  # done, given up, or being run elsewhere
     row = OutboxTask.objects.get(pk=outbox_id)
     try:
-        task = app.tasks[row.task]
+        task = task_named(row.task)
         with _heartbeat(outbox_id):
             task.run(*row.args)
     except Exception as exc:  # noqa: BLE001 (any failure of the task: retried later, never lost)
@@ -125,6 +125,14 @@ def outbox_run(outbox_id: int) -> bool:
         state=OutboxState.DONE, heartbeat_at=None, finished_at=timezone.now(), last_error=""
     )
     return True
+
+
+def task_named(name: str):
+    """The registered Celery task `name`, importing the apps' tasks modules first if needed (a web
+    process imports them lazily; a worker at start)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
 
 
 @contextmanager

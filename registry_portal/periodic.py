@@ -48,6 +48,7 @@ def _run_forever() -> None:
 def _loop() -> None:
     from registry_portal.celery import app
 
+    app.loader.import_default_modules()  # the apps' tasks modules (a worker imports them at start)
     entries = {name: float(entry["schedule"]) for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
     started = time.monotonic()
     # The sweep first, soon; the others after one period (as beat does for a fresh schedule).
