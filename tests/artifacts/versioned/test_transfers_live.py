@@ -1,6 +1,6 @@
-"""The model transfer protocol over real HTTPS (gunicorn) with finalisation by the real Celery worker:
-parts in parallel threads and out of order, a retried part, a transfer cut mid-part and resumed,
-tampered storage, ranged downloads and the zip."""
+"""The model transfer protocol over real HTTPS (gunicorn) with finalisation in the request (or by
+the real Celery worker): parts in parallel threads and out of order, a retried part, a transfer cut
+mid-part and resumed, tampered storage, ranged downloads and the zip."""
 import hashlib
 import io
 import random
@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from accounts import services as account_services
-from artifacts.versioned import transfers
 from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.transfer_models import MultipartUpload
 from tests.artifacts.versioned.test_transfers import make_version
@@ -176,7 +175,7 @@ def test_a_transfer_cut_mid_part_is_resumed_with_the_upload_id(personas, http, l
     assert up.commit({"big.bin": data}).status == 200
 
 
-def test_the_worker_fails_a_version_whose_stored_bytes_were_tampered_with_or_lost(
+def test_completion_fails_a_version_whose_stored_bytes_were_tampered_with_or_lost(
     personas, http, celery_worker, live_blob_root
 ):
     tampered = make_version(personas.acme, personas.alpha, "bert", "3.0", personas.alpha_registry_user)
@@ -185,7 +184,7 @@ def test_the_worker_fails_a_version_whose_stored_bytes_were_tampered_with_or_los
     digest = hexsha(b"original bytes")
     # Verified at complete, so finalisation checks existence and size: tamper with the length.
     (live_blob_root / "blobs" / "sha256" / digest[:2] / digest).write_bytes(b"tampered bytes!")
-    transfers.version_request_completion(version=tampered, actor=personas.alpha_registry_user)
+    assert http.api("PATCH", f"/v2/{ALPHA}/models/bert/versions/3.0", {"status": "UPLOAD_COMPLETE"}).status == 200
     failed = wait_for_status(tampered)
     assert failed.status == VersionStatus.UPLOAD_FAILED
     assert "a/bad.bin" in failed.failure_reason and "bytes in storage" in failed.failure_reason
@@ -195,7 +194,7 @@ def test_the_worker_fails_a_version_whose_stored_bytes_were_tampered_with_or_los
     up.upload_all({"gone.bin": b"soon gone"}, part_size=PART)
     digest = hexsha(b"soon gone")
     (live_blob_root / "blobs" / "sha256" / digest[:2] / digest).unlink()
-    transfers.version_request_completion(version=lost, actor=personas.alpha_registry_user)
+    assert http.api("PATCH", f"/v2/{ALPHA}/models/bert/versions/3.1", {"status": "UPLOAD_COMPLETE"}).status == 200
     failed = wait_for_status(lost)
     assert failed.status == VersionStatus.UPLOAD_FAILED and "missing" in failed.failure_reason
     assert VersionedArtifact.objects.get(pk=lost.artifact_id).latest_version_id is None
