@@ -70,6 +70,7 @@ def test_a_version_whose_worker_is_killed_mid_finalisation_completes_on_a_new_wo
             lambda: ArtifactVersion.objects.exclude(status=VersionStatus.UPLOAD_PENDING).filter(pk=version.pk).first(),
             timeout=60 - (time.monotonic() - killed_at), what="the version did not leave UPLOAD_PENDING",
         )
+        print(f"complete {time.monotonic() - killed_at:.1f} s after the kill")
         assert done.status == VersionStatus.UPLOAD_COMPLETE, done.failure_reason
         assert done.artifact.latest_version_id == version.pk
         owed.refresh_from_db()
