@@ -2,9 +2,11 @@
 
 - `/healthz` (liveness): the process is up and answering. No I/O, so a slow database never gets
   a healthy web process restarted.
-- `/readyz` (readiness): the database answers a query and, with `REDIS_URL`, Redis answers a
-  PING (1 s timeouts). JSON either way; 503 with `Retry-After` when something is unreachable,
-  so a balancer sends traffic elsewhere.
+- `/readyz` (readiness): the database answers a query (503 with `Retry-After` when it does not,
+  so a balancer sends traffic elsewhere). With `REDIS_URL`, Redis is PINGed too and reported,
+  but an unreachable Redis does not make the node unready: requests still do their job while
+  it is down (background work waits in the outbox, the cache degrades to none), and taking
+  every node out of the balancer during a Redis outage would turn a delay into an outage.
 
 They are answered by a middleware placed first: probes come over plain HTTP to a node's own
 address, before the HTTPS redirect and the ALLOWED_HOSTS check (Host is never read here), and
@@ -50,8 +52,9 @@ def healthz() -> JsonResponse:
 
 def readyz() -> JsonResponse:
     checks = {"database": database_check(), "redis": redis_check()}
-    ready = all(result in ("ok", "not configured") for result in checks.values())
-    response = JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    ready = checks["database"] == "ok"
+    status = "unavailable" if not ready else "ok" if checks["redis"] in ("ok", "not configured") else "degraded"
+    response = JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
     if not ready:
         response["Retry-After"] = "5"
     return response

@@ -31,13 +31,15 @@ def test_readyz_without_redis_configured_needs_only_the_database(client, setting
     assert response.json()["checks"] == {"database": "ok", "redis": "not configured"}
 
 
-def test_readyz_answers_503_with_retry_after_when_redis_is_unreachable(client, settings):
+def test_readyz_stays_ready_but_reports_redis_degraded_when_redis_is_unreachable(client, settings):
+    # Requests still do their job without Redis (work waits in the outbox), so the node stays in
+    # the balancer; the body says what is degraded.
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response["Retry-After"] == "5"
+    assert response.status_code == 200
+    assert "Retry-After" not in response
     assert response.json() == {
-        "status": "unavailable", "checks": {"database": "ok", "redis": "unreachable: ConnectionError"},
+        "status": "degraded", "checks": {"database": "ok", "redis": "unreachable: ConnectionError"},
     }
 
 
