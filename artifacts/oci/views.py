@@ -163,13 +163,18 @@ def catalog(request):
     return response
 
 
+# The most entries one page of tags or the catalog holds: a larger `n` is served this many and a Link
+# to the rest, as the spec allows (it would otherwise reach the database as an out-of-range LIMIT).
+MAX_PAGE_ENTRIES = 10_000
+
+
 def _page_size(request) -> int | None:
     value = request.GET.get("n")
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # str.isdigit alone admits "²", which int() refuses
         raise OCIError("UNSUPPORTED", "n must be a non-negative integer", status=400)
-    return int(value)
+    return min(int(value), MAX_PAGE_ENTRIES) if len(value) <= 9 else MAX_PAGE_ENTRIES
 
 
 # --- tags and referrers ---------------------------------------------------------------------

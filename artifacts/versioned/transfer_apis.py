@@ -22,7 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers as drf_serializers
 from rest_framework.views import APIView
 
-from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, ok, org_space
+from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, _int_param, ok, org_space
 from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
 from artifacts.storage import get_blob_store
@@ -250,15 +250,6 @@ class DownloadUrlsApi(APIView):
             urls=[_absolute(request, transfers.file_url_path(file, request.user)) for file in page],
             paginationInfo={"index": index, "size": size, "totalResults": total, "totalPages": math.ceil(total / size)},
         )
-
-
-def _int_param(request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a whole number >= 0.", field=name)
-    return int(raw)
 
 
 class _Window:
