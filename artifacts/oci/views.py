@@ -11,7 +11,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import InvalidInput
@@ -26,9 +26,9 @@ from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.request_bodies import GunicornSocketBody, request_body
 from artifacts.storage import get_blob_store
+from registry_portal import http_ranges
 
 CHUNK = 1024 * 1024
-_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
 
 
@@ -283,24 +283,6 @@ def _manifest_for_pull(name: str, reference: str) -> tuple[str, str]:
 # --- blobs ----------------------------------------------------------------------------------
 
 
-class _Slice:
-    """A bounded window of an open file (for a Range with an end)."""
-
-    def __init__(self, handle, length: int):
-        self._handle, self._left = handle, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._handle.read(size)
-        self._left -= len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 @registry_view("GET", "HEAD", "DELETE")
 def blob(request, name: str, digest: str):
     caller = request.registry_caller
@@ -326,24 +308,16 @@ def blob(request, name: str, digest: str):
         if not blob_services.blob_touch(blob=found):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _head(found.size, headers)
-    start, end, status = 0, found.size - 1, 200
-    requested = request.META.get("HTTP_RANGE")
-    if requested:
-        match = _RANGE_RE.match(requested.strip())
-        if not match or int(match[1]) >= found.size or (match[2] and int(match[2]) < int(match[1])):
-            raise OCIError("RANGE_INVALID", detail={"range": requested}, headers={"Content-Range": f"bytes */{found.size}"})
-        start = int(match[1])
-        end = min(int(match[2]), found.size - 1) if match[2] else found.size - 1
-        status = 206
-    handle = get_blob_store().open(digest, offset=start)
-    length = end - start + 1
-    body = handle if end == found.size - 1 else _Slice(handle, length)
-    response = FileResponse(body, status=status, content_type="application/octet-stream")
-    response["Content-Length"] = str(length)
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{found.size}"
-    for key, value in headers.items():
-        response[key] = value
+    try:
+        response = http_ranges.file_response(
+            request, size=found.size, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
+            content_type="application/octet-stream", etag=f'"{digest}"',
+        )
+    except http_ranges.RangeNotSatisfiable as exc:
+        raise OCIError(
+            "RANGE_INVALID", detail={"range": request.META.get("HTTP_RANGE")}, headers={"Content-Range": exc.content_range}
+        ) from None
+    response["Docker-Content-Digest"] = digest
     return response
 
 
