@@ -197,11 +197,14 @@ def tags_list(request, name: str):
 @registry_view("GET")
 def referrers(request, name: str, digest: str):
     request.registry_caller.require(name, PULL)
-    repository = _repository(name)
     _digest(digest)
+    # A registry that supports referrers MUST NOT answer 404 here: a repository not created yet
+    # (by its first push) has no referrers, like one without them; the caller may pull there.
+    repository = selectors.repository_by_name(name)
     artifact_type = request.GET.get("artifactType")
     descriptors = []
-    for manifest in selectors.referrers(repository, digest, artifact_type=artifact_type):
+    found = selectors.referrers(repository, digest, artifact_type=artifact_type) if repository is not None else ()
+    for manifest in found:
         descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": manifest.size}
         if manifest.artifact_type:
             descriptor["artifactType"] = manifest.artifact_type
