@@ -364,13 +364,13 @@ def upload_start(request, name: str):
     mount, source_name = request.GET.get("mount"), request.GET.get("from")
     if mount and source_name:
         _digest(mount)
-        source = selectors.repository_by_name(source_name)
         try:
             validate_name(source_name)
-            may_pull = caller.allowed("repository", source_name, PULL)
+            may_pull = caller.may_mount_from(source_name, target=name)
         except InvalidName:
             may_pull = False
-        if source is not None and may_pull and blob_services.blob_mount(repository=repository, source=source, digest=mount):
+        source = selectors.repository_by_name(source_name) if may_pull else None
+        if source is not None and blob_services.blob_mount(repository=repository, source=source, digest=mount):
             return _blob_created(name, mount)
     digest = request.GET.get("digest")
     if digest:
