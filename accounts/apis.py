@@ -8,7 +8,6 @@ How a request is decided:
    obtained for org A is refused on org B's paths even when its owner belongs to both.
 3. The services decide writes (AccessDenied → 403), the selectors decide reads.
 """
-import json
 import re
 import uuid
 from datetime import timedelta
@@ -20,7 +19,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,6 +43,8 @@ from accounts.serializers import (
     ngc_datetime,
     role_definitions,
 )
+from registry_portal import json_input
+from registry_portal.json_input import JSONParser
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Tells the OpenAPI schema about `/token`'s Bearer tokens."""
@@ -375,7 +376,7 @@ def _email_filter(request) -> str | None:
     if not raw:
         return None
     try:
-        filters = json.loads(raw).get("filters") or []
+        filters = json_input.loads(raw).get("filters") or []
     except (ValueError, AttributeError):
         raise InvalidInput("q must be a JSON object with a 'filters' list.", field="q") from None
     for item in filters:

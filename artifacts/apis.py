@@ -5,7 +5,6 @@ space (404 for what the caller may not see) and checks the token's scope, the se
 what may be read (team repositories are invisible outside the team; without READ on CONTAINER
 only public ones), the services decide writes (403 when visible but not allowed).
 """
-import json
 import re
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -29,6 +28,7 @@ from artifacts.serializers import (
     search_resource,
 )
 from helmrepo import search as helm_search
+from registry_portal import json_input
 
 REPOSITORY = inline_serializer("ContainerRepository", {"name": drf_serializers.CharField()})
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
@@ -176,7 +176,7 @@ def _search_params(request) -> tuple[str, int, int]:
     params = {}
     if raw:
         try:
-            params = json.loads(raw)
+            params = json_input.loads(raw)
         except ValueError:
             raise InvalidInput("q must be a JSON object.", field="q") from None
         if not isinstance(params, dict):

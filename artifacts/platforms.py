@@ -5,12 +5,12 @@ its platform in its config blob. Both are content-addressed and never change, so
 cached by digest. Only small documents are read: a manifest is at most 4 MiB, and a config that
 is larger than CONFIG_LIMIT is not an image config worth parsing.
 """
-import json
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
 from artifacts.storage import get_blob_store
+from registry_portal import json_input
 
 CONFIG_LIMIT = 1024 * 1024
 CACHE_SECONDS = 24 * 3600
@@ -34,7 +34,7 @@ def _read_json(digest: str, limit: int) -> dict | None:
         return None
     with store.open(digest) as handle:
         try:
-            document = json.loads(handle.read(limit + 1))
+            document = json_input.loads(handle.read(limit + 1))
         except (ValueError, UnicodeDecodeError):
             return None
     return document if isinstance(document, dict) else None

@@ -8,7 +8,7 @@ challenge, so `helm repo add` knows to send `$oauthtoken` and the API key.
 import re
 from functools import wraps
 
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -19,6 +19,7 @@ from artifacts.storage import get_blob_store
 from helmrepo import index, services
 from helmrepo.auth import Unauthenticated, authenticate, challenge, token_reaches
 from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion
+from registry_portal import http_ranges
 
 _READ = 64 * 1024
 
@@ -82,9 +83,22 @@ def package(request, user, space: Space, filename: str):
             .first()
         )
         if row is not None:
-            handle = get_blob_store().open(row.package.digest)
-            return FileResponse(handle, content_type="application/gzip", as_attachment=True, filename=filename)
+            return _package_response(request, row, filename)
     return _error(404, f"Chart package '{filename}' not found in {space.path}.")
+
+
+def _package_response(request, row: ChartVersion, filename: str):
+    """The package's bytes, honouring Range (registry_portal/http_ranges.py) as the other downloads do."""
+    digest = row.package.digest
+    try:
+        return http_ranges.file_response(
+            request, size=row.package.size, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
+            content_type="application/gzip", etag=f'"{digest}"', filename=filename,
+        )
+    except http_ranges.RangeNotSatisfiable as exc:
+        response = _error(416, f"The range is not satisfiable for the package's {exc.size} bytes.")
+        response["Content-Range"] = exc.content_range
+        return response
 
 
 def _force(request) -> bool:

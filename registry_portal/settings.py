@@ -247,7 +247,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit (registry_portal/json_input.py): deep bodies are a 400.
+    "DEFAULT_PARSER_CLASSES": ["registry_portal.json_input.JSONParser"],
     "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "registry_portal.schema.PathOperationIdSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

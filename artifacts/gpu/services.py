@@ -6,7 +6,6 @@ by `org_space()`/`get_space()`); creating, changing and deleting them needs ADMI
 level (Registry Admin, Org Owner, User Admin: `can(..., DELETE, org space, service=CONTAINER)` with
 no creator, which only ADMIN satisfies). A host reporting itself uses such a user's API key.
 """
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from artifacts.gpu import constraints as c
 from artifacts.gpu.models import HOST_NAME_PATTERN, GpuHost, GpuVerdict
 from artifacts.models import Manifest
 from artifacts.storage import get_blob_store
+from registry_portal import json_input
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _read_json(digest: str, limit: int):
     with store.open(digest) as handle:
         data = handle.read(limit + 1)
     try:
-        document = json.loads(data)
+        document = json_input.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None, "the blob is not JSON"
     if not isinstance(document, dict):

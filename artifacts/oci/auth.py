@@ -156,6 +156,21 @@ class Caller:
             )
         raise OCIError("DENIED", f"requested access to {name} is denied")
 
+    def may_mount_from(self, source: str, *, target: str) -> bool:
+        """Whether a cross-repository mount into `target` may read `source`. A token that does not
+        cover `source` while the policy would let the caller pull it gets a 401 naming both scopes,
+        as distribution answers, so the client fetches a token for both and retries; a caller who
+        may not pull it gets False (a plain upload), whether or not `source` exists."""
+        if self.allowed("repository", source, PULL):
+            return True
+        if self.token_access is not None and PULL in repository_actions(self.user, source):
+            scope = f"repository:{target}:pull,push repository:{source}:pull"
+            raise OCIError(
+                "UNAUTHORIZED", "the token does not cover the repository to mount from",
+                headers={"WWW-Authenticate": challenge(scope, error="insufficient_scope")},
+            )
+        return False
+
 
 def authenticate(request) -> Caller:
     """Read the Authorization header: Bearer (a /token token), Basic $oauthtoken:<key>, or none."""

@@ -1,9 +1,9 @@
 """Manifest media types and parsing: what a pushed manifest references and declares."""
-import json
 from dataclasses import dataclass, field
 
 from artifacts.digests import InvalidDigest, parse_digest
 from artifacts.oci.errors import OCIError
+from registry_portal import json_input
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -42,7 +42,9 @@ def _descriptor_digest(descriptor, where: str) -> str:
 def parse_manifest(body: bytes, content_type: str) -> ParsedManifest:
     """Validate the JSON and collect its references; raise MANIFEST_INVALID for anything malformed."""
     try:
-        document = json.loads(body)
+        document = json_input.loads(body)
+    except json_input.JSONTooDeep as exc:
+        raise OCIError("MANIFEST_INVALID", detail=f"the manifest is {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise OCIError("MANIFEST_INVALID", detail="the manifest is not valid JSON") from None
     if not isinstance(document, dict):

@@ -11,7 +11,9 @@ from artifacts.oci.names import TAG_RE, ResolvedName
 
 
 def repository_get_or_create(*, resolved: ResolvedName, user) -> Repository:
-    """The repository of a push, created on first push (the caller has checked push rights)."""
+    """The repository of a push, created on first push (the caller has checked push rights).
+    Parallel first pushes (docker's layers) race here: the database's unique name decides, and
+    every loser reads the winner's row."""
     repository = Repository.objects.filter(name=resolved.name).first()
     if repository is not None:
         return repository
@@ -22,7 +24,8 @@ def repository_get_or_create(*, resolved: ResolvedName, user) -> Repository:
                 org=space.org, team=space.team, name=resolved.name, path=resolved.path,
                 created_by=user if user is not None and user.is_authenticated else None,
             )
-            repository.full_clean()
+            # Not validate_unique: its SELECT races a parallel INSERT and would fail as a ValidationError.
+            repository.full_clean(validate_unique=False, validate_constraints=False)
             repository.save()
     except IntegrityError:  # a parallel push created it
         repository = Repository.objects.get(name=resolved.name)

@@ -11,7 +11,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import InvalidInput
@@ -26,9 +26,9 @@ from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.request_bodies import GunicornSocketBody, request_body
 from artifacts.storage import get_blob_store
+from registry_portal import http_ranges
 
 CHUNK = 1024 * 1024
-_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
 
 
@@ -163,13 +163,18 @@ def catalog(request):
     return response
 
 
+# The most entries one page of tags or the catalog holds: a larger `n` is served this many and a Link
+# to the rest, as the spec allows (it would otherwise reach the database as an out-of-range LIMIT).
+MAX_PAGE_ENTRIES = 10_000
+
+
 def _page_size(request) -> int | None:
     value = request.GET.get("n")
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # str.isdigit alone admits "²", which int() refuses
         raise OCIError("UNSUPPORTED", "n must be a non-negative integer", status=400)
-    return int(value)
+    return min(int(value), MAX_PAGE_ENTRIES) if len(value) <= 9 else MAX_PAGE_ENTRIES
 
 
 # --- tags and referrers ---------------------------------------------------------------------
@@ -192,11 +197,14 @@ def tags_list(request, name: str):
 @registry_view("GET")
 def referrers(request, name: str, digest: str):
     request.registry_caller.require(name, PULL)
-    repository = _repository(name)
     _digest(digest)
+    # A registry that supports referrers MUST NOT answer 404 here: a repository not created yet
+    # (by its first push) has no referrers, like one without them; the caller may pull there.
+    repository = selectors.repository_by_name(name)
     artifact_type = request.GET.get("artifactType")
     descriptors = []
-    for manifest in selectors.referrers(repository, digest, artifact_type=artifact_type):
+    found = selectors.referrers(repository, digest, artifact_type=artifact_type) if repository is not None else ()
+    for manifest in found:
         descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": manifest.size}
         if manifest.artifact_type:
             descriptor["artifactType"] = manifest.artifact_type
@@ -278,24 +286,6 @@ def _manifest_for_pull(name: str, reference: str) -> tuple[str, str]:
 # --- blobs ----------------------------------------------------------------------------------
 
 
-class _Slice:
-    """A bounded window of an open file (for a Range with an end)."""
-
-    def __init__(self, handle, length: int):
-        self._handle, self._left = handle, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._handle.read(size)
-        self._left -= len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 @registry_view("GET", "HEAD", "DELETE")
 def blob(request, name: str, digest: str):
     caller = request.registry_caller
@@ -321,24 +311,16 @@ def blob(request, name: str, digest: str):
         if not blob_services.blob_touch(blob=found):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _head(found.size, headers)
-    start, end, status = 0, found.size - 1, 200
-    requested = request.META.get("HTTP_RANGE")
-    if requested:
-        match = _RANGE_RE.match(requested.strip())
-        if not match or int(match[1]) >= found.size or (match[2] and int(match[2]) < int(match[1])):
-            raise OCIError("RANGE_INVALID", detail={"range": requested}, headers={"Content-Range": f"bytes */{found.size}"})
-        start = int(match[1])
-        end = min(int(match[2]), found.size - 1) if match[2] else found.size - 1
-        status = 206
-    handle = get_blob_store().open(digest, offset=start)
-    length = end - start + 1
-    body = handle if end == found.size - 1 else _Slice(handle, length)
-    response = FileResponse(body, status=status, content_type="application/octet-stream")
-    response["Content-Length"] = str(length)
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{found.size}"
-    for key, value in headers.items():
-        response[key] = value
+    try:
+        response = http_ranges.file_response(
+            request, size=found.size, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
+            content_type="application/octet-stream", etag=f'"{digest}"',
+        )
+    except http_ranges.RangeNotSatisfiable as exc:
+        raise OCIError(
+            "RANGE_INVALID", detail={"range": request.META.get("HTTP_RANGE")}, headers={"Content-Range": exc.content_range}
+        ) from None
+    response["Docker-Content-Digest"] = digest
     return response
 
 
@@ -382,13 +364,13 @@ def upload_start(request, name: str):
     mount, source_name = request.GET.get("mount"), request.GET.get("from")
     if mount and source_name:
         _digest(mount)
-        source = selectors.repository_by_name(source_name)
         try:
             validate_name(source_name)
-            may_pull = caller.allowed("repository", source_name, PULL)
+            may_pull = caller.may_mount_from(source_name, target=name)
         except InvalidName:
             may_pull = False
-        if source is not None and may_pull and blob_services.blob_mount(repository=repository, source=source, digest=mount):
+        source = selectors.repository_by_name(source_name) if may_pull else None
+        if source is not None and blob_services.blob_mount(repository=repository, source=source, digest=mount):
             return _blob_created(name, mount)
     digest = request.GET.get("digest")
     if digest:

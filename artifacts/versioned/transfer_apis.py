@@ -13,16 +13,15 @@ checks the token's scope; an artifact is 404 without READ on its service; servic
 """
 import math
 import os
-import re
 
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework.views import APIView
 
-from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, ok, org_space
+from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, _int_param, ok, org_space
 from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
 from artifacts.storage import get_blob_store
@@ -30,9 +29,7 @@ from artifacts.versioned import selectors, transfers
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
 from artifacts.versioned.transfers import MultipartTransfer
-
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
+from registry_portal import http_ranges
 
 # --- lookups ------------------------------------------------------------------------------------
 
@@ -252,62 +249,9 @@ class DownloadUrlsApi(APIView):
         )
 
 
-def _int_param(request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a whole number >= 0.", field=name)
-    return int(raw)
-
-
-class _Window:
-    """`length` bytes of an open file from its current position. Keeps `fileno` so gunicorn may
-    sendfile it (bounded by Content-Length); other servers read it through `read`."""
-
-    def __init__(self, handle, length: int):
-        self._handle, self._left = handle, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._handle.read(size)
-        self._left -= len(data)
-        return data
-
-    def fileno(self) -> int:
-        return self._handle.fileno()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
-    """(start, end inclusive) for a single satisfiable range; None to send the whole file (no or an
-    unparseable header, which HTTP allows ignoring); "unsatisfiable" for a start past the end."""
-    if not header:
-        return None
-    match = _RANGE_RE.match(header.strip())
-    if match is None or size == 0:
-        return None  # includes NVIDIA's `bytes=0--1` for an empty file: 200 with an empty body
-    first, last = match[1], match[2]
-    if first == "":
-        if last == "" or int(last) == 0:
-            return None
-        return max(0, size - int(last)), size - 1
-    start = int(first)
-    if start >= size:
-        return "unsatisfiable"
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if end < start:
-        return None
-    return start, end
-
-
 @csrf_exempt
 def download_file(request, file_id: int):
-    """`GET|HEAD` a file's bytes at its capability URL, honouring one Range."""
+    """`GET|HEAD` a file's bytes at its capability URL, honouring Range (registry_portal/http_ranges.py)."""
     if request.method not in ("GET", "HEAD"):
         response = _error(RegistryError(f"{request.method} is not supported here."))
         response.status_code = 405
@@ -320,30 +264,17 @@ def download_file(request, file_id: int):
         )
     except RegistryError as exc:
         return _error(exc)
-    size = file.size_bytes
-    wanted = _byte_range(request.META.get("HTTP_RANGE"), size)
-    if wanted == "unsatisfiable":
-        response = _error(InvalidInput(f"The range starts past the end of the file ({size} bytes)."))
-        response.status_code = 416
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    start, end = wanted if wanted else (0, size - 1)
-    length = max(0, end - start + 1)
-    filename = os.path.basename(file.path)
-    if request.method == "HEAD":
-        response = HttpResponse(b"", content_type="application/octet-stream", status=206 if wanted else 200)
-    else:
-        handle = get_blob_store().open(file.blob.digest, offset=start)
-        body = handle if end == size - 1 else _Window(handle, length)
-        response = FileResponse(
-            body, status=206 if wanted else 200, content_type="application/octet-stream",
-            as_attachment=True, filename=filename,
+    digest = file.blob.digest
+    try:
+        return http_ranges.file_response(
+            request, size=file.size_bytes, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
+            content_type="application/octet-stream", etag=f'"{digest}"', filename=os.path.basename(file.path),
         )
-    response["Content-Length"] = str(length)
-    response["Accept-Ranges"] = "bytes"
-    if wanted:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return response
+    except http_ranges.RangeNotSatisfiable as exc:
+        response = _error(InvalidInput(f"The range is not satisfiable for the file's {exc.size} bytes."))
+        response.status_code = 416
+        response["Content-Range"] = exc.content_range
+        return response
 
 
 class VersionZipApi(APIView):
