@@ -22,7 +22,8 @@ from accounts.roles import Service
 from accounts.services import api_key_authenticate
 from accounts.tokens import InvalidToken, issue_access_token, verify_access_token
 from artifacts.oci.errors import OCIError
-from artifacts.oci.names import InvalidName, resolve_name
+from artifacts.oci.names import InvalidName, resolve_name, validate_name
+from artifacts.selectors import repository_space
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 ANONYMOUS_USER_ID = 0
@@ -53,22 +54,27 @@ def parse_scopes(values) -> list[Scope]:
 
 
 def repository_actions(user, name: str) -> set[str]:
-    """Every registry action the policy allows `user` (or anonymous) on repository `name`."""
+    """Every registry action the policy allows `user` (or anonymous) on repository `name`: in the
+    space an existing repository was created in (stored, as every other face reads it), else in
+    the space a first push would create it in."""
     from artifacts.models import Repository
 
     try:
-        resolved = resolve_name(name)
+        validate_name(name)
     except InvalidName:
         return set()
-    if resolved.space is None:
-        return set()
-    repository = Repository.objects.filter(name=name).only("id", "is_public", "created_by_id").first()
+    repository = Repository.objects.select_related("org", "team").filter(name=name).first()
+    if repository is not None:
+        space = repository_space(repository)
+    else:
+        space = resolve_name(name).space
+        if space is None:
+            return set()
     actions = set()
     if repository is not None and repository.is_public:
         actions.add(PULL)
     if user is None or not user.is_authenticated:
         return actions
-    space = resolved.space
     if can(user, Action.READ, space, service=Service.CONTAINER):
         actions.add(PULL)
     if can(user, Action.WRITE, space, service=Service.CONTAINER):
