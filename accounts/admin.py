@@ -55,6 +55,11 @@ class UserAdmin(DjangoUserAdmin):
         # A new account has no role bindings yet; they are shown (read-only) once it exists.
         return self.inlines if obj is not None else []
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            services.user_set_active(user=obj, is_active=obj.is_active)  # tokens issued before stop writing
+
 
 class TeamAdminForm(forms.ModelForm):
     """A new team's name must not be one org-level repositories already use (services.team_name_conflict)."""

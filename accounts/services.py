@@ -459,11 +459,13 @@ def api_key_generate(*, user: User) -> str:
     with transaction.atomic():
         ApiKey.objects.filter(user=user).delete()
         ApiKey.objects.create(user=user, prefix=tokens.api_key_prefix(raw), key_hash=tokens.hash_api_key(raw))
+        # Tokens obtained with the old key stop writing at once (and, on the NGC API, stop working).
+        permissions.authz_version_bump(user=user)
     return raw
 
 
-def api_key_authenticate(raw_key: str) -> User | None:
-    """The active user whose current key this is, or None."""
+def api_key_check(raw_key: str) -> ApiKey | None:
+    """The current key `raw_key` is, with its active user loaded (`.user`), or None."""
     if not raw_key:
         return None
     key = ApiKey.objects.select_related("user").filter(key_hash=tokens.hash_api_key(raw_key)).first()
@@ -473,7 +475,23 @@ def api_key_authenticate(raw_key: str) -> User | None:
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=5):
         # Throttled so a busy client does not turn every token request into a write.
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key.user
+    return key
+
+
+def api_key_authenticate(raw_key: str) -> User | None:
+    """The active user whose current key this is, or None."""
+    key = api_key_check(raw_key)
+    return key.user if key is not None else None
+
+
+def user_set_active(*, user: User, is_active: bool) -> User:
+    """Deactivate or reactivate an account. A deactivated user's key and tokens stop working at
+    once (writes under a token issued before either change re-check the current policy)."""
+    with transaction.atomic():
+        user.is_active = is_active
+        user.save(update_fields=["is_active"])
+        permissions.authz_version_bump(user=user)
+    return user
 
 
 # --- bootstrap (management commands, demo) -------------------------------------------------
