@@ -1,10 +1,11 @@
 """Django admin for the identity tables. Role changes made here bypass the services' grant rules,
 so it is for server operators; guardian permissions are re-synced on every binding saved here."""
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
-from accounts import permissions
+from accounts import permissions, services
 from accounts.models import ApiKey, Invitation, Org, RoleBinding, Team, User
 
 
@@ -54,9 +55,32 @@ class UserAdmin(DjangoUserAdmin):
         # A new account has no role bindings yet; they are shown (read-only) once it exists.
         return self.inlines if obj is not None else []
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            services.user_set_active(user=obj, is_active=obj.is_active)  # tokens issued before stop writing
+
+
+class TeamAdminForm(forms.ModelForm):
+    """A new team's name must not be one org-level repositories already use (services.team_name_conflict)."""
+
+    class Meta:
+        model = Team
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        org, name = cleaned.get("org") or getattr(self.instance, "org", None), cleaned.get("name")
+        if self.instance.pk is None and org is not None and name:
+            reason = services.team_name_conflict(org=org, name=name)
+            if reason:
+                raise forms.ValidationError(reason)
+        return cleaned
+
 
 class TeamInline(admin.TabularInline):
     model = Team
+    form = TeamAdminForm
     extra = 0
     fields = ("name", "description", "created_at")
     readonly_fields = ("created_at",)
@@ -71,6 +95,7 @@ class OrgAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ("name", "org", "created_at")
     list_filter = ("org",)
     search_fields = ("name", "org__name")

@@ -231,15 +231,19 @@ class TokenApi(APIView):
     def _issue(self, request, params) -> Response:
         if (params.get("service") or "") == settings.REGISTRY_SERVICE_NAME:
             return self._issue_registry(request, params)
-        user = services.api_key_authenticate(_basic_auth_password(request))
-        if user is None:
+        key = services.api_key_check(_basic_auth_password(request))
+        if key is None:
             return _invalid_key(request)
         service = params.get("service") or ""
         if service not in self.SERVICES:
             raise InvalidInput(f"Unknown service '{service}'; this server issues tokens for: {', '.join(self.SERVICES)}.", field="service")
+        user = key.user
+        authz_version = user.authz_version  # read before the grants (artifacts.oci.auth.token_response says why)
         requested = [scope for value in params.getlist("scope") for scope in value.split()]
         granted = _grantable_scopes(user, requested)
-        token, expires_in = tokens.issue_access_token(user_id=user.pk, audience=NGC_AUDIENCE, scopes=granted)
+        token, expires_in = tokens.issue_access_token(
+            user_id=user.pk, audience=NGC_AUDIENCE, scopes=granted, authz_version=authz_version, key_id=key.pk,
+        )
         return Response({"token": token, "expires_in": expires_in, "issued_at": ngc_datetime(timezone.now())})
 
     def _issue_registry(self, request, params) -> Response:
@@ -249,12 +253,13 @@ class TokenApi(APIView):
 
         from artifacts.oci import auth as registry_auth
 
-        user = AnonymousUser()
+        user, key_id = AnonymousUser(), None
         if request.META.get("HTTP_AUTHORIZATION"):
-            user = services.api_key_authenticate(_basic_auth_password(request))
-            if user is None:
+            key = services.api_key_check(_basic_auth_password(request))
+            if key is None:
                 return _invalid_key(request)
-        return Response(registry_auth.token_response(user, params.getlist("scope")))
+            user, key_id = key.user, key.pk
+        return Response(registry_auth.token_response(user, params.getlist("scope"), key_id=key_id))
 
 
 def _invalid_key(request) -> Response:

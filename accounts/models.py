@@ -82,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     preferences_completed = models.BooleanField(default=False)
     # Rotated when a verification link is used, so each link works once (accounts.tokens).
     email_verification_nonce = models.CharField(max_length=32, default=_nonce, editable=False)
+    # Bumped whenever what the user's bearer tokens may do can have shrunk: their role bindings
+    # changed, their API key was replaced, they were deactivated or reactivated. Tokens carry the
+    # value they were issued at; a write under an older value re-checks the current policy
+    # (accounts.permissions.authz_version_bump, docs/permissions.md "Tokens after a change").
+    authz_version = models.PositiveIntegerField(default=0, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

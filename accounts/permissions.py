@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.errors import AccessDenied, NotFound
 from accounts.models import Org, OrgUserObjectPermission, RoleBinding, Team, TeamUserObjectPermission, User
@@ -124,7 +124,17 @@ def sync_space_permissions(*, user: User, org: Org) -> None:
             for team_id in sorted(team_ids)
             for code in sorted(grants_of(team_roles.get(team_id, set())) | reaching)
         )
+        authz_version_bump(user=user)
     _forget_cached_permissions(user)
+
+
+def authz_version_bump(*, user: User) -> None:
+    """Mark that what `user`'s bearer tokens may do can have changed (bindings, key, activity):
+    a token issued before now re-checks the current policy on its next write. In the caller's
+    transaction, so the new version and the new permissions become visible together."""
+    User.objects.filter(pk=user.pk).update(authz_version=F("authz_version") + 1)
+    if "authz_version" in user.__dict__:  # loaded: keep it in step, never ahead of the database
+        user.authz_version += 1
 
 
 def sync_org_permissions(*, org: Org) -> None:

@@ -7,6 +7,7 @@ accounts.permissions; errors are accounts.errors types with a user-facing messag
 import re
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -168,13 +169,34 @@ def org_transfer_ownership(*, org: Org, actor: User, new_owner: User) -> None:
 # --- teams ---------------------------------------------------------------------------------
 
 
+def team_name_conflict(*, org: Org, name: str) -> str | None:
+    """Why `name` cannot become a team of `org` although no team has it, or None.
+
+    An artifact keeps the space it was created in, and a name like `<org>/<name>/img` means the
+    team once `<name>` is a team: so apps whose org-level artifacts already use such a name refuse
+    it, through a `team_name_conflict(org=, name=)` method on their AppConfig (artifacts: org-level
+    container repositories; docs/permissions.md "Spaces")."""
+    for config in apps.get_app_configs():
+        check = getattr(config, "team_name_conflict", None)
+        reason = check(org=org, name=name) if check is not None else None
+        if reason:
+            return reason
+    return None
+
+
 def team_create(*, org: Org, actor: User, name: str, description: str = "") -> Team:
-    """Org administrators create teams; names are lowercase and unique in the org."""
+    """Org administrators create teams; names are lowercase and unique in the org, and not the
+    first path component of an org-level repository (`team_name_conflict`)."""
     permissions.require(actor, Action.MANAGE_TEAMS, Space(org))
     _validate_namespace_name(name, what="Team")
     with transaction.atomic():
+        # Serialises with a first push creating `<org>/<name>/...`, which takes the same lock.
+        Org.objects.select_for_update().filter(pk=org.pk).first()
         if Team.objects.filter(org=org, name=name).exists():
             raise Conflict(f"Team '{name}' already exists in org '{org.name}'.", field="name")
+        reason = team_name_conflict(org=org, name=name)
+        if reason:
+            raise Conflict(reason, field="name")
         team = Team(org=org, name=name, description=description)
         _full_clean(team)
         try:
@@ -437,11 +459,13 @@ def api_key_generate(*, user: User) -> str:
     with transaction.atomic():
         ApiKey.objects.filter(user=user).delete()
         ApiKey.objects.create(user=user, prefix=tokens.api_key_prefix(raw), key_hash=tokens.hash_api_key(raw))
+        # Tokens obtained with the old key stop writing at once (and, on the NGC API, stop working).
+        permissions.authz_version_bump(user=user)
     return raw
 
 
-def api_key_authenticate(raw_key: str) -> User | None:
-    """The active user whose current key this is, or None."""
+def api_key_check(raw_key: str) -> ApiKey | None:
+    """The current key `raw_key` is, with its active user loaded (`.user`), or None."""
     if not raw_key:
         return None
     key = ApiKey.objects.select_related("user").filter(key_hash=tokens.hash_api_key(raw_key)).first()
@@ -451,7 +475,23 @@ def api_key_authenticate(raw_key: str) -> User | None:
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=5):
         # Throttled so a busy client does not turn every token request into a write.
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key.user
+    return key
+
+
+def api_key_authenticate(raw_key: str) -> User | None:
+    """The active user whose current key this is, or None."""
+    key = api_key_check(raw_key)
+    return key.user if key is not None else None
+
+
+def user_set_active(*, user: User, is_active: bool) -> User:
+    """Deactivate or reactivate an account. A deactivated user's key and tokens stop working at
+    once (writes under a token issued before either change re-check the current policy)."""
+    with transaction.atomic():
+        user.is_active = is_active
+        user.save(update_fields=["is_active"])
+        permissions.authz_version_bump(user=user)
+    return user
 
 
 # --- bootstrap (management commands, demo) -------------------------------------------------

@@ -1,8 +1,9 @@
 """Secrets the identity layer hands out: API keys, signed bearer tokens, e-mailed link tokens.
 
 - API keys: random, shown once, stored as sha256 with a short visible prefix.
-- Bearer tokens (/token): HS256 JWTs with `exp`, the audience (service) and the granted scopes.
-  Verifying one is an HMAC, so per-request auth stays cheap (no password hash per request).
+- Bearer tokens (/token): HS256 JWTs with `exp`, the audience (service), the granted scopes, and
+  the user's authz version and API key id at issue (`av`, `key`: writes compare them with the
+  current ones, docs/permissions.md). Verifying one is an HMAC, so per-request auth stays cheap.
 - Link tokens (invitations, e-mail verification): "<id>-<hmac>" over the row id and a nonce kept
   in the database, so neither the database nor the mail log alone can forge or replay a link.
 - Capability signatures (multipart part URLs, file download URLs, used without Authorization):
@@ -44,9 +45,16 @@ class TokenClaims:
     # Registry grants: [{"type": "repository", "name": "...", "actions": [...]}] (docker token spec).
     access: tuple[dict, ...] = field(default=())
     expires_at: int = 0
+    # The user's authz version when the token was issued (User.authz_version) and the API key it was
+    # obtained with; None in tokens that carry neither (anonymous ones).
+    authz_version: int | None = None
+    key_id: int | None = None
 
 
-def issue_access_token(*, user_id: int, audience: str, scopes=(), access=(), ttl_seconds: int | None = None) -> tuple[str, int]:
+def issue_access_token(
+    *, user_id: int, audience: str, scopes=(), access=(), ttl_seconds: float | None = None,
+    authz_version: int | None = None, key_id: int | None = None,
+) -> tuple[str, int]:
     """Return (token, expires_in seconds)."""
     ttl = int(ttl_seconds or settings.ACCESS_TOKEN_TTL.total_seconds())
     now = int(time.time())
@@ -61,6 +69,10 @@ def issue_access_token(*, user_id: int, audience: str, scopes=(), access=(), ttl
         "scopes": list(scopes),
         "access": list(access),
     }
+    if authz_version is not None:
+        payload["av"] = authz_version
+    if key_id is not None:
+        payload["key"] = key_id
     return jwt.encode(payload, settings.TOKEN_SIGNING_KEY, algorithm="HS256"), ttl
 
 
@@ -102,7 +114,9 @@ def _decode_access_token(token: str, *, audience: str) -> TokenClaims:
             options={"require": ["exp", "sub", "aud"]},
         )
         user_id = int(payload["sub"])
-    except (jwt.PyJWTError, ValueError) as exc:
+        authz_version = _optional_int(payload.get("av"))
+        key_id = _optional_int(payload.get("key"))
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
     return TokenClaims(
         user_id=user_id,
@@ -110,7 +124,13 @@ def _decode_access_token(token: str, *, audience: str) -> TokenClaims:
         scopes=tuple(payload.get("scopes") or ()),
         access=tuple(payload.get("access") or ()),
         expires_at=int(payload["exp"]),
+        authz_version=authz_version,
+        key_id=key_id,
     )
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
 
 
 def new_nonce() -> str:

@@ -128,7 +128,13 @@ def container_repository(user, name: str) -> Repository:
 
 
 def repository_space(repository: Repository) -> Space:
+    """The space a repository was created in: the one every face asks the policy about."""
     return Space(repository.org, repository.team)
+
+
+def org_repository_under(org, first_component: str) -> Repository | None:
+    """An org-level repository of `org` whose path starts with `<first_component>/`, if any."""
+    return Repository.objects.filter(org=org, team=None, name__startswith=f"{org.name}/{first_component}/").order_by("name").first()
 
 
 def repository_tags(repository: Repository):

@@ -433,9 +433,6 @@ def repository_create(*, actor, space: Space, path: str, is_public: bool = False
             f"{exc}: use lower-case letters, digits and single separators (. _ __ -), '/' between components.",
             field="name",
         ) from None
-    target = resolved.space
-    if target is None or target.org.pk != space.org.pk or (target.team.pk if target.team else None) != (space.team.pk if space.team else None):
-        raise InvalidInput(f"'{path}' cannot be created in {space.path}: its first component names a team.", field="name")
     repository = Repository(
         org=space.org, team=space.team, name=name, path=resolved.path, created_by=actor, is_public=bool(is_public),
     )
@@ -443,6 +440,10 @@ def repository_create(*, actor, space: Space, path: str, is_public: bool = False
     _full_clean(repository, exclude=["name"])
     try:
         with transaction.atomic():
+            # Under the org row lock team_create takes: no team of that name can appear before the insert.
+            target = resolve_name(name, for_update=True).space
+            if target is None or target.org.pk != space.org.pk or (target.team.pk if target.team else None) != (space.team.pk if space.team else None):
+                raise InvalidInput(f"'{path}' cannot be created in {space.path}: its first component names a team.", field="name")
             if Repository.objects.filter(name=name).exists():
                 raise Conflict(f"Repository '{name}' already exists.")
             repository.save()

@@ -21,6 +21,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
+from accounts.models import User
 from artifacts.models import Blob, Manifest, Repository, RepositoryBlob, Tag, UploadSession
 
 REPOSITORY = Repository._meta.db_table
@@ -29,6 +30,7 @@ LINK = RepositoryBlob._meta.db_table
 MANIFEST = Manifest._meta.db_table
 TAG = Tag._meta.db_table
 SESSION = UploadSession._meta.db_table
+USER = User._meta.db_table
 
 # name -> SQL with %s placeholders
 SQL = {
@@ -64,6 +66,8 @@ SQL = {
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
+    # Every write under a bearer token (artifacts.oci.auth.Caller): has the user changed since it was issued?
+    "registry_user_authz": f"SELECT is_active, authz_version FROM {USER} WHERE id = %s",
 }
 
 # Raw PostgreSQL connections (psycopg's, one per Django connection's lifetime) holding the statements.
@@ -136,6 +140,12 @@ def repository_blob(name: str, digest: str) -> tuple | None:
         return None
     repository, blob, size, linked = rows[0]
     return repository, blob, size, _py_datetime(linked)
+
+
+def user_authz(user_id: int) -> tuple[bool, int] | None:
+    """(is_active, authz_version) of user `user_id`, None when there is no such user."""
+    rows = _rows("registry_user_authz", [user_id])
+    return (bool(rows[0][0]), rows[0][1]) if rows else None
 
 
 def manifest_by_tag(name: str, tag: str) -> tuple[str, str] | None:

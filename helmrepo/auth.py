@@ -11,7 +11,7 @@ import binascii
 from django.conf import settings
 
 from accounts.apis import scope_covers
-from accounts.authentication import NGC_AUDIENCE
+from accounts.authentication import NGC_AUDIENCE, token_user
 from accounts.models import User
 from accounts.permissions import Space
 from accounts.services import api_key_authenticate
@@ -44,7 +44,7 @@ def authenticate(request) -> tuple[User, TokenClaims | None]:
             claims = verify_access_token(credentials, audience=NGC_AUDIENCE)
         except InvalidToken:
             raise Unauthenticated("Invalid or expired token; request a new one from /token.") from None
-        user = User.objects.filter(pk=claims.user_id, is_active=True).first()
+        user = token_user(claims)
         if user is None:
             raise Unauthenticated("Invalid or expired token; request a new one from /token.")
         return user, claims

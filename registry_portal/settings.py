@@ -206,6 +206,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "registry@localhost")
 # Identity rules.
 INVITATION_TTL = timedelta(hours=env_int("INVITATION_TTL_HOURS", 72))
 ACCESS_TOKEN_TTL = timedelta(seconds=env_int("ACCESS_TOKEN_TTL_SECONDS", 3600))
+# Container registry tokens: reads (pulls) ride one until it expires; writes re-check (docs/permissions.md).
+REGISTRY_TOKEN_TTL = timedelta(seconds=env_int("REGISTRY_TOKEN_TTL_SECONDS", 300))
 # The key that signs /token's bearer tokens; defaults to SECRET_KEY so one secret suffices.
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
 TOKEN_ISSUER = env_str("TOKEN_ISSUER", "registry-portal")

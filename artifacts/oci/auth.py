@@ -6,8 +6,10 @@ the realm (our /token), the registry's service name and the scope it needs; the 
 action the policy allows on each requested repository (not only the requested ones), because
 some clients (oras) keep one token for a whole push. Verifying a token is an HMAC; the policy
 is consulted again only when a token falls short, to tell "fetch a new token" (401
-insufficient_scope) from "not allowed" (403 DENIED). Basic `$oauthtoken:<api key>` is accepted
-directly too, at the cost of a key lookup per request.
+insufficient_scope) from "not allowed" (403 DENIED). Reads ride the token until it expires
+(REGISTRY_TOKEN_TTL); writes and deletes also look up whether the user's authz version moved
+since the token was issued (roles changed, key replaced, user deactivated) and if so re-check.
+Basic `$oauthtoken:<api key>` is accepted directly too, at the cost of a key lookup per request.
 """
 import base64
 import time
@@ -16,13 +18,16 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from accounts.authentication import api_key_current
 from accounts.models import User
 from accounts.permissions import Action, can
 from accounts.roles import Service
 from accounts.services import api_key_authenticate
-from accounts.tokens import InvalidToken, issue_access_token, verify_access_token
+from accounts.tokens import InvalidToken, TokenClaims, issue_access_token, verify_access_token
+from artifacts import statements
 from artifacts.oci.errors import OCIError
-from artifacts.oci.names import InvalidName, resolve_name
+from artifacts.oci.names import InvalidName, resolve_name, validate_name
+from artifacts.selectors import repository_space
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 ANONYMOUS_USER_ID = 0
@@ -53,22 +58,27 @@ def parse_scopes(values) -> list[Scope]:
 
 
 def repository_actions(user, name: str) -> set[str]:
-    """Every registry action the policy allows `user` (or anonymous) on repository `name`."""
+    """Every registry action the policy allows `user` (or anonymous) on repository `name`: in the
+    space an existing repository was created in (stored, as every other face reads it), else in
+    the space a first push would create it in."""
     from artifacts.models import Repository
 
     try:
-        resolved = resolve_name(name)
+        validate_name(name)
     except InvalidName:
         return set()
-    if resolved.space is None:
-        return set()
-    repository = Repository.objects.filter(name=name).only("id", "is_public", "created_by_id").first()
+    repository = Repository.objects.select_related("org", "team").filter(name=name).first()
+    if repository is not None:
+        space = repository_space(repository)
+    else:
+        space = resolve_name(name).space
+        if space is None:
+            return set()
     actions = set()
     if repository is not None and repository.is_public:
         actions.add(PULL)
     if user is None or not user.is_authenticated:
         return actions
-    space = resolved.space
     if can(user, Action.READ, space, service=Service.CONTAINER):
         actions.add(PULL)
     if can(user, Action.WRITE, space, service=Service.CONTAINER):
@@ -94,11 +104,18 @@ def granted_access(user, scopes: list[Scope]) -> list[dict]:
     return granted
 
 
-def token_response(user, scope_values) -> dict:
-    """The JSON body /token returns for the registry service (user may be anonymous)."""
+def token_response(user, scope_values, *, key_id: int | None = None) -> dict:
+    """The JSON body /token returns for the registry service (user may be anonymous; `key_id`: the
+    API key they authenticated with). Lives REGISTRY_TOKEN_TTL: reads ride the token that long."""
+    authenticated = user is not None and user.is_authenticated
+    # Read before the grants are computed: a change in between leaves the token's version behind,
+    # which costs a re-check on write, never a stale grant.
+    authz_version = user.authz_version if authenticated else None
     access = granted_access(user, parse_scopes(scope_values))
-    user_id = user.pk if user is not None and user.is_authenticated else ANONYMOUS_USER_ID
-    token, expires_in = issue_access_token(user_id=user_id, audience=settings.REGISTRY_SERVICE_NAME, access=access)
+    token, expires_in = issue_access_token(
+        user_id=user.pk if authenticated else ANONYMOUS_USER_ID, audience=settings.REGISTRY_SERVICE_NAME, access=access,
+        ttl_seconds=settings.REGISTRY_TOKEN_TTL.total_seconds(), authz_version=authz_version, key_id=key_id,
+    )
     issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at}
 
@@ -121,6 +138,7 @@ class Caller:
 
     user_id: int | None  # None: anonymous
     token_access: dict | None = None  # (type, name) -> actions, when a Bearer token was presented
+    claims: TokenClaims | None = None  # that token's claims
     _user: object = field(default=None, repr=False)
 
     @property
@@ -143,10 +161,13 @@ class Caller:
         return action in repository_actions(self.user, name)
 
     def require(self, name: str, action: str, *, scope_actions: str | None = None) -> None:
-        """Raise the right 401/403 unless the caller may do `action` on repository `name`."""
-        if self.allowed("repository", name, action):
-            return
+        """Raise the right 401/403 unless the caller may do `action` on repository `name`. A token
+        is enough to read; a write (push, delete) under a token also checks it is still current."""
         scope = f"repository:{name}:{scope_actions or action}"
+        if self.allowed("repository", name, action):
+            if action != PULL and self.claims is not None:
+                self._require_current(name, action, scope)
+            return
         if not self.has_credentials:
             raise OCIError("UNAUTHORIZED", headers={"WWW-Authenticate": challenge(scope)})
         if self.token_access is not None and action in repository_actions(self.user, name):
@@ -171,6 +192,26 @@ class Caller:
             )
         return False
 
+    def _require_current(self, name: str, action: str, scope: str) -> None:
+        """A write under a token: one indexed lookup of the user's (is_active, authz_version).
+        Unchanged since issue → the token's grant stands; changed (roles, key, activity) → the
+        token's API key must still be the user's and the policy must still allow the action."""
+        state = statements.user_authz(self.user_id) if self.user_id else None
+        if state is None or not state[0]:
+            raise OCIError(
+                "UNAUTHORIZED", "this token's user has been deactivated",
+                headers={"WWW-Authenticate": challenge(scope, error="invalid_token")},
+            )
+        if self.claims.authz_version is not None and self.claims.authz_version == state[1]:
+            return
+        if not api_key_current(user_id=self.user_id, key_id=self.claims.key_id):
+            raise OCIError(
+                "UNAUTHORIZED", "the API key this token was obtained with has been replaced",
+                headers={"WWW-Authenticate": challenge(scope, error="invalid_token")},
+            )
+        if action not in repository_actions(self.user, name):
+            raise OCIError("DENIED", f"requested access to {name} is denied")
+
 
 def authenticate(request) -> Caller:
     """Read the Authorization header: Bearer (a /token token), Basic $oauthtoken:<key>, or none."""
@@ -187,7 +228,7 @@ def authenticate(request) -> Caller:
         access = {}
         for item in claims.access:
             access.setdefault((item.get("type"), item.get("name")), set()).update(item.get("actions") or ())
-        return Caller(user_id=claims.user_id or None, token_access=access)
+        return Caller(user_id=claims.user_id or None, token_access=access, claims=claims)
     if kind == "basic":
         try:
             username, _, password = base64.b64decode(credentials.strip()).decode().partition(":")

@@ -1,7 +1,10 @@
-"""Repository names (spec's name grammar) and the space (org or org/team) a name belongs to.
+"""Repository names (spec's name grammar) and the space (org or org/team) a new name goes to.
 
 `<org>/<repo>` lives in the org; `<org>/<team>/<repo...>` lives in the team when the second
-segment names a team of that org, otherwise in the org with a nested path.
+segment names a team of that org, otherwise in the org with a nested path. This decides only
+where a repository is *created*: once it exists, its stored org/team is its space on every face
+(artifacts.selectors.repository_space), and no team can later take the name of its first
+path component (accounts.services.team_name_conflict).
 """
 import re
 from dataclasses import dataclass
@@ -33,11 +36,14 @@ def validate_name(name: str) -> str:
     return name
 
 
-def resolve_name(name: str) -> ResolvedName:
-    """Split a valid name into its space and path (one or two queries, no permission check)."""
+def resolve_name(name: str, *, for_update: bool = False) -> ResolvedName:
+    """Split a valid name into the space a new repository of that name goes to, and its path
+    (one or two queries, no permission check). `for_update` (inside a transaction) locks the org
+    row, which team_create also takes, so no team appears between this answer and the insert."""
     validate_name(name)
     segments = name.split("/")
-    org = Org.objects.filter(name=segments[0]).first()
+    orgs = Org.objects.select_for_update() if for_update else Org.objects
+    org = orgs.filter(name=segments[0]).first()
     if org is None:
         return ResolvedName(name=name, space=None, path="/".join(segments[1:]))
     if len(segments) >= 3:

@@ -1,25 +1,35 @@
 """Registry writes: repositories (created on first push), manifests and tags."""
 from django.db import IntegrityError, transaction
 
+from accounts.permissions import Action, can
+from accounts.roles import Service
 from artifacts import services as blob_services
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
 from artifacts.gpu import tasks as gpu_tasks
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from artifacts.oci.errors import OCIError
 from artifacts.oci.manifests import parse_manifest
-from artifacts.oci.names import TAG_RE, ResolvedName
+from artifacts.oci.names import TAG_RE, ResolvedName, resolve_name
 
 
 def repository_get_or_create(*, resolved: ResolvedName, user) -> Repository:
-    """The repository of a push, created on first push (the caller has checked push rights).
+    """The repository of a push. An existing one keeps the space it was created in. A new one is
+    created in the space its name goes to now (re-resolved under the org row lock that
+    team_create takes), for a user with WRITE on CONTAINER there: the caller's token was granted
+    for the space the name went to when it was issued, and a team created since moves it.
     Parallel first pushes (docker's layers) race here: the database's unique name decides, and
     every loser reads the winner's row."""
     repository = Repository.objects.filter(name=resolved.name).first()
     if repository is not None:
         return repository
-    space = resolved.space
     try:
         with transaction.atomic():
+            resolved = resolve_name(resolved.name, for_update=True)
+            space = resolved.space
+            if space is None:
+                raise OCIError("NAME_UNKNOWN", detail={"name": resolved.name})
+            if not can(user, Action.WRITE, space, service=Service.CONTAINER):
+                raise OCIError("DENIED", f"requested access to {resolved.name} is denied")
             repository = Repository(
                 org=space.org, team=space.team, name=resolved.name, path=resolved.path,
                 created_by=user if user is not None and user.is_authenticated else None,
