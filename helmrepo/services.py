@@ -24,7 +24,7 @@ from accounts.roles import Service
 from artifacts.models import Blob
 from artifacts.storage import get_blob_store
 from artifacts.versioned.semver import semver_key
-from outbox.services import outbox_enqueue
+from registry_portal.outbox.services import outbox_enqueue
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.packages import InvalidPackage, inspect_package
 

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "artifacts",
     "helmrepo",
-    "outbox",
+    "registry_portal.outbox",
 ]
 
 MIDDLEWARE = [
@@ -135,7 +135,7 @@ warnings.filterwarnings("ignore", message="No directory at: ")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis broker when REDIS_URL is given, otherwise tasks run eagerly in-process.
-# Every enqueue goes through the transactional outbox (outbox/services.py); docs/model-transfers.md
+# Every enqueue goes through the transactional outbox (registry_portal/outbox/services.py); docs/model-transfers.md
 # ("Background work") explains the settings below.
 REDIS_URL = env_str("REDIS_URL")
 # Connecting to Redis (broker and cache) gives up after this long, so an outage costs a request

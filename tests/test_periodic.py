@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.roles import Role
-from outbox.models import OutboxState, OutboxTask
+from registry_portal.outbox.models import OutboxState, OutboxTask
 from tests.support import servers
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 from celery import shared_task
 
 from artifacts.gpu import services
-from outbox.services import outbox_enqueue
+from registry_portal.outbox.services import outbox_enqueue
 
 
 @shared_task

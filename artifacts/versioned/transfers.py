@@ -47,7 +47,7 @@ from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedA
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
 from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space, pick_latest
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
-from outbox.services import outbox_enqueue
+from registry_portal.outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 

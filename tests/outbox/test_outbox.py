@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.roles import Role
 from accounts.tasks import send_invitation_email
-from outbox.models import OutboxState, OutboxTask
-from outbox.services import outbox_enqueue, outbox_sweep
+from registry_portal.outbox.models import OutboxState, OutboxTask
+from registry_portal.outbox.services import outbox_enqueue, outbox_sweep
 from registry_portal.cache import CacheUnavailable, DegradingRedisCache
 from tests.support import servers
 

@@ -9,8 +9,8 @@ import yaml
 
 from accounts import services as account_services
 from artifacts.gpu.tasks import check_manifest
-from outbox.models import OutboxState, OutboxTask
-from outbox.services import outbox_sweep
+from registry_portal.outbox.models import OutboxState, OutboxTask
+from registry_portal.outbox.services import outbox_sweep
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.helmrepo import charts
 from tests.support import servers

@@ -12,7 +12,7 @@ from artifacts.models import Blob
 from artifacts.tasks import finalize_version
 from artifacts.versioned import transfers
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
-from outbox.models import OutboxState, OutboxTask
+from registry_portal.outbox.models import OutboxState, OutboxTask
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.support import servers
 from tests.support.ngc_transfer import DjangoTransport, Uploader

@@ -31,7 +31,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from outbox.models import OutboxState, OutboxTask
+from registry_portal.outbox.models import OutboxState, OutboxTask
 from registry_portal.celery import app
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _hand_over(outbox_id: int, *, inline: bool) -> None:
 
 def outbox_dispatch(outbox_id: int, *, dispatches: int = 0) -> bool:
     """Send the row to a worker; False (and the row due at the next sweep) when the broker is down."""
-    from outbox.tasks import run
+    from registry_portal.outbox.tasks import run
 
     global _broker_down_until
     try:

@@ -1,7 +1,7 @@
 """The outbox's Celery tasks: the generic runner every enqueued call goes through, and the sweep."""
 from celery import shared_task
 
-from outbox import services
+from registry_portal.outbox import services
 
 
 @shared_task(name="outbox.run", acks_late=True, reject_on_worker_lost=True)
