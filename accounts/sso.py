@@ -449,10 +449,7 @@ class PasswordRefusedForSsoBackend:
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied("password sign-in refused: the e-mail domain signs in with SSO")
-        return None
-
-    def get_user(self, user_id):
-        return None
+        return None  # no get_user(): never a session's backend (force_login picks the first that has one)
 
 
 def end_session_url(*, provider_id: int, id_token: str, post_logout_redirect_uri: str) -> str | None:
