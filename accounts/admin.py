@@ -2,11 +2,24 @@
 so it is for server operators; guardian permissions are re-synced on every binding saved here."""
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from accounts import permissions, services
+from accounts.forms import password_refused_error
 from accounts.models import ApiKey, Invitation, Org, RoleBinding, Team, User
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The admin's login says why a mapped domain's password is refused (the refusal itself is
+    accounts.sso.PasswordRefusedForSsoBackend's, shared with the portal)."""
+
+    def get_invalid_login_error(self):
+        return password_refused_error(self.cleaned_data.get("username") or "") or super().get_invalid_login_error()
+
+
+admin.site.login_form = AdminSignInForm
 
 
 class EmailUserCreationForm(UserCreationForm):

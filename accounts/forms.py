@@ -14,9 +14,28 @@ def role_choices(roles) -> list[tuple[str, str]]:
     return [(role, Role(role).label) for role in Role.values if role in set(roles)]
 
 
+def password_refused_error(email: str) -> forms.ValidationError | None:
+    """Why a password sign-in failed when the address's domain signs in with SSO (the refusal
+    itself is accounts.sso.PasswordRefusedForSsoBackend's)."""
+    from accounts import sso
+
+    provider = sso.password_refused_by(email)
+    if provider is None:
+        return None
+    return forms.ValidationError(sso.password_refused_message(provider), code="sso_required")
+
+
+class SignInEmailForm(forms.Form):
+    """Step 1 of sign-in: the e-mail alone decides between the org's provider and a password."""
+
+    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
+
+
 class SignInForm(forms.Form):
-    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
-    password = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    """Step 2 of sign-in: the password, for the e-mail given in step 1."""
+
+    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "username", "readonly": True}))
+    password = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,7 +50,7 @@ class SignInForm(forms.Form):
         if self.user is None:
             if signin_was_locked_out(self.request):
                 raise forms.ValidationError(signin_locked_message(), code="locked_out")
-            raise forms.ValidationError("Incorrect e-mail or password.")
+            raise password_refused_error(data["email"]) or forms.ValidationError("Incorrect e-mail or password.")
         return data
 
 

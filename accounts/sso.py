@@ -430,6 +430,28 @@ def password_refused_by(email: str) -> SsoProvider | None:
     return provider
 
 
+def password_refused_message(provider: SsoProvider) -> str:
+    return (
+        f"{provider.org.display_name} signs in with single sign-on: enter only your e-mail on the sign-in page "
+        "and continue at your organization's sign-in page."
+    )
+
+
+class PasswordRefusedForSsoBackend:
+    """First password backend in AUTHENTICATION_BACKENDS, so every password sign-in (the portal's
+    two-step form, invitation acceptance, Django admin's login) passes here: an address in a mapped
+    domain is refused before any password is checked (PermissionDenied stops the backend chain),
+    unless the org's break-glass lets its Owner in. It never authenticates anyone itself."""
+
+    def authenticate(self, request, username: str | None = None, password: str | None = None, **kwargs):
+        email = username or kwargs.get(User.USERNAME_FIELD) or ""
+        if password is not None and email and password_refused_by(str(email)) is not None:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("password sign-in refused: the e-mail domain signs in with SSO")
+        return None  # no get_user(): never a session's backend (force_login picks the first that has one)
+
+
 def end_session_url(*, provider_id: int, id_token: str, post_logout_redirect_uri: str) -> str | None:
     """The provider's RP-initiated sign-out URL, when it announces an end_session_endpoint."""
     provider = SsoProvider.objects.filter(pk=provider_id).first()

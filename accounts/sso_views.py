@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts import services, sso, views
 from accounts.errors import NotFound, RegistryError
 from accounts.models import Org, SsoProvider
+from accounts.forms import SignInEmailForm
 from accounts.sso_forms import SsoSettingsForm
 from accounts.web_gate import error_page, form_error, portal_page
 
@@ -61,21 +62,20 @@ def _begin(
 
 
 def signin(request):
-    """E-mail first: an address in a mapped domain goes to its provider (a password is refused
-    unless the org's break-glass lets its Owner in); any other address gets the password form."""
-    if request.method == "POST":
+    """E-mail first: step 1 with an address in a mapped domain goes to its provider; any other
+    address continues to the password form (accounts.views.signin). Opening the password step
+    for a mapped address shows step 1 again, unless the org's break-glass lets its Owner in."""
+    if request.method == "POST" and "password" not in request.POST:
         email = (request.POST.get("email") or "").strip().lower()
         provider = sso.provider_for_email(email)
         if provider is not None:
-            if not request.POST.get("password"):
-                return _begin(request, provider, login_hint=email, next_url=_safe_next(request))
-            if sso.password_refused_by(email) is not None:
-                messages.error(
-                    request,
-                    f"{sso.email_domain(email)} signs in with {provider.org.display_name}'s single sign-on: "
-                    "enter your e-mail and leave the password empty.",
-                )
-                return redirect(f"{reverse('accounts:signin')}?{urlencode({'email': email})}")
+            return _begin(request, provider, login_hint=email, next_url=_safe_next(request))
+    if request.method == "GET" and request.GET.get("email"):
+        email = request.GET["email"].strip().lower()
+        provider = sso.password_refused_by(email)
+        if provider is not None:
+            form = SignInEmailForm(initial={"email": email})
+            return views.signin_email_step(request, form, note=sso.password_refused_message(provider))
     return views.signin(request)
 
 

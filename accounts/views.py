@@ -102,14 +102,41 @@ def home(request):
     return redirect("accounts:dashboard" if request.user.is_authenticated else "accounts:signin")
 
 
+def signin_password_url(email: str, next_url: str = "") -> str:
+    """Step 2 of sign-in: the password form for this e-mail, carrying ?next= along."""
+    return f"{reverse('accounts:signin')}?{urlencode({'email': email, **({'next': next_url} if next_url else {})})}"
+
+
+def signin_email_step(request, form: forms.SignInEmailForm, *, note: str = ""):
+    return render(request, "accounts/signin.html", {
+        "step": "email", "form": form, "note": note, "next": request.POST.get("next") or request.GET.get("next", ""),
+    })
+
+
 def signin(request):
+    """Two steps on one URL (guide 2.2.1): the e-mail alone (accounts.sso_views sends a mapped
+    domain to its provider before this view), then the password form at ?email=...; django-axes
+    watches the password step only, as only it authenticates."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and "password" not in request.POST:
+        step = forms.SignInEmailForm(request.POST)
+        if not step.is_valid():
+            return signin_email_step(request, step)
+        return redirect(signin_password_url(step.cleaned_data["email"].strip().lower(), next_url))
+    if request.method == "GET":
+        step = forms.SignInEmailForm(request.GET if request.GET.get("email") else None)
+        if not step.is_bound or not step.is_valid():
+            return signin_email_step(request, step)
     form = forms.SignInForm(request.POST or None, request=request, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
         login(request, form.user)
         # "Set your organization" appears at every sign-in (guide 2.2.1).
         target = reverse("accounts:set-organization")
         return redirect(f"{target}?{urlencode({'next': _safe_next(request, 'accounts:dashboard')})}")
-    return render(request, "accounts/signin.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(request, "accounts/signin.html", {
+        "step": "password", "form": form, "next": next_url,
+        "another_email": f"{reverse('accounts:signin')}?{urlencode({'next': next_url})}" if next_url else reverse("accounts:signin"),
+    })
 
 
 @require_POST

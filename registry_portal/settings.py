@@ -104,6 +104,8 @@ if env_str("DATABASE_TEST_NAME"):
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # Refuses passwords for e-mail domains mapped to an org's single sign-on (before ModelBackend).
+    "accounts.sso.PasswordRefusedForSsoBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]

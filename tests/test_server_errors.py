@@ -84,7 +84,7 @@ def test_an_unexpected_error_on_the_helm_repository_answers_helm_json(client, mo
 
 
 def test_an_unexpected_error_on_a_portal_page_is_the_portal_error_page(client, monkeypatch):
-    monkeypatch.setattr("accounts.forms.SignInForm.__init__", explode)
+    monkeypatch.setattr("accounts.forms.SignInEmailForm.__init__", explode)
 
     response = client.get("/accounts/signin")
 

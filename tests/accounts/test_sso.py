@@ -54,7 +54,7 @@ def through_provider(client: Client, response, login: str):
 
 
 def sso_sign_in(client: Client, email: str, login: str | None = None):
-    return through_provider(client, client.post("/accounts/signin", {"email": email, "password": ""}), login or email)
+    return through_provider(client, client.post("/accounts/signin", {"email": email}), login or email)
 
 
 def provider_token(oidc_provider, *, client_id: str = oidc.CLIENT_ID, nonce: str = "n-1", login: str = "new@acme.example") -> str:
@@ -112,14 +112,66 @@ def test_an_unmapped_domain_keeps_the_password_path(personas, acme_sso):
     assert response.status_code == 200 and b"This field is required" in response.content
 
 
+def test_sign_in_asks_for_the_email_first_and_an_unmapped_domain_continues_to_the_password_form(personas, acme_sso):
+    client = Client()
+    first = client.get("/accounts/signin?next=/teams")
+    assert first.status_code == 200 and b'name="password"' not in first.content and b"Continue" in first.content
+    email = personas.org_registry_user.email
+    step = client.post("/accounts/signin", {"email": email.upper(), "next": "/teams"})
+    assert step.status_code == 302 and step["Location"] == f"/accounts/signin?email={email.replace('@', '%40')}&next=%2Fteams"
+    second = client.get(step["Location"])
+    assert second.context["form"]["email"].value() == email and b'name="password"' in second.content
+    assert b'href="/accounts/signin?next=%2Fteams">Use another e-mail' in second.content
+    landed = client.post(step["Location"], {"email": email, "password": PASSWORD, "next": "/teams"})
+    assert landed.status_code == 302 and landed["Location"] == "/accounts/set-organization?next=%2Fteams"
+    assert client.session["_auth_user_id"] == str(personas.org_registry_user.pk)
+
+
+def test_a_mapped_domain_at_the_email_step_goes_to_the_provider_and_keeps_next(personas, acme_sso, oidc_provider):
+    client = Client()
+    response = client.post("/accounts/signin", {"email": "New@Acme.example", "next": "/teams"})
+    assert response.status_code == 302 and response["Location"].startswith(oidc_provider.issuer)
+    assert parse_qs(urlparse(response["Location"]).query)["login_hint"] == ["new@acme.example"]
+    [pending] = client.session[SESSION_PENDING].values()
+    assert pending["next"] == "/teams"
+
+
+def test_the_password_step_for_a_mapped_address_shows_the_email_step_pointing_to_single_sign_on(personas, acme_sso):
+    response = Client().get("/accounts/signin?email=pat@acme.example")
+    assert response.status_code == 200 and b'name="password"' not in response.content
+    assert b"signs in with single sign-on" in response.content
+    assert response.context["form"]["email"].value() == "pat@acme.example"
+
+
 def test_it_refuses_a_password_for_a_mapped_domain_and_points_to_single_sign_on(personas, acme_sso):
     user = services.user_create(email="pat@acme.example", password=PASSWORD, email_verified=True)
     services.role_add(actor=personas.owner, space=personas.acme_space, user=user, roles=[Role.REGISTRY_READ])
     client = Client()
-    response = client.post("/accounts/signin", {"email": "pat@acme.example", "password": PASSWORD}, follow=True)
-    assert "_auth_user_id" not in client.session
-    assert b"single sign-on" in response.content and b"leave the password empty" in response.content
-    assert response.context["form"]["email"].value() == "pat@acme.example"
+    response = client.post("/accounts/signin?email=pat@acme.example", {"email": "pat@acme.example", "password": PASSWORD})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert b"signs in with single sign-on" in response.content
+
+
+def test_it_refuses_a_mapped_domain_staff_password_at_the_admin_login_but_not_the_break_glass_owner(personas, oidc_provider):
+    boss = services.user_create(email="boss@initech.example", password=PASSWORD, email_verified=True)
+    initech = services.org_create(name="initech", display_name="Initech", owner=boss)
+    staff = services.user_create(email="ops@initech.example", password=PASSWORD, email_verified=True)
+    User.objects.filter(pk__in=[boss.pk, staff.pk]).update(is_staff=True, is_superuser=True)
+    provider = sso.provider_configure(
+        org=initech, actor=boss, issuer=oidc_provider.issuer, client_id=oidc.CLIENT_ID, client_secret=oidc.CLIENT_SECRET,
+        domains=["initech.example"],
+    )
+    staff_client, owner_client = Client(), Client()
+    response = staff_client.post("/admin/login/?next=/admin/", {"username": staff.email, "password": PASSWORD})
+    assert response.status_code == 200 and "_auth_user_id" not in staff_client.session
+    assert b"signs in with single sign-on" in response.content
+    owner_client.post("/admin/login/?next=/admin/", {"username": boss.email, "password": PASSWORD})
+    assert "_auth_user_id" not in owner_client.session  # no break-glass yet
+    SsoProvider.objects.filter(pk=provider.pk).update(allow_owner_password=True)
+    response = owner_client.post("/admin/login/?next=/admin/", {"username": boss.email, "password": PASSWORD})
+    assert response.status_code == 302 and owner_client.session["_auth_user_id"] == str(boss.pk)
+    staff_client.post("/admin/login/?next=/admin/", {"username": staff.email, "password": PASSWORD})
+    assert "_auth_user_id" not in staff_client.session
 
 
 def test_the_break_glass_flag_lets_the_org_owner_alone_sign_in_with_a_password(personas, oidc_provider):
@@ -181,7 +233,7 @@ def test_it_refuses_a_replayed_state(personas, acme_sso):
 def test_it_refuses_a_wrong_nonce_at_the_callback(personas, acme_sso):
     invite(personas, "new@acme.example")
     client = Client()
-    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    started = client.post("/accounts/signin", {"email": "new@acme.example"})
     session = client.session
     pending = session[SESSION_PENDING]
     for value in pending.values():
@@ -265,7 +317,7 @@ def test_a_provider_that_is_down_gives_a_clear_page_not_a_500(personas, monkeypa
         org=personas.acme, actor=personas.owner, issuer=f"http://127.0.0.1:{free_port()}", client_id="x",
         client_secret="y", domains=["acme.example"],
     )
-    response = Client().post("/accounts/signin", {"email": "anyone@acme.example", "password": ""})
+    response = Client().post("/accounts/signin", {"email": "anyone@acme.example"})
     assert response.status_code == 503
     assert b"Single sign-on is unavailable" in response.content and b"could not be reached" in response.content
 
@@ -346,7 +398,7 @@ def test_signing_out_ends_the_session_and_offers_the_providers_sign_out(personas
 def test_it_refuses_a_code_the_provider_did_not_issue(personas, acme_sso):
     invite(personas, "new@acme.example")
     client = Client()
-    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    started = client.post("/accounts/signin", {"email": "new@acme.example"})
     state = parse_qs(urlparse(started["Location"]).query)["state"][0]
     response = client.get("/accounts/sso/callback", {"code": "forged-code", "state": state})
     assert response.status_code == 403 and b"invalid_grant" in response.content
@@ -355,7 +407,7 @@ def test_it_refuses_a_code_the_provider_did_not_issue(personas, acme_sso):
 
 def test_it_shows_the_providers_own_refusal(personas, acme_sso):
     client = Client()
-    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    started = client.post("/accounts/signin", {"email": "new@acme.example"})
     state = parse_qs(urlparse(started["Location"]).query)["state"][0]
     response = client.get("/accounts/sso/callback", {"error": "access_denied", "error_description": "End-User aborted interaction", "state": state})
     assert response.status_code == 403 and b"End-User aborted interaction" in response.content
@@ -381,7 +433,7 @@ def test_a_user_removed_from_the_org_but_member_of_another_is_signed_in_without_
 def test_it_refuses_an_answer_naming_another_issuer(personas, acme_sso):
     invite(personas, "new@acme.example")
     client = Client()
-    started = client.post("/accounts/signin", {"email": "new@acme.example", "password": ""})
+    started = client.post("/accounts/signin", {"email": "new@acme.example"})
     callback = urlparse(oidc.log_in(started["Location"], "new@acme.example"))
     query = {key: values[0] for key, values in parse_qs(callback.query).items()}
     response = client.get(callback.path, {**query, "iss": "https://evil.example"})

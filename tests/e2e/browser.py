@@ -42,9 +42,10 @@ class Camera:
 
 
 def sign_in(page, base, user, *, team="acme/alpha"):
-    """Sign in as a persona and pick acme and `team` on "Set your organization"."""
+    """Sign in as a persona (e-mail, Continue, then the password) and pick acme and `team` on "Set your organization"."""
     page.goto(f"{base}/")
     page.get_by_label("E-mail").fill(user.email)
+    page.get_by_role("button", name="Continue").click()  # step 1: the e-mail alone
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Set your organization").wait_for()

@@ -40,6 +40,9 @@ def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
         expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
         camera.shoot(owner, "sign-in")
         owner.get_by_label("E-mail").fill(personas.owner.email)
+        owner.get_by_role("button", name="Continue").click()  # step 1: the e-mail alone
+        expect(owner.get_by_label("E-mail")).to_have_value(personas.owner.email)
+        camera.shoot(owner, "sign-in-password")
         owner.get_by_label("Password").fill(PASSWORD)
         owner.get_by_role("button", name="Sign in").click()
         # The owner has not chosen communication preferences yet: the gate asks first.

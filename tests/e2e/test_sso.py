@@ -32,6 +32,7 @@ def test_an_invitee_of_a_mapped_domain_signs_in_at_the_provider_and_uses_their_a
         owner = browser.new_context(ignore_https_errors=True).new_page()
         owner.goto(f"{base}/")
         owner.get_by_label("E-mail").fill(personas.owner.email)
+        owner.get_by_role("button", name="Continue").click()  # step 1: the e-mail alone
         owner.get_by_label("Password").fill(PASSWORD)
         owner.get_by_role("button", name="Sign in").click()
         owner.get_by_role("button", name="Submit").click()  # "Almost done!"
@@ -93,6 +94,24 @@ def test_an_invitee_of_a_mapped_domain_signs_in_at_the_provider_and_uses_their_a
         invitee.get_by_role("button", name="Confirm").click()
         api_key = invitee.locator("#api-key").inner_text().strip()
         camera.shoot(invitee, "api-key")
+
+        # --- sign-in asks for the e-mail first: a mapped domain goes to the provider, others to a password
+        visitor = browser.new_context(ignore_https_errors=True).new_page()
+        visitor.goto(f"{base}/accounts/signin?next=/teams")
+        expect(visitor.get_by_label("Password")).to_have_count(0)
+        camera.shoot(visitor, "sign-in-email-step")
+        visitor.get_by_label("E-mail").fill(personas.org_registry_user.email)
+        visitor.get_by_role("button", name="Continue").click()
+        expect(visitor.get_by_label("E-mail")).to_have_value(personas.org_registry_user.email)
+        expect(visitor.get_by_label("Password")).to_be_visible()
+        camera.shoot(visitor, "sign-in-password-step")
+        visitor.get_by_role("link", name="Use another e-mail").click()
+        expect(visitor.get_by_label("Password")).to_have_count(0)
+        visitor.get_by_label("E-mail").fill("someone@acme.example")
+        visitor.get_by_role("button", name="Continue").click()
+        expect(visitor.locator("input[name=login]")).to_be_visible()
+        assert visitor.url.startswith(oidc_provider.issuer)
+        camera.shoot(visitor, "sign-in-mapped-domain-at-provider")
 
         # --- signing out ends the portal session and offers the provider's -----------------------
         invitee.locator("details.usermenu summary").click()
