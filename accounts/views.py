@@ -28,6 +28,9 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # --- small helpers --------------------------------------------------------------------------
 
 
+NEW_API_KEY_SESSION = "accounts.new_api_key"  # the plaintext, kept for the one GET that shows it
+
+
 def _space_url(name: str, space: Space, *args) -> str:
     """The URL of a space-scoped page ("users", "invite", ...) for an org or a team space."""
     if space.team:
@@ -396,12 +399,19 @@ def team_add_user(request, org: str, team: str):
 
 @portal_page(needs_space=False)
 def api_key(request):
-    """Setup → API Key (guide 2.3): Generate → warning → Confirm → the key, shown once."""
+    """Setup → API Key (guide 2.3): Generate → warning → Confirm → the key, shown once.
+
+    POST-redirect-GET: the new key waits in the session for exactly one GET, so a reload neither
+    re-POSTs (which would silently replace the key just copied) nor shows the key a second time.
+    """
     if request.method == "POST":
-        raw_key = services.api_key_generate(user=request.user)
-        response = render(request, "accounts/api_key.html", {"new_key": raw_key, "key": ApiKey.objects.get(user=request.user)})
-        response["Cache-Control"] = "no-store"
-        return response
-    return render(request, "accounts/api_key.html", {
-        "key": ApiKey.objects.filter(user=request.user).first(), "confirming": "generate" in request.GET,
+        request.session[NEW_API_KEY_SESSION] = services.api_key_generate(user=request.user)
+        return redirect("accounts:api-key")
+    new_key = request.session.pop(NEW_API_KEY_SESSION, None)
+    response = render(request, "accounts/api_key.html", {
+        "new_key": new_key, "key": ApiKey.objects.filter(user=request.user).first(),
+        "confirming": not new_key and "generate" in request.GET,
     })
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
