@@ -22,11 +22,6 @@ PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
 
 
-def registry_host(request) -> str:
-    """The host docker talks to: the one serving this page (the registry shares it)."""
-    return request.get_host()
-
-
 def _actions(user, repository: Repository) -> dict:
     """What the user may do on the repository; pages show only these buttons."""
     space = selectors.repository_space(repository)
@@ -56,7 +51,7 @@ def _repository_context(request, name: str) -> dict:
     return {
         "repository": repository, "space": selectors.repository_space(repository),
         "latest": selectors.describe_tags([latest])[0] if latest else None,
-        "tag_count": selectors.repository_tags(repository).count(), "host": registry_host(request),
+        "tag_count": selectors.repository_tags(repository).count(),
         **_actions(request.user, repository),
     }
 
@@ -71,7 +66,7 @@ def container_list(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "artifacts/container_list.html", {
         "space": space, "search": search, "page": page, "repositories": selectors.attach_latest_sizes(page.object_list),
-        "host": registry_host(request), "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER),
+        "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER),
     })
 
 

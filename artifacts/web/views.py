@@ -145,7 +145,7 @@ def container_create(request):
         else:
             messages.success(request, f"Created repository {repository.name}. Push an image to it with docker.")
             return redirect("artifacts:container", repository.name)
-    return render(request, "registry/container_create.html", {"space": space, "form": form, "host": request.get_host()})
+    return render(request, "registry/container_create.html", {"space": space, "form": form})
 
 
 def _upload_page(request, kind: str, ref: str):

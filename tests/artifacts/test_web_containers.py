@@ -11,7 +11,7 @@ from artifacts.models import Repository, Tag
 from tests.artifacts.conftest import OCI_INDEX, OCI_MANIFEST, Registry, image_manifest, sha256
 from tests.support.web import client_for, onboard
 
-HOST = "testserver"
+HOST = "registry.test"  # settings.SITE_URL of the conftest, not the host the test client sends
 
 
 @pytest.fixture
@@ -86,6 +86,15 @@ def test_an_empty_space_tells_a_pusher_how_to_push(cast):
     assert "$oauthtoken" in html and "API key" in html
     assert f"docker tag my-image:latest {HOST}/acme/beta/my-image:1.0" in html
     assert f"docker push {HOST}/acme/beta/my-image:1.0" in html
+
+
+@pytest.mark.django_db
+def test_docker_commands_name_the_site_urls_host_not_the_host_the_page_was_asked_on(cast, settings):
+    settings.SITE_URL = "http://registry.example:8080"
+    html = client_for(cast.beta_user, cast.beta_space).get(reverse("artifacts:containers"), HTTP_HOST="127.0.0.1").content.decode()
+    assert "docker push registry.example:8080/acme/beta/my-image:1.0" in html and "127.0.0.1/" not in html
+    key_page = client_for(cast.beta_user, cast.beta_space).get(reverse("accounts:api-key"), HTTP_HOST="127.0.0.1").content.decode()
+    assert "docker login registry.example:8080" in key_page and "NGC_CLI_API_URL=http://registry.example:8080" in key_page
 
 
 @pytest.mark.django_db
