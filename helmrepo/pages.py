@@ -102,6 +102,19 @@ def chart_versions(request, ref: str):
 
 
 @portal_page
+def chart_version(request, ref: str, version: str):
+    """A chart version's own page: what its Chart.yaml declared, its files and its fetch command."""
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    row = selectors.chart_version(chart, version)
+    return render(request, "helmrepo/chart_version.html", {
+        **context, "tab": "versions", "version": row, "fetch": _fetch(context, row), "files": listed_files(row),
+        "maintainers": row.chart_metadata.get("maintainers") or [], "home": row.chart_metadata.get("home", ""),
+        "can_delete_version": _may_delete_version(request.user, chart, row),
+    })
+
+
+@portal_page
 def chart_files(request, ref: str):
     """The File Browser: the files of one version (the latest unless `?version=`), and the text of
     one of them (`?path=`), escaped by the template like any other text."""

@@ -149,6 +149,17 @@ def test_the_overview_renders_sanitised_markdown_and_the_fetch_command(cast, dem
     assert f"helm repo add acme-alpha https://{HOST}/helm/acme/alpha" in html
 
 
+def test_a_chart_version_has_its_own_page_linked_from_the_versions_tab(cast, demo):
+    client = client_for(cast.alpha_registry_read, cast.alpha_space)
+    page = url("chart-version", "acme/alpha/demo", "0.1.0")
+    assert page == "/registry/helm-charts/acme/alpha/demo/-/versions/0.1.0"
+    assert f'href="{page}"' in client.get(url("chart-versions")).content.decode()
+    html = client.get(page).content.decode()
+    assert "Version <code>0.1.0</code>" in html and "demo-0.1.0.tgz" in html and "Chart.yaml" in html
+    assert '<code id="fetch-version">helm fetch acme-alpha/demo --version 0.1.0</code>' in html
+    assert client.get(url("chart-version", "acme/alpha/demo", "9.9.9")).status_code == 404
+
+
 def test_the_versions_tab_has_the_guides_columns_highest_first(cast, demo):
     html = client_for(cast.alpha_registry_read, cast.alpha_space).get(url("chart-versions")).content.decode()
     for column in ("Version", "File Count", "File Size", "Created Date"):
