@@ -198,8 +198,12 @@ class MembershipForm(forms.Form):
 
 
 class TeamCreateForm(forms.Form):
-    # Lowercase is the service's rule; its message is shown as this field's error.
-    name = forms.CharField(label="Team name", max_length=64, help_text="All lowercase: letters, digits, '-', '_' or '.'.")
+    # The service's rule (accounts.services.TEAM_NAME_RE); its message is shown as this field's error.
+    name = forms.CharField(
+        label="Team name", max_length=64, widget=forms.TextInput(attrs={"placeholder": "vision-team"}),
+        help_text="Lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, "
+        "for example vision-team.",
+    )
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 

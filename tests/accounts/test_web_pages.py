@@ -306,6 +306,18 @@ def test_team_names_must_be_lowercase_and_unique(cast):
 
 
 @pytest.mark.django_db
+def test_the_team_form_suggests_only_names_the_rule_accepts(cast):
+    client = client_for(cast.owner, cast.acme_space)
+    url = reverse("accounts:team-create", args=["acme"])
+    form = client.get(url).content.decode()
+    assert 'placeholder="vision-team"' in form and "for example vision-team" in form
+    assert services.team_create(org=cast.acme, actor=cast.owner, name="vision-team")  # the hint is valid
+    refused = client.post(url, {"name": "Speech Team"}).content.decode()
+    assert "for example &#x27;speech-team&#x27;" in refused and "use &#x27;speech team&#x27;" not in refused
+    assert not Team.objects.filter(name__icontains="speech").exists()
+
+
+@pytest.mark.django_db
 def test_a_registry_read_user_cannot_create_a_team(cast):
     client = client_for(cast.org_registry_read, cast.acme_space)
     teams_page = client.get(reverse("accounts:org-teams", args=["acme"]))
