@@ -167,6 +167,7 @@ def _upload_page(request, kind: str, ref: str):
         "gpu_models": GPU_MODELS, "link_types": LinkType.values, "max_tables": MAX_METRICS_TABLES,
         "max_attributes": MAX_METRICS_ATTRIBUTES, "part_size": PART_SIZE, "max_file": MAX_BROWSER_FILE,
         "api_space": api_space, "latest": artifact.latest_version,
+        "versions_url": url_for((f"versioned:{label}-versions",), artifact.resource_id),
         "detail_url": url_for((f"versioned:{label}", f"models:{label}"), artifact.resource_id)
         or url_for((f"accounts:{label}s",)),
     })
