@@ -127,6 +127,25 @@ def test_the_left_nav_links_the_models_and_resources_pages(cast):
         assert f'href="{reverse(f"versioned:{name}")}" aria-current="page"'.encode() in response.content
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona, space", [("alpha_registry_read", "alpha_space"), ("org_registry_read", "acme_space")])
+def test_a_registry_read_user_is_offered_no_link_that_answers_403(cast, persona, space):
+    client = client_for(getattr(cast, persona), getattr(cast, space))
+    page = client.get(reverse("accounts:dashboard")).content.decode()
+    assert f'href="{reverse("accounts:users")}"' not in page and "<h2>Users</h2>" not in page
+    assert f'href="{reverse("registry:hub")}"' not in page
+    assert client.get(reverse("accounts:users"), follow=True).status_code == 403  # what the link would answer
+    catalog = client.get(reverse("registry:catalog")).content.decode()
+    assert "Create…" not in catalog
+
+
+@pytest.mark.django_db
+def test_the_owner_is_offered_users_and_create(cast):
+    page = client_for(cast.owner, cast.acme_space).get(reverse("accounts:dashboard")).content.decode()
+    assert f'href="{reverse("accounts:users")}"' in page and "<h2>Users</h2>" in page
+    assert f'href="{reverse("registry:hub")}"' in page
+
+
 # --- users ----------------------------------------------------------------------------------------
 
 
