@@ -453,6 +453,23 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
     invitation.delete()
 
 
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
+    """Send a pending invitation's e-mail again with a fresh expiry (the link stays the same).
+    MANAGE_USERS in the invitation's space; a used invitation cannot be resent."""
+    permissions.require(actor, Action.MANAGE_USERS, Space(invitation.org, invitation.team))
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise Gone(f"The invitation to {invitation.email} has already been accepted.")
+        invitation.expires_at = timezone.now() + settings.INVITATION_TTL
+        invitation.email_sent_at = None
+        invitation.save(update_fields=["expires_at", "email_sent_at"])
+        from accounts.tasks import send_invitation_email
+
+        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+    return invitation
+
+
 # --- API keys ------------------------------------------------------------------------------
 
 

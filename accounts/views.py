@@ -82,6 +82,8 @@ def _pending_invitations(space: Space):
     for invitation in invitations:
         invitation.org_role_labels = [Role(r).label for r in invitation.org_roles]
         invitation.team_role_labels = [Role(r).label for r in invitation.team_roles] if invitation.team_id else []
+        invitation.resend_url = _space_url("invitation-action", space, invitation.pk, "resend")
+        invitation.revoke_url = _space_url("invitation-action", space, invitation.pk, "revoke")
     return invitations
 
 
@@ -272,6 +274,12 @@ def invite(request, org: str, team: str | None = None):
     space = get_space(request.user, org, team)
     require(request.user, Action.MANAGE_USERS, space)
     context = {"space": space, "users_url": _space_url("users", space)}
+    existing = _space_member_by_email(space, request.POST.get("email", "").strip()) if request.method == "POST" else None
+    if existing is not None:  # a member gets their roles changed, not a second invitation
+        return render(request, "accounts/invite_details.html", {
+            **context, "form": forms.InviteDetailsForm(request.POST), "existing": existing,
+            "edit_url": _space_url("member-edit", space, existing.pk),
+        })
     if request.POST.get("step") == "membership":
         form = forms.InviteMembershipForm(request.POST, **_invite_options(request.user, space))
         if form.is_valid():
@@ -292,6 +300,32 @@ def invite(request, org: str, team: str | None = None):
         form = forms.InviteMembershipForm(initial=details.cleaned_data, **_invite_options(request.user, space))
         return render(request, "accounts/invite_membership.html", {**context, "form": form})
     return render(request, "accounts/invite_details.html", {**context, "form": details})
+
+
+def _space_member_by_email(space: Space, email: str) -> User | None:
+    """The member of the space (any role in the org, or in the team for a team space) with `email`."""
+    bindings = RoleBinding.objects.filter(org=space.org, user__email__iexact=email)
+    if space.team:
+        bindings = bindings.filter(team=space.team)
+    binding = bindings.select_related("user").first()
+    return binding.user if binding else None
+
+
+@portal_page
+def invitation_action(request, org: str, invitation_id: int, action: str, team: str | None = None):
+    """Revoke or resend a pending invitation (POST from the Users page's pending list)."""
+    space = get_space(request.user, org, team)
+    require(request.user, Action.MANAGE_USERS, space)
+    invitation = next((row for row in _pending_invitations(space) if row.pk == invitation_id), None)
+    if request.method != "POST" or action not in ("revoke", "resend") or invitation is None:
+        raise NotFound("No such pending invitation.")
+    if action == "revoke":
+        services.invitation_revoke(actor=request.user, invitation=invitation)
+        messages.success(request, f"Revoked the invitation to {invitation.email}.")
+    else:
+        services.invitation_resend(actor=request.user, invitation=invitation)
+        messages.success(request, f"Sent the invitation to {invitation.email} again.")
+    return redirect(_space_url("users", space))
 
 
 def _member_of(space: Space, user_id: int) -> User:

@@ -1,7 +1,10 @@
 """The portal's identity pages: who may open them, who is refused, and their form errors."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, RoleBinding, Team
@@ -219,6 +222,45 @@ def test_inviting_takes_two_steps_and_offers_only_grantable_roles(cast):
     assert invitation.team == cast.alpha and invitation.team_roles == ["USER_ADMIN"]
     pending = client.get(users_url("acme")).content.decode()
     assert "new@example.test" in pending and "alpha: User Admin" in pending
+
+
+@pytest.mark.django_db
+def test_re_inviting_a_member_says_so_and_offers_edit_membership_instead(cast):
+    client = client_for(cast.owner, cast.acme_space)
+    member = cast.alpha_registry_read
+    for step in ("details", "membership"):
+        response = client.post(invite_url("acme"), {
+            "step": step, "name": "Again", "email": member.email.upper(), "org_roles": ["REGISTRY_READ"],
+        })
+        page = response.content.decode()
+        assert response.status_code == 200 and "is already a member of acme" in page, step
+        assert reverse("accounts:org-member-edit", args=["acme", member.pk]) in page and "Edit Membership" in page
+    assert not Invitation.objects.filter(email__iexact=member.email).exists()
+
+
+@pytest.mark.django_db
+def test_a_pending_invitation_can_be_resent_and_revoked(cast, django_capture_on_commit_callbacks):
+    invitation = services.invitation_create(
+        actor=cast.owner, org=cast.acme, email="late@example.test", org_roles=["REGISTRY_READ"],
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() + timedelta(hours=1))
+    client = client_for(cast.owner, cast.acme_space)
+    page = client.get(users_url("acme")).content.decode()
+    resend = reverse("accounts:org-invitation-action", args=["acme", invitation.pk, "resend"])
+    revoke = reverse("accounts:org-invitation-action", args=["acme", invitation.pk, "revoke"])
+    assert f'action="{resend}"' in page and f'action="{revoke}"' in page
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post(resend).status_code == 302
+    assert len(callbacks) == 1  # the e-mail is queued again
+    invitation.refresh_from_db()
+    assert invitation.expires_at > timezone.now() + timedelta(days=1)
+    assert client.get(resend).status_code == 404  # only POST changes anything
+    reader = client_for(cast.org_registry_read, cast.acme_space)
+    assert reader.post(revoke).status_code == 403
+    assert client.post(revoke).status_code == 302
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+    after = client.get(users_url("acme")).content.decode()
+    assert "Revoked the invitation to late@example.test." in after and "No pending invitations." in after
 
 
 @pytest.mark.django_db
