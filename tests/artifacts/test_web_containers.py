@@ -98,6 +98,48 @@ def test_docker_commands_name_the_site_urls_host_not_the_host_the_page_was_asked
 
 
 @pytest.mark.django_db
+def test_the_list_offers_create_container_to_those_who_may_push_only(cast):
+    create = reverse("registry:container-create")
+    assert f'href="{create}"' in client_for(cast.alpha_registry_user, cast.alpha_space).get(reverse("artifacts:containers")).content.decode()
+    assert f'href="{create}"' not in client_for(cast.alpha_registry_read, cast.alpha_space).get(reverse("artifacts:containers")).content.decode()
+
+
+def verdict(digest: str, host, status: str) -> None:
+    from artifacts.gpu.models import GpuVerdict
+    from artifacts.models import Manifest
+
+    GpuVerdict.objects.update_or_create(manifest=Manifest.objects.get(digest=digest), host=host, defaults={"status": status})
+
+
+@pytest.mark.django_db
+def test_a_gpu_host_filter_is_a_removable_chip_with_its_own_empty_state_and_explains_unknown(cast, client):
+    from artifacts.gpu import services as gpu_services
+
+    registry = Registry(client, cast.owner)
+    good, _ = registry.push_image("acme/alpha/good", "1", layer=b"good")
+    vague, _ = registry.push_image("acme/alpha/vague", "1", layer=b"vague")
+    a100 = gpu_services.host_create(actor=cast.owner, org=cast.acme, name="a100", architecture="amd64")
+    spare = gpu_services.host_create(actor=cast.owner, org=cast.acme, name="spare", architecture="amd64")
+    verdict(good, a100, "compatible")
+    verdict(vague, a100, "unknown")
+    verdict(good, spare, "unknown")
+    verdict(vague, spare, "incompatible")
+    web = client_for(cast.alpha_registry_read, cast.alpha_space)
+
+    page = web.get(reverse("artifacts:containers"), {"runs_on": "a100", "q": "g"}).content.decode()
+    assert "acme/alpha/good" in page and "acme/alpha/vague" not in page
+    assert 'data-testid="active-filters"' in page and "Runs on GPU host <strong>a100</strong>" in page
+    assert f'href="{reverse("artifacts:containers")}?q=g" aria-label="Remove the filter runs on a100"' in page
+    assert "1 container has an" in page and "NVIDIA_REQUIRE_CUDA" in page
+
+    empty = web.get(reverse("artifacts:containers"), {"runs_on": "spare"}).content.decode()
+    assert "are known to run on spare" in empty and "No containers in acme/alpha yet" not in empty
+    assert "docker push" not in empty and "1 container has an" in empty
+    nowhere = web.get(reverse("artifacts:containers"), {"runs_on": "nosuch"}).content.decode()
+    assert "has no GPU host named <code>nosuch</code>" in nowhere
+
+
+@pytest.mark.django_db
 def test_search_filters_by_name_or_display_name_and_says_when_nothing_matches(cast, client):
     registry = Registry(client, cast.owner)
     for name in ("acme/alpha/vision", "acme/alpha/speech"):
