@@ -427,7 +427,10 @@ def team_add_user(request, org: str, team: str):
         else:
             messages.success(request, f"Added {form.member.email} to team '{space.team.name}'.")
             return redirect("accounts:team-detail", space.org.name, space.team.name)
-    org_members = User.objects.filter(role_bindings__org=space.org).distinct().order_by("email")
+    # The picker offers the org's members who are not in the team yet.
+    org_members = (
+        User.objects.filter(role_bindings__org=space.org).exclude(role_bindings__team=space.team).distinct().order_by("email")
+    )
     return render(request, "accounts/team_add_user.html", {"space": space, "form": form, "org_members": org_members})
 
 

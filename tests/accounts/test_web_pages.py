@@ -402,6 +402,15 @@ def test_adding_an_org_member_to_a_team(cast):
 
 
 @pytest.mark.django_db
+def test_the_add_user_picker_offers_org_members_not_in_the_team_and_registry_read_by_default(cast):
+    page = client_for(cast.owner, cast.acme_space).get(reverse("accounts:team-add-user", args=["acme", "beta"])).content.decode()
+    assert '<option value="REGISTRY_READ" selected>' in page
+    assert f'<option value="{cast.org_registry_read.email}"' in page
+    assert f'<option value="{cast.beta_user.email}"' not in page  # already in beta
+    assert 'placeholder="name or e-mail"' in page
+
+
+@pytest.mark.django_db
 def test_adding_an_unknown_e_mail_to_a_team_is_a_form_error(cast):
     client = client_for(cast.owner, cast.acme_space)
     url = reverse("accounts:team-add-user", args=["acme", "beta"])
