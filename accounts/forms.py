@@ -217,21 +217,31 @@ class MembershipForm(forms.Form):
 
 
 class TeamCreateForm(forms.Form):
-    # Lowercase is the service's rule; its message is shown as this field's error.
-    name = forms.CharField(label="Team name", max_length=64, help_text="All lowercase: letters, digits, '-', '_' or '.'.")
+    # The service's rule (accounts.services.TEAM_NAME_RE); its message is shown as this field's error.
+    name = forms.CharField(
+        label="Team name", max_length=64, widget=forms.TextInput(attrs={"placeholder": "vision-team"}),
+        help_text="Lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, "
+        "for example vision-team.",
+    )
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class TeamAddUserForm(forms.Form):
     """Add an existing member of the org to a team with one role."""
 
-    email = forms.EmailField(label="User's e-mail", widget=forms.EmailInput(attrs={"list": "org-members"}))
-    role = forms.ChoiceField(label="Role")
+    email = forms.EmailField(
+        label="Member", help_text="Type to search the organization's members by name or e-mail.",
+        widget=forms.EmailInput(attrs={"list": "org-members", "autocomplete": "off", "placeholder": "name or e-mail"}),
+    )
+    role = forms.ChoiceField(label="Role", help_text="Registry Read is the least privilege; raise it only as needed.")
 
     def __init__(self, *args, org, grantable, **kwargs):
         super().__init__(*args, **kwargs)
         self.org = org
         self.fields["role"].choices = role_choices(grantable)
+        # Least privilege by default: Registry Read when it may be granted, else the lowest offered.
+        offered = [value for value, _label in self.fields["role"].choices]
+        self.fields["role"].initial = Role.REGISTRY_READ if Role.REGISTRY_READ in offered else (offered[-1] if offered else None)
         self.member = None
 
     def clean_email(self):

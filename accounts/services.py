@@ -30,14 +30,17 @@ def _validate_namespace_name(name: str, *, what: str) -> str:
     """Org and team names are path segments: lowercase, 1-64 chars, letters/digits and - _ . inside."""
     if not name:
         raise InvalidInput(f"{what} name is required.", field="name")
-    if name != name.lower():
+    if name != name.lower() and TEAM_NAME_RE.match(name.lower()):
         raise InvalidInput(f"{what} names must be all lowercase: use '{name.lower()}'.", field="name")
     if len(name) > 64:
         raise InvalidInput(f"{what} name is too long (at most 64 characters).", field="name")
     if not TEAM_NAME_RE.match(name):
+        # Suggest only a name that passes this same rule ("Vision Team" -> vision-team).
+        nearest = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._")
+        suggestion = f" — for example '{nearest}'" if TEAM_NAME_RE.match(nearest) else ""
         raise InvalidInput(
             f"Invalid {what.lower()} name '{name}': use lowercase letters, digits, '-', '_' or '.', "
-            "starting and ending with a letter or digit.",
+            f"starting and ending with a letter or digit{suggestion}.",
             field="name",
         )
     return name
@@ -448,6 +451,23 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
     space = Space(invitation.org, invitation.team)
     permissions.require(actor, Action.MANAGE_USERS, space)
     invitation.delete()
+
+
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
+    """Send a pending invitation's e-mail again with a fresh expiry (the link stays the same).
+    MANAGE_USERS in the invitation's space; a used invitation cannot be resent."""
+    permissions.require(actor, Action.MANAGE_USERS, Space(invitation.org, invitation.team))
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise Gone(f"The invitation to {invitation.email} has already been accepted.")
+        invitation.expires_at = timezone.now() + settings.INVITATION_TTL
+        invitation.email_sent_at = None
+        invitation.save(update_fields=["expires_at", "email_sent_at"])
+        from accounts.tasks import send_invitation_email
+
+        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+    return invitation
 
 
 # --- API keys ------------------------------------------------------------------------------

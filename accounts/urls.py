@@ -34,6 +34,7 @@ urlpatterns = [
     path("teams", views.teams_current, name="teams"),
     *_space_routes("users", views.users, "users"),
     *_space_routes("users/invite", views.invite, "invite"),
+    *_space_routes("users/invitations/<int:invitation_id>/<str:action>", views.invitation_action, "invitation-action"),
     *_space_routes("users/<int:user_id>/edit", views.member_edit, "member-edit"),
     *_space_routes("users/<int:user_id>/remove", views.member_remove, "member-remove"),
     path("org/<str:org>/teams", views.teams, name="org-teams"),

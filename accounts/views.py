@@ -28,6 +28,9 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # --- small helpers --------------------------------------------------------------------------
 
 
+NEW_API_KEY_SESSION = "accounts.new_api_key"  # the plaintext, kept for the one GET that shows it
+
+
 def _space_url(name: str, space: Space, *args) -> str:
     """The URL of a space-scoped page ("users", "invite", ...) for an org or a team space."""
     if space.team:
@@ -79,6 +82,8 @@ def _pending_invitations(space: Space):
     for invitation in invitations:
         invitation.org_role_labels = [Role(r).label for r in invitation.org_roles]
         invitation.team_role_labels = [Role(r).label for r in invitation.team_roles] if invitation.team_id else []
+        invitation.resend_url = _space_url("invitation-action", space, invitation.pk, "resend")
+        invitation.revoke_url = _space_url("invitation-action", space, invitation.pk, "revoke")
     return invitations
 
 
@@ -296,6 +301,12 @@ def invite(request, org: str, team: str | None = None):
     space = get_space(request.user, org, team)
     require(request.user, Action.MANAGE_USERS, space)
     context = {"space": space, "users_url": _space_url("users", space)}
+    existing = _space_member_by_email(space, request.POST.get("email", "").strip()) if request.method == "POST" else None
+    if existing is not None:  # a member gets their roles changed, not a second invitation
+        return render(request, "accounts/invite_details.html", {
+            **context, "form": forms.InviteDetailsForm(request.POST), "existing": existing,
+            "edit_url": _space_url("member-edit", space, existing.pk),
+        })
     if request.POST.get("step") == "membership":
         form = forms.InviteMembershipForm(request.POST, **_invite_options(request.user, space))
         if form.is_valid():
@@ -316,6 +327,32 @@ def invite(request, org: str, team: str | None = None):
         form = forms.InviteMembershipForm(initial=details.cleaned_data, **_invite_options(request.user, space))
         return render(request, "accounts/invite_membership.html", {**context, "form": form})
     return render(request, "accounts/invite_details.html", {**context, "form": details})
+
+
+def _space_member_by_email(space: Space, email: str) -> User | None:
+    """The member of the space (any role in the org, or in the team for a team space) with `email`."""
+    bindings = RoleBinding.objects.filter(org=space.org, user__email__iexact=email)
+    if space.team:
+        bindings = bindings.filter(team=space.team)
+    binding = bindings.select_related("user").first()
+    return binding.user if binding else None
+
+
+@portal_page
+def invitation_action(request, org: str, invitation_id: int, action: str, team: str | None = None):
+    """Revoke or resend a pending invitation (POST from the Users page's pending list)."""
+    space = get_space(request.user, org, team)
+    require(request.user, Action.MANAGE_USERS, space)
+    invitation = next((row for row in _pending_invitations(space) if row.pk == invitation_id), None)
+    if request.method != "POST" or action not in ("revoke", "resend") or invitation is None:
+        raise NotFound("No such pending invitation.")
+    if action == "revoke":
+        services.invitation_revoke(actor=request.user, invitation=invitation)
+        messages.success(request, f"Revoked the invitation to {invitation.email}.")
+    else:
+        services.invitation_resend(actor=request.user, invitation=invitation)
+        messages.success(request, f"Sent the invitation to {invitation.email} again.")
+    return redirect(_space_url("users", space))
 
 
 def _member_of(space: Space, user_id: int) -> User:
@@ -417,18 +454,28 @@ def team_add_user(request, org: str, team: str):
         else:
             messages.success(request, f"Added {form.member.email} to team '{space.team.name}'.")
             return redirect("accounts:team-detail", space.org.name, space.team.name)
-    org_members = User.objects.filter(role_bindings__org=space.org).distinct().order_by("email")
+    # The picker offers the org's members who are not in the team yet.
+    org_members = (
+        User.objects.filter(role_bindings__org=space.org).exclude(role_bindings__team=space.team).distinct().order_by("email")
+    )
     return render(request, "accounts/team_add_user.html", {"space": space, "form": form, "org_members": org_members})
 
 
 @portal_page(needs_space=False)
 def api_key(request):
-    """Setup → API Key (guide 2.3): Generate → warning → Confirm → the key, shown once."""
+    """Setup → API Key (guide 2.3): Generate → warning → Confirm → the key, shown once.
+
+    POST-redirect-GET: the new key waits in the session for exactly one GET, so a reload neither
+    re-POSTs (which would silently replace the key just copied) nor shows the key a second time.
+    """
     if request.method == "POST":
-        raw_key = services.api_key_generate(user=request.user)
-        response = render(request, "accounts/api_key.html", {"new_key": raw_key, "key": ApiKey.objects.get(user=request.user)})
-        response["Cache-Control"] = "no-store"
-        return response
-    return render(request, "accounts/api_key.html", {
-        "key": ApiKey.objects.filter(user=request.user).first(), "confirming": "generate" in request.GET,
+        request.session[NEW_API_KEY_SESSION] = services.api_key_generate(user=request.user)
+        return redirect("accounts:api-key")
+    new_key = request.session.pop(NEW_API_KEY_SESSION, None)
+    response = render(request, "accounts/api_key.html", {
+        "new_key": new_key, "key": ApiKey.objects.filter(user=request.user).first(),
+        "confirming": not new_key and "generate" in request.GET,
     })
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response

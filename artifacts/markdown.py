@@ -11,6 +11,8 @@ from functools import partial
 import bleach
 import markdown as markdown_lib
 from bleach.linkifier import LinkifyFilter
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -31,6 +33,40 @@ EXTENSIONS = ["tables", "fenced_code", "sane_lists"]
 LINK_REL = "nofollow noopener"
 # Elements whose text is code, not prose: bleach would strip the tags but keep their text.
 _SCRIPT_CONTENT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# What bleach leaves of a refused link or image: an <a> without href reads as text; an <img> whose
+# src was refused (or relative) would show a broken-image box. Both go (the link keeps its text).
+_LINK_WITHOUT_HREF = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+
+
+def _image_attribute(tag: str, name: str, value: str) -> bool:
+    """An image's src must be an absolute http(s) URL: a relative one ("x") only shows a broken image."""
+    if name == "src":
+        return value.lower().startswith(("https://", "http://"))
+    return name in ALLOWED_ATTRIBUTES["img"]
+
+
+class _RefusedLinkProcessor(InlineProcessor):
+    """`[text](javascript:…)` and `![alt](data:…)`: a destination with a scheme bleach would refuse.
+
+    Markdown stops such a destination at the first quote or space (`alert("x")` becomes a title and
+    leaves a stray ")"), so these are consumed here up to the balancing parenthesis and rendered
+    as their text alone (a link) or nothing (an image)."""
+
+    def handleMatch(self, m, data):  # noqa: N802 (Markdown's API)
+        depth, index = 1, m.end(0)
+        while index < len(data) and depth:
+            depth += {"(": 1, ")": -1}.get(data[index], 0)
+            index += 1
+        if depth:
+            return None, None, None
+        return ("" if m.group(1) else m.group(2)), m.start(0), index
+
+
+class _RefusedLinks(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 (Markdown's API)
+        scheme = r"(?!(?:https?|mailto):)[A-Za-z][A-Za-z0-9+.\-]*:"
+        md.inlinePatterns.register(_RefusedLinkProcessor(r"(!?)\[([^\]]*)\]\(\s*<?" + scheme, md), "refused_link", 175)
 
 
 def _set_rel(attrs, new=False):
@@ -42,7 +78,7 @@ def _set_rel(attrs, new=False):
 def _cleaner() -> bleach.Cleaner:
     return bleach.Cleaner(
         tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes={**ALLOWED_ATTRIBUTES, "img": _image_attribute},
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
@@ -54,5 +90,6 @@ def render_markdown(text: str | None) -> str:
     """Markdown (tables, fenced code) as sanitised HTML; an empty string for empty input."""
     if not text:
         return ""
-    html = markdown_lib.markdown(text, extensions=EXTENSIONS, output_format="html")
-    return _cleaner().clean(_SCRIPT_CONTENT.sub("", html))
+    html = markdown_lib.markdown(text, extensions=[*EXTENSIONS, _RefusedLinks()], output_format="html")
+    cleaned = _cleaner().clean(_SCRIPT_CONTENT.sub("", html))
+    return _IMG_WITHOUT_SRC.sub("", _LINK_WITHOUT_HREF.sub(r"\1", cleaned))

@@ -4,9 +4,12 @@ repository's Overview and Tags, and its Edit Details / delete pages.
 Reads go through artifacts.selectors (scoped by the policy: a repository a user may not see is a
 404), writes through services; `portal_page` renders policy errors as 404/403 pages.
 """
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from accounts.errors import AccessDenied, RegistryError
@@ -15,16 +18,12 @@ from accounts.roles import Service
 from accounts.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
 from artifacts.gpu import selectors as gpu_selectors
+from artifacts.gpu.models import GpuVerdict
 from artifacts.markdown import render_markdown
 from artifacts.models import Repository
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
-
-
-def registry_host(request) -> str:
-    """The host docker talks to: the one serving this page (the registry shares it)."""
-    return request.get_host()
 
 
 def _actions(user, repository: Repository) -> dict:
@@ -56,7 +55,7 @@ def _repository_context(request, name: str) -> dict:
     return {
         "repository": repository, "space": selectors.repository_space(repository),
         "latest": selectors.describe_tags([latest])[0] if latest else None,
-        "tag_count": selectors.repository_tags(repository).count(), "host": registry_host(request),
+        "tag_count": selectors.repository_tags(repository).count(),
         **_actions(request.user, repository),
     }
 
@@ -66,12 +65,20 @@ def container_list(request):
     space = request.get_current_space()
     search = request.GET.get("q", "").strip()
     rows = selectors.container_repositories(request.user, space, search=search)
-    if request.GET.get("runs_on"):  # only images compatible with that GPU host of the org
-        rows = gpu_selectors.runs_on(rows, space.org, request.GET["runs_on"])
+    runs_on = request.GET.get("runs_on", "").strip()
+    gpu_filter = None
+    if runs_on:  # only images compatible with that GPU host of the org
+        unknown = gpu_selectors.runs_on(rows, space.org, runs_on, status=GpuVerdict.UNKNOWN)
+        rows = gpu_selectors.runs_on(rows, space.org, runs_on)
+        gpu_filter = {
+            "host": runs_on, "known_host": gpu_selectors.org_hosts(space.org).filter(name=runs_on).exists(),
+            "unknown_count": unknown.exclude(pk__in=rows.values("pk")).count(),
+            "clear_url": reverse("artifacts:containers") + (f"?{urlencode({'q': search})}" if search else ""),
+        }
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "artifacts/container_list.html", {
         "space": space, "search": search, "page": page, "repositories": selectors.attach_latest_sizes(page.object_list),
-        "host": registry_host(request), "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER),
+        "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER), "gpu_filter": gpu_filter,
     })
 
 

@@ -40,6 +40,7 @@ urlpatterns = [
     path("hub/helm-chart", pages.chart_create, name="chart-create"),
     path("registry/helm-charts/<chartref:ref>", pages.chart_detail, name="chart"),
     path("registry/helm-charts/<chartref:ref>/-/versions", pages.chart_versions, name="chart-versions"),
+    path("registry/helm-charts/<chartref:ref>/-/versions/<chartversion:version>", pages.chart_version, name="chart-version"),
     path("registry/helm-charts/<chartref:ref>/-/files", pages.chart_files, name="chart-files"),
     path("registry/helm-charts/<chartref:ref>/-/edit", pages.chart_edit, name="chart-edit"),
     path("registry/helm-charts/<chartref:ref>/-/delete", pages.chart_delete, name="chart-delete"),

@@ -19,13 +19,9 @@ from artifacts.markdown import render_markdown
 from helmrepo import forms, selectors, services
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.package_files import listed_files, read_text
+from registry_portal.site_urls import helm_push_url, helm_repository_url
 
 PAGE_SIZE = 24
-
-
-def helm_repository_url(request, space) -> str:
-    """The URL `helm repo add` takes for a space (the Helm repository shares this host)."""
-    return f"https://{request.get_host()}/helm/{space.path}"
 
 
 def helm_repo_name(space) -> str:
@@ -54,8 +50,8 @@ def _chart_context(request, ref: str) -> dict:
     chart = selectors.chart_in_space(request.user, space, name)
     return {
         "chart": chart, "space": space, "latest": chart.latest_version,
-        "version_count": chart.versions.count(), "repo_url": helm_repository_url(request, space),
-        "repo_name": helm_repo_name(space),
+        "version_count": chart.versions.count(), "repo_url": helm_repository_url(space.path),
+        "repo_name": helm_repo_name(space), "push_url": helm_push_url(space.path),
         "can_edit": can(request.user, Action.WRITE, space, service=Service.HELM),
         "can_delete": can(request.user, Action.DELETE, space, service=Service.HELM, creator_id=chart.created_by_id),
     }
@@ -77,7 +73,7 @@ def chart_list(request):
     page = Paginator(selectors.charts_in_space(request.user, space, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "helmrepo/chart_list.html", {
         "space": space, "search": search, "page": page, "charts": page.object_list,
-        "repo_url": helm_repository_url(request, space), "repo_name": helm_repo_name(space), "host": request.get_host(),
+        "repo_url": helm_repository_url(space.path), "repo_name": helm_repo_name(space), "push_url": helm_push_url(space.path),
         "can_push": can(request.user, Action.WRITE, space, service=Service.HELM),
     })
 
@@ -102,6 +98,19 @@ def chart_versions(request, ref: str):
         version.can_delete = _may_delete_version(request.user, chart, version)
     return render(request, "helmrepo/chart_versions.html", {
         **context, "tab": "versions", "versions": versions, "any_deletable": any(v.can_delete for v in versions),
+    })
+
+
+@portal_page
+def chart_version(request, ref: str, version: str):
+    """A chart version's own page: what its Chart.yaml declared, its files and its fetch command."""
+    context = _chart_context(request, ref)
+    chart = context["chart"]
+    row = selectors.chart_version(chart, version)
+    return render(request, "helmrepo/chart_version.html", {
+        **context, "tab": "versions", "version": row, "fetch": _fetch(context, row), "files": listed_files(row),
+        "maintainers": row.chart_metadata.get("maintainers") or [], "home": row.chart_metadata.get("home", ""),
+        "can_delete_version": _may_delete_version(request.user, chart, row),
     })
 
 
@@ -134,10 +143,11 @@ def chart_create(request):
         except RegistryError as exc:
             form_error(form, exc, field_names={"shortDescription": "short_description"})
         else:
-            messages.success(request, f"Created Helm chart {chart.resource_id}. Push its versions with helm push.")
+            messages.success(request, f"Created Helm chart {chart.resource_id}. Push its first version with the commands below.")
             return redirect("helmcharts:chart", chart.resource_id)
     return render(request, "helmrepo/chart_create.html", {
-        "space": space, "form": form, "repo_url": helm_repository_url(request, space), "repo_name": helm_repo_name(space),
+        "space": space, "form": form, "repo_url": helm_repository_url(space.path), "repo_name": helm_repo_name(space),
+        "push_url": helm_push_url(space.path),
     })
 
 

@@ -1,10 +1,14 @@
 """Root routes. The NGC API lives at the host root (NVIDIA's client joins absolute paths)."""
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Clients that ask for /favicon.ico without reading the page's <link rel="icon">.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The container registry first: its routes end in registry suffixes and never shadow the NGC API.
     path("", include("artifacts.oci.urls")),

@@ -68,9 +68,10 @@ def compatibility(user, repository, tag) -> list[dict]:
     return [verdict_payload(v) for v in verdicts_by_manifest({tag.manifest_id}).get(tag.manifest_id, [])]
 
 
-def runs_on(repositories, org, host_name: str):
-    """Repositories with a tag whose image (or one platform of its index) is compatible with the host."""
-    compatible = GpuVerdict.objects.filter(host__org=org, host__name=host_name, status=GpuVerdict.COMPATIBLE)
+def runs_on(repositories, org, host_name: str, *, status: str = GpuVerdict.COMPATIBLE):
+    """Repositories with a tag whose image (or one platform of its index) has verdict `status`
+    (compatible by default) on the host."""
+    compatible = GpuVerdict.objects.filter(host__org=org, host__name=host_name, status=status)
     tags = Tag.objects.filter(repository=OuterRef("pk")).filter(
         Q(manifest__in=compatible.values("manifest_id"))
         | Q(manifest__child_links__child__in=compatible.values("manifest_id"))

@@ -205,6 +205,39 @@ def artifact_versions(request, kind: str, ref: str):
     })
 
 
+VERSION_PAGE_FILES = 50  # the version page lists this many; the File Browser has the rest
+
+
+def related_link(version: ArtifactVersion) -> dict | None:
+    """The version's related link (`otherContents`) for display; only http(s) URLs become hrefs,
+    so a stored `javascript:` value is shown as text and never made clickable."""
+    if not version.link:
+        return None
+    clickable = version.link.lower().startswith(("https://", "http://"))
+    return {"type": version.link_type or "Link", "url": version.link, "href": version.link if clickable else ""}
+
+
+@portal_page
+def artifact_version(request, kind: str, ref: str, version: str):
+    """A version's own page: its fields, metrics tables, related link, files and download command."""
+    context = _context(request, kind, ref)
+    artifact = context["artifact"]
+    row = selectors.version_of(artifact, version)
+    row.artifact = artifact
+    files = list(selectors.version_files(row)[:VERSION_PAGE_FILES])
+    if row.is_complete:
+        for file in files:
+            file.download_url = transfers.file_url_path(file, request.user)
+    return render(request, "versioned/artifact_version.html", {
+        **context, "tab": "versions", "version": row, "files": files,
+        "details": [(label, getattr(row, field)) for field, label in (*VERSION_FIELDS, ("owner_name", "Owner"))],
+        "link": related_link(row), "command": download_command(artifact, row.version),
+        "zip": zip_url(artifact, row.version) if row.is_complete else None,
+        "files_url": reverse(f"{url_prefix(kind)}-files", args=[artifact.resource_id, row.version]),
+        "can_delete_version": _may_delete_version(request.user, artifact, row),
+    })
+
+
 def compare_rows(versions: list[ArtifactVersion]) -> list[dict]:
     """Rows of the Compare table: the version fields, then each metrics table's keys in first-seen
     order (a key repeated within a table is compared occurrence by occurrence)."""

@@ -61,6 +61,7 @@ for kind, noun in ((ArtifactKind.MODEL, "model"), (ArtifactKind.RESOURCE, "resou
         path(f"{base}/<artifactref:ref>", pages.artifact_detail, extra, name=noun),
         path(f"{base}/<artifactref:ref>/-/versions", pages.artifact_versions, extra, name=f"{noun}-versions"),
         path(f"{base}/<artifactref:ref>/-/compare", pages.artifact_compare, extra, name=f"{noun}-compare"),
+        path(f"{base}/<artifactref:ref>/-/versions/<artifactversion:version>", pages.artifact_version, extra, name=f"{noun}-version"),
         path(f"{base}/<artifactref:ref>/-/files", pages.artifact_files, extra, name=f"{noun}-files-latest"),
         path(f"{base}/<artifactref:ref>/-/files/<artifactversion:version>", pages.artifact_files, extra, name=f"{noun}-files"),
         path(f"{base}/<artifactref:ref>/-/edit", pages.artifact_edit, extra, name=f"{noun}-edit"),

@@ -145,7 +145,7 @@ def container_create(request):
         else:
             messages.success(request, f"Created repository {repository.name}. Push an image to it with docker.")
             return redirect("artifacts:container", repository.name)
-    return render(request, "registry/container_create.html", {"space": space, "form": form, "host": request.get_host()})
+    return render(request, "registry/container_create.html", {"space": space, "form": form})
 
 
 def _upload_page(request, kind: str, ref: str):
@@ -167,6 +167,7 @@ def _upload_page(request, kind: str, ref: str):
         "gpu_models": GPU_MODELS, "link_types": LinkType.values, "max_tables": MAX_METRICS_TABLES,
         "max_attributes": MAX_METRICS_ATTRIBUTES, "part_size": PART_SIZE, "max_file": MAX_BROWSER_FILE,
         "api_space": api_space, "latest": artifact.latest_version,
+        "versions_url": url_for((f"versioned:{label}-versions",), artifact.resource_id),
         "detail_url": url_for((f"versioned:{label}", f"models:{label}"), artifact.resource_id)
         or url_for((f"accounts:{label}s",)),
     })

@@ -48,6 +48,17 @@
     sync();
   });
 
+  // Narrow screens: the side navigation folds behind the Menu button (CSS shows it when .nav-open;
+  // the "js" class keeps it visible for a browser without scripts).
+  document.documentElement.classList.add("js");
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  if (navToggle) {
+    navToggle.addEventListener("click", function () {
+      var open = document.body.classList.toggle("nav-open");
+      navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   // Close an open top-bar menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

@@ -443,6 +443,32 @@
     });
   }
 
+  // After "Upload complete" the form is done: no Remove buttons, no second submit, and the way on
+  // is the new version's page (the versions tab plus "/<version>").
+  function finished(version) {
+    form.querySelectorAll("#file-table button, #metrics-tables button, #add-table").forEach(function (control) {
+      control.hidden = true;
+    });
+    button.hidden = true;
+    form.querySelectorAll("input, select, textarea").forEach(function (field) { field.disabled = true; });
+    var actions = document.getElementById("upload-actions");
+    actions.textContent = "";
+    var again = document.createElement("a");
+    again.className = "button secondary";
+    again.href = window.location.pathname;
+    again.textContent = "Upload another version";
+    actions.appendChild(again);
+    if (form.dataset.versionsUrl) {
+      var open = document.createElement("a");
+      open.className = "button";
+      open.id = "open-version";
+      open.href = form.dataset.versionsUrl + "/" + encodeURIComponent(version);
+      open.textContent = "Open version " + version;
+      actions.appendChild(open);
+      open.focus();
+    }
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (busy) return;
@@ -502,6 +528,7 @@
       overall.value = 100;
       setStatus("Upload complete: version " + version + " has " + done.totalFileCount + " file(s), " +
         humanSize(done.totalSizeInBytes) + ".", "complete");
+      finished(version);
     }).catch(function (error) {
       setStatus("Upload failed: " + error.message + " You can fix the problem and upload again.", "failed");
       busy = false;

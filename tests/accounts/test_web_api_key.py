@@ -42,7 +42,7 @@ def test_generating_asks_for_confirmation_then_shows_the_key_once(cast):
     confirm = client.get(URL + "?generate=1").content.decode()
     assert "Confirm" in confirm and 'method="post"' in confirm
 
-    response = client.post(URL)
+    response = client.post(URL, follow=True)
     key = shown_key(response)
     assert key.startswith("rk_") and response["Cache-Control"] == "no-store"
     assert 'data-copy="#api-key"' in response.content.decode()
@@ -55,10 +55,10 @@ def test_generating_asks_for_confirmation_then_shows_the_key_once(cast):
 @pytest.mark.django_db
 def test_regenerating_invalidates_the_old_key(cast):
     client = client_for(cast.owner, cast.acme_space)
-    old = shown_key(client.post(URL))
+    old = shown_key(client.post(URL, follow=True))
     warning = client.get(URL + "?generate=1").content.decode()
     assert "stops working" in warning and old[:10] in warning
-    new = shown_key(client.post(URL))
+    new = shown_key(client.post(URL, follow=True))
     assert new and new != old
     assert services.api_key_authenticate(old) is None
     assert services.api_key_authenticate(new) == cast.owner
@@ -69,3 +69,16 @@ def test_generating_requires_csrf(cast):
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.owner)
     assert client.post(URL).status_code == 403
+
+
+@pytest.mark.django_db
+def test_confirming_redirects_so_a_reload_never_regenerates_nor_shows_the_key_again(cast):
+    client = client_for(cast.owner, cast.acme_space)
+    response = client.post(URL)
+    assert response.status_code == 302 and response.url == URL
+    key = shown_key(client.get(URL))
+    assert key.startswith("rk_")
+
+    reload = client.get(URL)
+    assert shown_key(reload) == "" and key not in reload.content.decode()
+    assert services.api_key_authenticate(key) == cast.owner  # the reload replaced nothing

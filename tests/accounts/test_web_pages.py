@@ -1,7 +1,10 @@
 """The portal's identity pages: who may open them, who is refused, and their form errors."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, RoleBinding, Team
@@ -127,6 +130,25 @@ def test_the_left_nav_links_the_models_and_resources_pages(cast):
         assert f'href="{reverse(f"versioned:{name}")}" aria-current="page"'.encode() in response.content
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona, space", [("alpha_registry_read", "alpha_space"), ("org_registry_read", "acme_space")])
+def test_a_registry_read_user_is_offered_no_link_that_answers_403(cast, persona, space):
+    client = client_for(getattr(cast, persona), getattr(cast, space))
+    page = client.get(reverse("accounts:dashboard")).content.decode()
+    assert f'href="{reverse("accounts:users")}"' not in page and "<h2>Users</h2>" not in page
+    assert f'href="{reverse("registry:hub")}"' not in page
+    assert client.get(reverse("accounts:users"), follow=True).status_code == 403  # what the link would answer
+    catalog = client.get(reverse("registry:catalog")).content.decode()
+    assert "Create…" not in catalog
+
+
+@pytest.mark.django_db
+def test_the_owner_is_offered_users_and_create(cast):
+    page = client_for(cast.owner, cast.acme_space).get(reverse("accounts:dashboard")).content.decode()
+    assert f'href="{reverse("accounts:users")}"' in page and "<h2>Users</h2>" in page
+    assert f'href="{reverse("registry:hub")}"' in page
+
+
 # --- users ----------------------------------------------------------------------------------------
 
 
@@ -200,6 +222,45 @@ def test_inviting_takes_two_steps_and_offers_only_grantable_roles(cast):
     assert invitation.team == cast.alpha and invitation.team_roles == ["USER_ADMIN"]
     pending = client.get(users_url("acme")).content.decode()
     assert "new@example.test" in pending and "alpha: User Admin" in pending
+
+
+@pytest.mark.django_db
+def test_re_inviting_a_member_says_so_and_offers_edit_membership_instead(cast):
+    client = client_for(cast.owner, cast.acme_space)
+    member = cast.alpha_registry_read
+    for step in ("details", "membership"):
+        response = client.post(invite_url("acme"), {
+            "step": step, "name": "Again", "email": member.email.upper(), "org_roles": ["REGISTRY_READ"],
+        })
+        page = response.content.decode()
+        assert response.status_code == 200 and "is already a member of acme" in page, step
+        assert reverse("accounts:org-member-edit", args=["acme", member.pk]) in page and "Edit Membership" in page
+    assert not Invitation.objects.filter(email__iexact=member.email).exists()
+
+
+@pytest.mark.django_db
+def test_a_pending_invitation_can_be_resent_and_revoked(cast, django_capture_on_commit_callbacks):
+    invitation = services.invitation_create(
+        actor=cast.owner, org=cast.acme, email="late@example.test", org_roles=["REGISTRY_READ"],
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() + timedelta(hours=1))
+    client = client_for(cast.owner, cast.acme_space)
+    page = client.get(users_url("acme")).content.decode()
+    resend = reverse("accounts:org-invitation-action", args=["acme", invitation.pk, "resend"])
+    revoke = reverse("accounts:org-invitation-action", args=["acme", invitation.pk, "revoke"])
+    assert f'action="{resend}"' in page and f'action="{revoke}"' in page
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post(resend).status_code == 302
+    assert len(callbacks) == 1  # the e-mail is queued again
+    invitation.refresh_from_db()
+    assert invitation.expires_at > timezone.now() + timedelta(days=1)
+    assert client.get(resend).status_code == 404  # only POST changes anything
+    reader = client_for(cast.org_registry_read, cast.acme_space)
+    assert reader.post(revoke).status_code == 403
+    assert client.post(revoke).status_code == 302
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+    after = client.get(users_url("acme")).content.decode()
+    assert "Revoked the invitation to late@example.test." in after and "No pending invitations." in after
 
 
 @pytest.mark.django_db
@@ -306,6 +367,18 @@ def test_team_names_must_be_lowercase_and_unique(cast):
 
 
 @pytest.mark.django_db
+def test_the_team_form_suggests_only_names_the_rule_accepts(cast):
+    client = client_for(cast.owner, cast.acme_space)
+    url = reverse("accounts:team-create", args=["acme"])
+    form = client.get(url).content.decode()
+    assert 'placeholder="vision-team"' in form and "for example vision-team" in form
+    assert services.team_create(org=cast.acme, actor=cast.owner, name="vision-team")  # the hint is valid
+    refused = client.post(url, {"name": "Speech Team"}).content.decode()
+    assert "for example &#x27;speech-team&#x27;" in refused and "use &#x27;speech team&#x27;" not in refused
+    assert not Team.objects.filter(name__icontains="speech").exists()
+
+
+@pytest.mark.django_db
 def test_a_registry_read_user_cannot_create_a_team(cast):
     client = client_for(cast.org_registry_read, cast.acme_space)
     teams_page = client.get(reverse("accounts:org-teams", args=["acme"]))
@@ -326,6 +399,15 @@ def test_adding_an_org_member_to_a_team(cast):
     assert RoleBinding.objects.filter(user=cast.org_registry_read, team=cast.beta, role=Role.REGISTRY_USER).exists()
     detail = client.get(response.url).content.decode()
     assert "org-registry-read@example.test" in detail
+
+
+@pytest.mark.django_db
+def test_the_add_user_picker_offers_org_members_not_in_the_team_and_registry_read_by_default(cast):
+    page = client_for(cast.owner, cast.acme_space).get(reverse("accounts:team-add-user", args=["acme", "beta"])).content.decode()
+    assert '<option value="REGISTRY_READ" selected>' in page
+    assert f'<option value="{cast.org_registry_read.email}"' in page
+    assert f'<option value="{cast.beta_user.email}"' not in page  # already in beta
+    assert 'placeholder="name or e-mail"' in page
 
 
 @pytest.mark.django_db

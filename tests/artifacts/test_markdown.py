@@ -73,3 +73,16 @@ def test_ordinary_formatting_survives():
     html = render_markdown("# Title\n\nSome **bold**, _em_ and `code`.\n\n- one\n- two\n\n> quoted")
     for fragment in ("<h1>Title</h1>", "<strong>bold</strong>", "<em>em</em>", "<code>code</code>", "<li>one</li>", "<blockquote>"):
         assert fragment in html
+
+
+def test_a_refused_link_reads_as_its_text_without_a_stray_parenthesis():
+    assert render_markdown('[click](javascript:alert("XSS")) after') == "<p>click after</p>"
+    assert render_markdown("[x](javascript:alert('x'))") == "<p>x</p>"
+    assert render_markdown('<a href="javascript:x">raw</a>') == "<p>raw</p>"
+    assert 'href="https://e.com/a_(b)"' in render_markdown("[ok](https://e.com/a_(b))")
+
+
+def test_a_stripped_image_leaves_no_broken_image_behind():
+    assert render_markdown("<img src=x onerror=alert(1)>ok") == "<p>ok</p>"
+    assert "<img" not in render_markdown('![i](javascript:alert("a")) text')
+    assert render_markdown("![ok](https://e.com/a.png)") == '<p><img alt="ok" src="https://e.com/a.png"></p>'

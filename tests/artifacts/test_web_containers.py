@@ -11,7 +11,7 @@ from artifacts.models import Repository, Tag
 from tests.artifacts.conftest import OCI_INDEX, OCI_MANIFEST, Registry, image_manifest, sha256
 from tests.support.web import client_for, onboard
 
-HOST = "testserver"
+HOST = "registry.test"  # settings.SITE_URL of the conftest, not the host the test client sends
 
 
 @pytest.fixture
@@ -86,6 +86,57 @@ def test_an_empty_space_tells_a_pusher_how_to_push(cast):
     assert "$oauthtoken" in html and "API key" in html
     assert f"docker tag my-image:latest {HOST}/acme/beta/my-image:1.0" in html
     assert f"docker push {HOST}/acme/beta/my-image:1.0" in html
+
+
+@pytest.mark.django_db
+def test_docker_commands_name_the_site_urls_host_not_the_host_the_page_was_asked_on(cast, settings):
+    settings.SITE_URL = "http://registry.example:8080"
+    html = client_for(cast.beta_user, cast.beta_space).get(reverse("artifacts:containers"), HTTP_HOST="127.0.0.1").content.decode()
+    assert "docker push registry.example:8080/acme/beta/my-image:1.0" in html and "127.0.0.1/" not in html
+    key_page = client_for(cast.beta_user, cast.beta_space).get(reverse("accounts:api-key"), HTTP_HOST="127.0.0.1").content.decode()
+    assert "docker login registry.example:8080" in key_page and "NGC_CLI_API_URL=http://registry.example:8080" in key_page
+
+
+@pytest.mark.django_db
+def test_the_list_offers_create_container_to_those_who_may_push_only(cast):
+    create = reverse("registry:container-create")
+    assert f'href="{create}"' in client_for(cast.alpha_registry_user, cast.alpha_space).get(reverse("artifacts:containers")).content.decode()
+    assert f'href="{create}"' not in client_for(cast.alpha_registry_read, cast.alpha_space).get(reverse("artifacts:containers")).content.decode()
+
+
+def verdict(digest: str, host, status: str) -> None:
+    from artifacts.gpu.models import GpuVerdict
+    from artifacts.models import Manifest
+
+    GpuVerdict.objects.update_or_create(manifest=Manifest.objects.get(digest=digest), host=host, defaults={"status": status})
+
+
+@pytest.mark.django_db
+def test_a_gpu_host_filter_is_a_removable_chip_with_its_own_empty_state_and_explains_unknown(cast, client):
+    from artifacts.gpu import services as gpu_services
+
+    registry = Registry(client, cast.owner)
+    good, _ = registry.push_image("acme/alpha/good", "1", layer=b"good")
+    vague, _ = registry.push_image("acme/alpha/vague", "1", layer=b"vague")
+    a100 = gpu_services.host_create(actor=cast.owner, org=cast.acme, name="a100", architecture="amd64")
+    spare = gpu_services.host_create(actor=cast.owner, org=cast.acme, name="spare", architecture="amd64")
+    verdict(good, a100, "compatible")
+    verdict(vague, a100, "unknown")
+    verdict(good, spare, "unknown")
+    verdict(vague, spare, "incompatible")
+    web = client_for(cast.alpha_registry_read, cast.alpha_space)
+
+    page = web.get(reverse("artifacts:containers"), {"runs_on": "a100", "q": "g"}).content.decode()
+    assert "acme/alpha/good" in page and "acme/alpha/vague" not in page
+    assert 'data-testid="active-filters"' in page and "Runs on GPU host <strong>a100</strong>" in page
+    assert f'href="{reverse("artifacts:containers")}?q=g" aria-label="Remove the filter runs on a100"' in page
+    assert "1 container has an" in page and "NVIDIA_REQUIRE_CUDA" in page
+
+    empty = web.get(reverse("artifacts:containers"), {"runs_on": "spare"}).content.decode()
+    assert "are known to run on spare" in empty and "No containers in acme/alpha yet" not in empty
+    assert "docker push" not in empty and "1 container has an" in empty
+    nowhere = web.get(reverse("artifacts:containers"), {"runs_on": "nosuch"}).content.decode()
+    assert "has no GPU host named <code>nosuch</code>" in nowhere
 
 
 @pytest.mark.django_db

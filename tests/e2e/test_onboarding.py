@@ -70,7 +70,9 @@ def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
         camera.shoot(owner, "invite-step-2-membership")
         owner.get_by_role("button", name="Confirm").click()
         expect(owner.get_by_text(f"Invitation sent to {NEW_EMAIL}.")).to_be_visible()
-        expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
+        expect(owner.get_by_role("cell", name=NEW_EMAIL, exact=True)).to_be_visible()
+        # a pending invitation can be resent or revoked from its row
+        expect(owner.get_by_role("button", name=f"Resend the invitation to {NEW_EMAIL}")).to_be_visible()
         camera.shoot(owner, "owner-users-pending-invitation")
 
         # --- the invitee follows the e-mailed link (guide 2.2.2) ------------------------------
@@ -125,7 +127,7 @@ def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
 
         # The team's Users page now lists the newcomer with the invited role.
         owner.goto(f"{base}/org/acme/team/alpha/users")
-        expect(owner.get_by_role("cell", name=NEW_EMAIL)).to_be_visible()
+        expect(owner.get_by_role("cell", name=NEW_EMAIL, exact=True)).to_be_visible()
         camera.shoot(owner, "owner-alpha-users")
 
         # The link worked once: opening it again is a clear "already used" page.

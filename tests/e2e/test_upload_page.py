@@ -91,6 +91,15 @@ def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
         camera.shoot(page, "upload-done")
         expect(status).to_have_text(re.compile(r"Upload complete: version 1\.0\.0 has 4 file\(s\)"))
         expect(page.locator("#overall-progress")).to_have_attribute("value", "100")
+        # the finished form offers no Remove buttons and leads to the new version's page
+        expect(file_table.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
+        expect(page.get_by_role("button", name="Upload version")).to_have_count(0)
+        page.get_by_role("link", name="Open version 1.0.0").click()
+        expect(page).to_have_url(f"{base}/registry/models/acme/alpha/bert-qa/-/versions/1.0.0")
+        expect(page.get_by_role("heading", name=re.compile("Version 1.0.0"))).to_be_visible()
+        expect(page.get_by_test_id("related-link")).to_contain_text("https://github.com/acme/bert-qa")
+        expect(page.get_by_role("table", name="Evaluation")).to_contain_text("0.84")
+        camera.shoot(page, "version-page")
 
         # --- a Registry Read member --------------------------------------------------------
         reader = browser.new_context(ignore_https_errors=True).new_page()

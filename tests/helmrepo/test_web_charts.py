@@ -1,6 +1,8 @@
 """The portal's Helm chart pages (guide 6.3): chart cards, Overview with the fetch command,
 Versions, File Browser (text shown escaped), Edit Details, deletes with confirmation; who sees
 what, and who is refused (CONVENTIONS 17). Versions are pushed through helmrepo.services."""
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,7 +14,7 @@ from tests.helmrepo import charts
 from tests.support.web import client_for, onboard
 
 pytestmark = pytest.mark.django_db
-HOST = "testserver"
+HOST = "registry.test"  # settings.SITE_URL of the conftest, not the host the test client sends
 EVIL_VALUES = b"replicaCount: 1\n# <script>alert('values')</script>\nnote: \"<b>bold</b>\"\n"
 
 
@@ -83,6 +85,34 @@ def test_an_empty_space_explains_helm_repo_add_and_how_to_push(cast):
     assert "helm repo add acme-alpha" in read_only and "ngc registry chart push" not in read_only
 
 
+def test_every_helm_url_follows_the_site_urls_scheme_and_host(cast, settings):
+    settings.SITE_URL = "http://registry.example:8080"
+    html = client_for(cast.beta_user, cast.beta_space).get(reverse("helmcharts:charts")).content.decode()
+    assert "helm repo add acme-beta http://registry.example:8080/helm/acme/beta --username '$oauthtoken'" in html
+    assert "-F chart=@my-chart-0.1.0.tgz http://registry.example:8080/helm/api/acme/beta/charts" in html
+    assert "https://registry.example" not in html and "https://testserver" not in html
+
+
+def push_recipes(html: str) -> list[str]:
+    """The text of every `#push-commands` block a page shows."""
+    return re.findall(r'<code id="push-commands">(.*?)</code>', html, re.S)
+
+
+def test_the_empty_state_the_create_form_and_a_new_chart_show_the_same_push_recipe(cast):
+    client = client_for(cast.alpha_registry_user, cast.alpha_space)
+    recipe = (
+        "helm plugin install https://github.com/chartmuseum/helm-push\n"
+        f"helm repo add acme-alpha https://{HOST}/helm/acme/alpha --username '$oauthtoken' --password &lt;your API key&gt;\n"
+        "helm cm-push {} acme-alpha"
+    )
+    assert push_recipes(client.get(reverse("helmcharts:charts")).content.decode()) == [recipe.format("my-chart-0.1.0.tgz")]
+    assert push_recipes(client.get(reverse("helmcharts:chart-create")).content.decode()) == [recipe.format("my-chart-0.1.0.tgz")]
+    created = client.post(reverse("helmcharts:chart-create"), create_fields(), follow=True).content.decode()
+    assert "Push its first version with the commands below." in created
+    assert push_recipes(created) == [recipe.format("web-made-0.1.0.tgz")]
+    assert f"curl -u '$oauthtoken:&lt;your API key&gt;' -F chart=@web-made-0.1.0.tgz https://{HOST}/helm/api/acme/alpha/charts" in created
+
+
 def test_search_filters_by_name_or_display_name(cast, demo):
     services.chart_create(actor=cast.owner, space=cast.alpha_space, name="other", short_description="x", display_name="Speech Stack")
     web = client_for(cast.owner, cast.alpha_space)
@@ -117,6 +147,17 @@ def test_the_overview_renders_sanitised_markdown_and_the_fetch_command(cast, dem
     assert 'data-copy="#fetch-latest"' in html
     assert f"https://{HOST}/helm/acme/alpha/charts/demo-1.0.0.tgz" in html
     assert f"helm repo add acme-alpha https://{HOST}/helm/acme/alpha" in html
+
+
+def test_a_chart_version_has_its_own_page_linked_from_the_versions_tab(cast, demo):
+    client = client_for(cast.alpha_registry_read, cast.alpha_space)
+    page = url("chart-version", "acme/alpha/demo", "0.1.0")
+    assert page == "/registry/helm-charts/acme/alpha/demo/-/versions/0.1.0"
+    assert f'href="{page}"' in client.get(url("chart-versions")).content.decode()
+    html = client.get(page).content.decode()
+    assert "Version <code>0.1.0</code>" in html and "demo-0.1.0.tgz" in html and "Chart.yaml" in html
+    assert '<code id="fetch-version">helm fetch acme-alpha/demo --version 0.1.0</code>' in html
+    assert client.get(url("chart-version", "acme/alpha/demo", "9.9.9")).status_code == 404
 
 
 def test_the_versions_tab_has_the_guides_columns_highest_first(cast, demo):

@@ -178,6 +178,33 @@ def test_versions_show_details_and_metrics_and_compare_puts_them_side_by_side(ca
     assert one.status_code == 302
 
 
+def test_a_version_has_its_own_page_with_fields_metrics_files_download_and_related_link(cast, bert):
+    row = bert.versions.get(version="2.0")
+    row.link, row.link_type = "https://github.com/acme/bert", "Github"
+    row.save(update_fields=["link", "link_type"])
+    client = client_for(cast.alpha_registry_read, cast.alpha_space)
+    page = url("-version", "acme/alpha/bert", "2.0")
+    assert page == "/registry/models/acme/alpha/bert/-/versions/2.0"
+    html = client.get(page).content.decode()
+    assert "Version <code>2.0</code>" in html and "76.2" in html and "30" in html
+    assert "<caption>Accuracy table</caption>" in html and "0.88" in html
+    assert "weights/deep/config.json" in html and 'href="/v2/transfers/files/' in html
+    assert "ngc registry model download-version acme/alpha/bert:2.0" in html
+    assert 'Github: <a href="https://github.com/acme/bert"' in html
+    # linked from the versions list, compare and the header's latest version
+    for source in (url("-versions", "acme/alpha/bert"), url("-compare", "acme/alpha/bert") + "?v=1.0&v=2.0", url("", "acme/alpha/bert")):
+        assert f'href="{page}"' in client.get(source).content.decode(), source
+    assert client.get(url("-version", "acme/alpha/bert", "9.9")).status_code == 404
+
+
+def test_a_related_link_that_is_not_http_is_shown_as_text_never_as_a_link(cast, bert):
+    row = bert.versions.get(version="1.0")
+    row.link, row.link_type = "javascript:alert(1)", "Other"
+    row.save(update_fields=["link", "link_type"])
+    html = client_for(cast.alpha_registry_read, cast.alpha_space).get(url("-version", "acme/alpha/bert", "1.0")).content.decode()
+    assert "<code>javascript:alert(1)</code>" in html and 'href="javascript:' not in html
+
+
 def test_the_file_browser_navigates_folders_and_escapes_a_text_file(cast, bert):
     client = client_for(cast.alpha_registry_read, cast.alpha_space)
     files = url("-files", "acme/alpha/bert", "2.0")
@@ -210,7 +237,7 @@ def test_who_may_not_read_gets_404_on_every_page(cast, bert, persona):
     user = getattr(cast, persona)
     client = client_for(user, cast.beta_space if persona == "beta_user" else cast.globex_space)
     ref = "acme/alpha/bert"
-    for path in (url("", ref), url("-versions", ref), url("-files", ref, "2.0"), url("-edit", ref), url("-delete", ref),
+    for path in (url("", ref), url("-versions", ref), url("-version", ref, "2.0"), url("-files", ref, "2.0"), url("-edit", ref), url("-delete", ref),
                  url("-version-delete", ref, "1.0"), url("-compare", ref) + "?v=1.0&v=2.0"):
         assert client.get(path).status_code == 404, path
     assert client.post(url("-delete", ref)).status_code == 404
