@@ -149,10 +149,12 @@ def blob_verify_stored(*, repair: bool = False, digests: Iterable[str] | None = 
         if problem is None:
             Blob.objects.filter(pk=pk, verified_at__isnull=True).update(verified_at=timezone.now())
             continue
-        mismatch = BlobMismatch(digest=digest, problem=problem)
-        if repair:
-            mismatch = blob_quarantine(digest=digest) or BlobMismatch(digest=digest, problem=problem, repaired=True)
-        report.mismatches.append(mismatch)
+        if not repair:
+            report.mismatches.append(BlobMismatch(digest=digest, problem=problem))
+            continue
+        repaired = blob_quarantine(digest=digest)
+        if repaired is not None:  # else a genuine upload replaced the file meanwhile, or GC took the blob
+            report.mismatches.append(repaired)
     return report
 
 
