@@ -1,10 +1,14 @@
 """Uploads and downloads through gunicorn: chunked request bodies (as docker and skopeo send) and
 sendfile-served ranges."""
 import hashlib
+import os
+import signal
 import time
 
 import pytest
 
+from artifacts import services
+from tests.support import servers
 from tests.support.registry_http import RawConnection, pusher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,3 +89,50 @@ def test_a_patch_cut_off_mid_body_keeps_what_arrived_and_resumes(personas, live_
     assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}"
     assert http.put(f"{base}{location}?digest={digest}").status_code == 201
     assert http.get(f"{base}/v2/{NAME}/blobs/{digest}").content == data
+
+
+@pytest.fixture
+def one_worker_server(tmp_path):
+    """A gunicorn of this test's own with a single worker process (the one to kill), on the test database."""
+    server = servers.start_gunicorn(tmp_path, env_extra={"REGISTRY_BLOB_STORE_ROOT": str(tmp_path / "blobs")}, workers=1)
+    yield server
+    servers.stop(server.process)
+
+
+def _range_end(http, url: str) -> int:
+    return int(http.get(url).headers["Range"].split("-")[1])
+
+
+def test_a_worker_killed_mid_patch_loses_at_most_a_checkpoint_and_the_upload_resumes(personas, one_worker_server):
+    server = one_worker_server
+    key, http = pusher(server, personas.alpha_registry_user)
+    data = os.urandom(40 * 1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    location = http.post(f"{server.url}/v2/{NAME}/blobs/uploads/").headers["Location"]
+    status_url = f"{server.url}{location}"
+    [worker] = servers.child_pids(server.process.pid)
+
+    raw = RawConnection(server, key)
+    sent, piece = 0, 1024 * 1024
+    raw.sock.sendall(raw.request_bytes("PATCH", location, length=len(data)))
+    while sent < 20 * piece:  # half the body, slowly
+        raw.sock.sendall(data[sent:sent + piece])
+        sent += piece
+        time.sleep(0.02)
+    deadline = time.monotonic() + 15
+    while _range_end(http, status_url) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker saves the offset every few MiB while the body arrives
+    os.kill(worker, signal.SIGKILL)
+    raw.close()
+
+    deadline = time.monotonic() + 30
+    while not (restarted := [pid for pid in servers.child_pids(server.process.pid) if pid != worker]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert restarted, "gunicorn's arbiter did not start a new worker"
+    saved = _range_end(http, status_url) + 1
+    assert services.CHECKPOINT_BYTES <= saved <= sent, saved  # lost at most what followed the last checkpoint
+
+    rest = http.patch(status_url, data=data[saved:], headers={"Content-Range": f"{saved}-{len(data) - 1}"})
+    assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}", rest.text
+    assert http.put(f"{status_url}?digest={digest}").status_code == 201
+    assert http.get(f"{server.url}/v2/{NAME}/blobs/{digest}").content == data

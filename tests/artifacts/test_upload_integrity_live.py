@@ -7,10 +7,14 @@ import time
 
 import pytest
 
+from artifacts.versioned.models import ArtifactVersion, VersionStatus
+from tests.helmrepo import charts
+from tests.support.ngc_transfer import HttpTransport, Uploader
 from tests.support.registry_http import RawConnection, pusher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ATTACKER_REPO = "globex/x"
+ALPHA = "org/acme/team/alpha"
 
 
 def _digest(data: bytes) -> str:
@@ -44,11 +48,52 @@ def _race_one_session(server, key: str, http, genuine: bytes, other: bytes) -> t
     return answer[0], answer[1]
 
 
+def _chart_of_about(size: int, version: str) -> bytes:
+    """A valid Helm chart package of about `size` bytes (a random, incompressible file inside)."""
+    return charts.package("victim", version, extra_members=[charts.file_member("victim/files/blob.bin", os.urandom(size - 2048))])
+
+
+def _wait_for_status(version: ArtifactVersion, timeout: float = 60) -> ArtifactVersion:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version.refresh_from_db()
+        if version.status != VersionStatus.UPLOAD_PENDING:
+            return version
+        time.sleep(0.2)
+    raise AssertionError(f"{version} still {version.status} after {timeout}s")
+
+
 @pytest.mark.parametrize("size", [256 * 1024, 1024 * 1024, 8 * 1024 * 1024], ids=["256KiB", "1MiB", "8MiB"])
-def test_a_second_writer_on_an_upload_session_is_refused_and_the_digest_serves_its_own_bytes(personas, live_server_https, size):
-    key, http = pusher(live_server_https, personas.outsider)
-    genuine, other = os.urandom(size), os.urandom(2 * size)
-    status, headers = _race_one_session(live_server_https, key, http, genuine, other)
-    assert status == 416 and headers["range"] == "0-0" and "location" in headers, (status, headers)
-    served = http.get(f"{live_server_https.url}/v2/{ATTACKER_REPO}/blobs/{_digest(genuine)}")
+def test_a_second_writer_on_an_upload_session_is_refused_and_every_face_serves_the_genuine_bytes(
+    personas, live_server_https, celery_worker, size
+):
+    server = live_server_https
+    key, attacker = pusher(server, personas.outsider)
+    genuine = _chart_of_about(size, f"1.0.{size}")
+    status, headers = _race_one_session(server, key, attacker, genuine, os.urandom(2 * len(genuine)))
+    # Refused with what the first writer had saved: nothing yet, or a checkpoint (the 8 MiB body passes one)
+    assert status == 416 and "location" in headers, (status, headers)
+    assert headers["range"] == "0-0" or int(headers["range"].split("-")[1]) < len(genuine) - 1, headers
+    served = attacker.get(f"{server.url}/v2/{ATTACKER_REPO}/blobs/{_digest(genuine)}")
     assert served.status_code == 200 and served.content == genuine
+
+    # Another org uploads the same content on every face: each serves exactly these bytes.
+    victim_key, victim = pusher(server, personas.alpha_registry_user)
+    repo = "acme/alpha/victim"
+    assert victim.post(f"{server.url}/v2/{repo}/blobs/uploads/?digest={_digest(genuine)}", data=genuine).status_code == 201
+    assert victim.get(f"{server.url}/v2/{repo}/blobs/{_digest(genuine)}").content == genuine
+
+    api = HttpTransport(server, victim_key)
+    model = f"victim{size}"
+    assert api.api("POST", f"/v2/{ALPHA}/models", {"name": model, "shortDescription": "victim"}).status == 200
+    assert api.api("POST", f"/v2/{ALPHA}/models/{model}/versions", {"versionId": "1.0"}).status == 200
+    Uploader(api, ALPHA, "models", model, "1.0").upload_all({"chart.tgz": genuine})
+    assert api.api("PATCH", f"/v2/{ALPHA}/models/{model}/versions/1.0", {"status": "UPLOAD_COMPLETE"}).status == 200
+    version = _wait_for_status(ArtifactVersion.objects.get(artifact__name=model, version="1.0"))
+    assert version.status == VersionStatus.UPLOAD_COMPLETE, version.failure_reason
+    listing = api.api("GET", f"/v2/{ALPHA}/models/{model}/1.0/files").json()
+    assert api.raw("GET", listing["urls"][0]).content == genuine
+
+    pushed = victim.post(f"{server.url}/helm/api/acme/alpha/charts", data=genuine, headers={"Content-Type": "application/gzip"})
+    assert pushed.status_code == 201, pushed.text
+    assert victim.get(f"{server.url}/helm/acme/alpha/charts/victim-1.0.{size}.tgz").content == genuine
