@@ -233,6 +233,8 @@ def upload_session_finish(
             blob = blob_commit_verified(digest=digest, size=writer.offset, upload_id=str(session.pk))
             _link(repository_id=session.repository_id, blob=blob)
             statements.session_delete(session.pk)
+    except FileNotFoundError:  # the repository was deleted meanwhile, and its upload files with it
+        raise UploadGone("the upload was removed while this request wrote to it") from None
     finally:
         writer.close()
     with _hashers_lock:
