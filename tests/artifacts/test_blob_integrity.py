@@ -4,14 +4,17 @@ finds and quarantines stored bytes that no longer match. (The concurrent-writer 
 against the live server: test_upload_integrity_live.py.)"""
 import json
 import os
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from artifacts import blobs
-from artifacts.models import Blob, RepositoryBlob
+from artifacts.models import Blob, RepositoryBlob, UploadSession
+from artifacts.upload_locks import upload_writer_lock
 from artifacts.storage import get_blob_store
 from artifacts.storage.paths import blob_path
 from helmrepo import services as helm_services
@@ -40,6 +43,38 @@ def plant(digest: str, wrong: bytes, *, verified: bool = False) -> None:
 def leftover_uploads() -> list[str]:
     folder = get_blob_store().root / "uploads"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_claimed_on_another_database_connection_refuses_a_patch_with_the_saved_range(personas, registry):
+    """The writer lock is the database's (any node holding it refuses the others), not a file lock."""
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    assert reg.request("PATCH", location, b"x" * 1000).status_code == 202
+    session_id = UploadSession.objects.get().pk
+    claimed, release = threading.Event(), threading.Event()
+
+    def another_node():
+        try:
+            with upload_writer_lock(session_id) as held:
+                assert held
+                claimed.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=another_node)
+    holder.start()
+    try:
+        assert claimed.wait(10)
+        for method in ("PATCH", "PUT", "DELETE"):
+            refused = reg.request(method, f"{location}?digest={sha256(b'x' * 1000)}", b"y" * 10)
+            assert refused.status_code == 416 and refused["Range"] == "0-999" and refused["Location"] == location
+        assert reg.request("GET", location)["Range"] == "0-999"  # reading the status needs no claim
+    finally:
+        release.set()
+        holder.join(10)
+    assert reg.request("PUT", f"{location}?digest={sha256(b'x' * 1000)}").status_code == 201
 
 
 # Each path that stores bytes, uploading `data` (which has digest `digest`) as its owner would.
