@@ -139,11 +139,18 @@ class Tag(models.Model):
 
 
 class UploadSession(models.Model):
-    """Bytes of one blob upload in progress: the file under uploads/<id> holds `offset` bytes."""
+    """Bytes of one blob upload in progress: the file under uploads/<id> holds at least `offset`
+    bytes, and those are the upload (anything past them is cut by the next writer). One request
+    writes at a time (artifacts.upload_locks); it saves `offset` every few MiB while bytes arrive."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="upload_sessions")
     offset = models.BigIntegerField(default=0)
+    generation = models.BigIntegerField(
+        default=0,
+        help_text="Bumped with every save of `offset`. A process reuses its running hash of the upload only while the "
+        "generation is still the one it saved; a save by any other request changes it, and the prefix is re-hashed.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

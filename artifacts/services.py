@@ -8,25 +8,26 @@ are at the end of this module.
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.errors import Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
 from artifacts import statements
+from artifacts.blobs import blob_commit_verified, blob_referenced
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, new_hasher, parse_digest
-from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, RepositoryBlob, Tag, UploadSession
-from artifacts.models import ArtifactFile, MultipartUpload
+from artifacts.models import Blob, ManifestChild, MultipartUpload, Repository, RepositoryBlob, Tag, UploadSession
 from artifacts.oci.names import InvalidName, resolve_name
-from artifacts.storage import get_blob_store
+from artifacts.storage import UploadBusy, get_blob_store
+from artifacts.upload_locks import upload_writer_lock
 from artifacts.versioned import transfers as multipart_transfers
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,27 @@ class RangeMismatch(BlobError):
     code = "RANGE_INVALID"
 
 
-# Running hashers of the sessions this process appended to: (offset, hasher). hashlib state cannot
-# be pickled into the database, so another process (or a restart) re-hashes the partial file.
+class UploadInUse(RangeMismatch):
+    """Another request is writing this upload session: 416 with the session's saved Range."""
+
+    def __init__(self, session: UploadSession):
+        super().__init__("another request is writing this upload; resume from the Range given once it is done")
+        self.session = session
+
+
+class UploadGone(BlobError):
+    """The session was cancelled, collected or taken over while this request wrote to it."""
+
+    code = "BLOB_UPLOAD_UNKNOWN"
+
+
+# While bytes arrive, the session's offset is saved every CHECKPOINT_BYTES (one UPDATE), so a worker
+# killed mid-body loses at most that much: the client resumes from the Range a GET reports.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+
+# Running hashers of the sessions this process saved: session id -> (generation, hasher over the
+# first `offset` bytes of that generation). hashlib state cannot be stored in the database, so a
+# request elsewhere (or after a restart, or after another request's save) re-hashes the prefix.
 _hashers: dict[str, tuple[int, object]] = {}
 _hashers_lock = threading.Lock()
 
@@ -61,7 +81,7 @@ def _session_hasher(session: UploadSession):
     key = str(session.pk)
     with _hashers_lock:
         entry = _hashers.pop(key, None)
-    if entry is not None and entry[0] == session.offset:
+    if entry is not None and entry[0] == session.generation:
         return entry[1]
     hasher = new_hasher(DEFAULT_ALGORITHM)
     if session.offset:
@@ -109,46 +129,122 @@ def _session_create(repository: Repository, user_id: int | None) -> UploadSessio
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
     return UploadSession.from_db(
-        connection.alias, ["id", "repository_id", "offset", "created_by_id"], [session_id, repository.pk, 0, user_id],
+        connection.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, repository.pk, 0, 0, user_id],
     )
 
 
+@contextmanager
+def upload_session_claimed(*, repository_name: str, session_id: uuid.UUID) -> Iterator[UploadSession | None]:
+    """Upload session `session_id` of repository `repository_name` (None when there is none), for
+    the calling request alone to write, append to, commit or cancel until the block ends; read
+    after the claim, so its offset is the one the previous writer saved. UploadInUse (416 with the
+    session's Range) while another request, on any node, holds it (artifacts.upload_locks)."""
+    with upload_writer_lock(session_id) as held:
+        session = statements.upload_session(repository_name, session_id)
+        if session is not None and not held:
+            raise UploadInUse(session)
+        yield session
+
+
+def _checkpoint(session: UploadSession, offset: int) -> None:
+    """Save the offset with a new generation (a compare-and-set on the one this request read)."""
+    if not statements.session_checkpoint(session_id=session.pk, offset=offset, generation=session.generation, now=timezone.now()):
+        raise UploadGone("the upload was cancelled or changed while this request wrote to it")
+    session.offset, session.generation = offset, session.generation + 1
+
+
 def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, *, save: bool):
-    """Write `chunks` at the session's offset while hashing; the running sha256 hasher.
-    The new offset is saved when `save` or when the body breaks off (kept for a resume)."""
+    """Write `chunks` at the session's offset while hashing, as its only writer (the caller claimed
+    the session; the upload file's own lock is taken too). The offset is saved every
+    CHECKPOINT_BYTES, at the end when `save`, and when the body breaks off (kept for a resume).
+    Returns (the running sha256 hasher, the writer, still open: close it after committing)."""
     if start is not None and start != session.offset:
         raise RangeMismatch(f"chunk starts at {start}, the upload is at {session.offset}")
-    hasher = _session_hasher(session)
-    writer = get_blob_store().writer(session.pk, offset=session.offset)
-    complete = False
     try:
+        writer = get_blob_store().writer(session.pk, offset=session.offset)
+    except UploadBusy:
+        raise UploadInUse(session) from None
+    try:
+        hasher = _session_hasher(session)
+        unsaved = 0
         for chunk in chunks:
             writer.write(chunk)
             hasher.update(chunk)
-        complete = True
-    finally:
+            unsaved += len(chunk)
+            if unsaved >= CHECKPOINT_BYTES:
+                writer.flush()
+                _checkpoint(session, writer.offset)
+                unsaved = 0
+        writer.flush()
+        if save and writer.offset != session.offset:
+            _checkpoint(session, writer.offset)
+    except BaseException:
+        _save_broken_off(session, writer)
+        raise
+    if save:
+        _remember_hasher(session, hasher)
+    return hasher, writer
+
+
+def _save_broken_off(session: UploadSession, writer) -> None:
+    """After the body broke off with an error: save the offset of what reached the file, for a
+    resume. The running hash is not kept (it may be a chunk ahead of or behind the file): the
+    resuming request re-hashes the prefix. Best effort: the last checkpoint stands otherwise."""
+    try:
         writer.close()
-        session.offset = writer.offset
-        if save or not complete:
-            session.save(update_fields=["offset", "updated_at"])
-        with _hashers_lock:
-            _hashers[str(session.pk)] = (session.offset, hasher)
-    return hasher
+        if writer.offset != session.offset:
+            _checkpoint(session, writer.offset)
+    except Exception:
+        log.warning("upload %s: could not save the offset of a broken-off body", session.pk, exc_info=True)
+
+
+def _remember_hasher(session: UploadSession, hasher) -> None:
+    with _hashers_lock:
+        _hashers[str(session.pk)] = (session.generation, hasher)
 
 
 def upload_session_append(*, session: UploadSession, chunks: Iterable[bytes], start: int | None = None) -> UploadSession:
-    """Append a chunk at the session's offset. A chunk that does not start there is refused
-    (416); bytes received before a dropped connection are kept, so the client can resume."""
-    _append(session, chunks, start, save=True)
+    """Append a chunk at the session's offset (claimed with upload_session_claimed). A chunk that
+    does not start there is refused (416); bytes received before a dropped connection are kept,
+    so the client can resume."""
+    _hasher, writer = _append(session, chunks, start, save=True)
+    writer.close()
     return session
 
 
-def upload_session_finish(*, session: UploadSession, chunks: Iterable[bytes], digest: str, start: int | None = None) -> Blob:
-    """The last chunk and the commit in one request (PUT ?digest= with a body): as append then
-    commit, without saving the offset in between (perf: one UPDATE and one commit less per
-    layer); a body that breaks off still saves what arrived, for a resume."""
-    _append(session, chunks, start, save=False)
-    return upload_session_commit(session=session, digest=digest)
+def upload_session_finish(
+    *, session: UploadSession, chunks: Iterable[bytes] = (), digest: str, start: int | None = None, size: int | None = None
+) -> Blob:
+    """The last chunk (possibly none) and the commit in one request (PUT ?digest=), on a claimed
+    session: the bytes are verified against `digest` (and `size`) and become a blob of the
+    session's repository. The offset is not saved in between (perf: one UPDATE and one commit less
+    per layer); a body that breaks off still saves what arrived, for a resume. On a mismatch the
+    session and its bytes are discarded and nothing is stored."""
+    hasher, writer = _append(session, chunks, start, save=False)
+    try:
+        try:
+            _verify(digest=digest, sha256_hasher=lambda: hasher, upload_id=session.pk, length=writer.offset, size=size)
+        except BlobError:
+            writer.cancel()
+            upload_session_cancel(session=session)
+            raise
+        # The writer (and its file lock) stays open until the file is renamed into the store.
+        with transaction.atomic():
+            blob = blob_commit_verified(digest=digest, size=writer.offset, upload_id=str(session.pk))
+            _link(repository_id=session.repository_id, blob=blob)
+            statements.session_delete(session.pk)
+    except FileNotFoundError:  # the repository was deleted meanwhile, and its upload files with it
+        raise UploadGone("the upload was removed while this request wrote to it") from None
+    finally:
+        writer.close()
+    with _hashers_lock:
+        _hashers.pop(str(session.pk), None)
+    return blob
+
+
+def upload_session_commit(*, session: UploadSession, digest: str, size: int | None = None) -> Blob:
+    """Verify the bytes received against `digest` (and `size`) and make them a blob (a PUT with no body)."""
+    return upload_session_finish(session=session, digest=digest, size=size)
 
 
 def _verify(*, digest: str, sha256_hasher, upload_id, length: int, size: int | None) -> None:
@@ -170,63 +266,34 @@ def _verify(*, digest: str, sha256_hasher, upload_id, length: int, size: int | N
         raise SizeMismatch(f"the uploaded content is {length} bytes, not {size}")
 
 
-def upload_session_commit(*, session: UploadSession, digest: str, size: int | None = None) -> Blob:
-    """Verify the bytes against `digest` (and `size`) and make them a blob of the session's
-    repository. On a mismatch the session and its bytes are discarded and nothing is stored."""
-    try:
-        _verify(digest=digest, sha256_hasher=lambda: _session_hasher(session), upload_id=session.pk, length=session.offset, size=size)
-    except BlobError:
-        upload_session_cancel(session=session)
-        raise
-    store = get_blob_store()
-    session_id = str(session.pk)
-    with transaction.atomic():
-        blob = _blob_linked(digest=digest, size=session.offset)
-        store.writer(session.pk, offset=session.offset).commit(digest)
-        _link(repository_id=session.repository_id, blob=blob)
-        statements.session_delete(session.pk)
-    with _hashers_lock:
-        _hashers.pop(session_id, None)
-    return blob
-
-
 def blob_upload(*, repository: Repository, chunks: Iterable[bytes], digest: str) -> Blob:
-    """A whole blob in one request (POST ?digest= with the body): streamed to an upload file while
-    hashed, verified, then the blob row, its file and the repository link in one transaction. No
-    upload session row: nothing can resume it, so a body that breaks off or does not match is
-    deleted here (perf: one INSERT, one UPDATE, one DELETE and two commits less per layer)."""
+    """A whole blob in one request (POST ?digest= with the body): streamed to an upload file of its
+    own while hashed, verified, then the blob row, its file and the repository link in one
+    transaction. No upload session row: nothing can resume it, so a body that breaks off or does
+    not match is deleted here (perf: one INSERT, one UPDATE, one DELETE and two commits less per layer)."""
     try:
         algorithm = parse_digest(digest).algorithm
     except InvalidDigest as exc:
         raise DigestMismatch(str(exc)) from None
-    writer = get_blob_store().writer(str(uuid.uuid4()))
+    upload_id = str(uuid.uuid4())
+    writer = get_blob_store().writer(upload_id)
     try:
         hasher = new_hasher(algorithm)
         for chunk in chunks:
             writer.write(chunk)
             hasher.update(chunk)
-        writer.close()
         actual = f"{algorithm}:{hasher.hexdigest()}"
         if actual != digest:
             raise DigestMismatch(f"the uploaded content has digest {actual}, not {digest}")
+        writer.flush()
         with transaction.atomic():
-            blob = _blob_linked(digest=digest, size=writer.offset)
-            writer.commit(digest)
+            blob = blob_commit_verified(digest=digest, size=writer.offset, upload_id=upload_id)
             _link(repository_id=repository.pk, blob=blob)
     except BaseException:
         writer.cancel()
         raise
+    writer.close()
     return blob
-
-
-def _blob_linked(*, digest: str, size: int, media_type: str = "") -> Blob:
-    """The blob row for `digest`, created if new, locked and marked as just linked (keeps GC off
-    it), in one `INSERT … ON CONFLICT (digest) DO UPDATE SET last_linked_at … RETURNING`. The
-    update locks an existing row until the caller's transaction ends, as GC's deletion does: if GC
-    is deleting the row this waits, then inserts a new one (GC removed the old file before it
-    committed, so the caller's file is the one that stays). Call inside transaction.atomic()."""
-    blob_id = statements.blob_upsert(digest=digest, size=size, media_type=media_type, now=timezone.now())
-    return Blob.from_db(transaction.get_connection().alias, ["id", "digest", "size", "media_type"], [blob_id, digest, size, media_type])
 
 
 def _link(*, repository_id: int, blob: Blob) -> None:
@@ -234,10 +301,12 @@ def _link(*, repository_id: int, blob: Blob) -> None:
 
 
 def upload_session_cancel(*, session: UploadSession) -> None:
+    """Drop a session and its bytes. Callers other than a finishing PUT claim the session first
+    (a writer elsewhere keeps its bytes out of the store: its next save finds the session gone)."""
     get_blob_store().delete_upload(session.pk)
     with _hashers_lock:
         _hashers.pop(str(session.pk), None)
-    session.delete()
+    UploadSession.objects.filter(pk=session.pk).delete()
 
 
 def blob_put_bytes(*, data: bytes, digest: str, media_type: str = "") -> Blob:
@@ -247,14 +316,8 @@ def blob_put_bytes(*, data: bytes, digest: str, media_type: str = "") -> Blob:
     hasher.update(data)
     if f"{parsed.algorithm}:{hasher.hexdigest()}" != digest:
         raise DigestMismatch(f"content does not match {digest}")
-    store = get_blob_store()
     with transaction.atomic():
-        blob = _blob_linked(digest=digest, size=len(data), media_type=media_type)
-        if not store.exists(digest):
-            writer = store.writer(f"bytes-{uuid.uuid4()}")
-            writer.write(data)
-            writer.commit(digest)
-    return blob
+        return blob_commit_verified(digest=digest, size=len(data), data=data, media_type=media_type)
 
 
 def blob_mount(*, repository: Repository, source: Repository, digest: str) -> Blob | None:
@@ -332,9 +395,13 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
     report = GcReport()
     store = get_blob_store()
 
-    for session in UploadSession.objects.filter(updated_at__lt=now - session_ttl):
-        upload_session_cancel(session=session)
-        report.sessions_deleted += 1
+    stale = now - session_ttl
+    for session_id in list(UploadSession.objects.filter(updated_at__lt=stale).values_list("pk", flat=True)):
+        with upload_writer_lock(session_id) as held:  # a request writing it now keeps it
+            session = UploadSession.objects.filter(pk=session_id, updated_at__lt=stale).first() if held else None
+            if session is not None:
+                upload_session_cancel(session=session)
+                report.sessions_deleted += 1
     report.sessions_deleted += multipart_transfers.multipart_collect_stale(older_than=now - session_ttl)
     # Upload files whose session row is gone (its repository or version was deleted mid-upload).
     for name in store.stale_uploads(modified_before=(now - session_ttl).timestamp()):
@@ -342,12 +409,7 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
             store.delete_upload(name)
             report.sessions_deleted += 1
 
-    referenced = Exists(ManifestBlob.objects.filter(blob=OuterRef("pk"))) | Exists(Manifest.objects.filter(blob=OuterRef("pk")))
-    # Model and resource files, and completed multipart uploads not yet committed, keep their blobs too.
-    referenced |= Exists(ArtifactFile.objects.filter(blob=OuterRef("pk"))) | Exists(MultipartUpload.objects.filter(blob=OuterRef("pk")))
-    from helmrepo.models import ChartVersion  # Helm chart packages (helmrepo builds on artifacts)
-
-    referenced |= Exists(ChartVersion.objects.filter(package=OuterRef("pk")))
+    referenced = blob_referenced()
     candidates = Blob.objects.filter(last_linked_at__lt=now - grace).exclude(referenced).values_list("pk", flat=True)
     for pk in list(candidates):
         with transaction.atomic():

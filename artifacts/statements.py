@@ -51,17 +51,28 @@ SQL = {
         " WHERE r.name = %s AND m.digest = %s"
     ),
     "registry_upload_session": (
-        f'SELECT s.repository_id, s."offset", s.created_by_id FROM {SESSION} s'
+        f'SELECT s.repository_id, s."offset", s.generation, s.created_by_id FROM {SESSION} s'
         f" JOIN {REPOSITORY} r ON r.id = s.repository_id WHERE s.id = %s AND r.name = %s"
     ),
     "registry_session_insert": (
-        f'INSERT INTO {SESSION} (id, repository_id, "offset", created_by_id, created_at, updated_at)'
-        " VALUES (%s, %s, 0, %s, %s, %s)"
+        f'INSERT INTO {SESSION} (id, repository_id, "offset", generation, created_by_id, created_at, updated_at)'
+        " VALUES (%s, %s, 0, 0, %s, %s, %s)"
+    ),
+    # A compare-and-set on the generation: 0 rows when another request saved (or the session is gone).
+    "registry_session_checkpoint": (
+        f'UPDATE {SESSION} SET "offset" = %s, generation = generation + 1, updated_at = %s'
+        " WHERE id = %s AND generation = %s"
     ),
     "registry_session_delete": f"DELETE FROM {SESSION} WHERE id = %s",
+    # PostgreSQL only (artifacts.upload_locks): one writer per upload session across nodes.
+    "registry_upload_lock": "SELECT pg_try_advisory_lock(%s)",
+    "registry_upload_unlock": "SELECT pg_advisory_unlock(%s)",
+    # A new row is inserted verified (its caller hashed the bytes it is about to place); an existing
+    # one keeps its verified_at, which the caller compares with its own to know which it got.
     "registry_blob_upsert": (
-        f"INSERT INTO {BLOB} (digest, size, media_type, created_at, last_linked_at) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id"
+        f"INSERT INTO {BLOB} (digest, size, media_type, created_at, last_linked_at, verified_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id, verified_at"
     ),
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
@@ -160,12 +171,14 @@ def manifest_by_digest(name: str, digest: str) -> tuple[str, str] | None:
 
 
 def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
-    """Upload session `session_id` of repository `name` (id, repository id, offset and creator
-    loaded; the timestamps deferred)."""
+    """Upload session `session_id` of repository `name` (id, repository id, offset, generation and
+    creator loaded; the timestamps deferred)."""
     rows = _rows("registry_upload_session", [_db_uuid(session_id), name])
     if not rows:
         return None
-    return UploadSession.from_db(connection.alias, ["id", "repository_id", "offset", "created_by_id"], [session_id, *rows[0]])
+    return UploadSession.from_db(
+        connection.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, *rows[0]]
+    )
 
 
 # --- writes (callers hold the transaction) --------------------------------------------------
@@ -177,15 +190,33 @@ def session_insert(*, repository_id: int, user_id: int | None, now: datetime) ->
     return session_id
 
 
+def session_checkpoint(*, session_id: uuid.UUID, offset: int, generation: int, now: datetime) -> bool:
+    """Save `offset` and bump the generation, if the session is still at `generation`."""
+    with connection.cursor() as cursor:
+        _execute(cursor, "registry_session_checkpoint", [offset, _db_datetime(now), _db_uuid(session_id), generation])
+        return cursor.rowcount == 1
+
+
+def upload_lock(key: int) -> bool:
+    """Take PostgreSQL's session-level advisory lock `key` if free (never waits)."""
+    return bool(_rows("registry_upload_lock", [key])[0][0])
+
+
+def upload_unlock(key: int) -> None:
+    _run("registry_upload_unlock", [key])
+
+
 def session_delete(session_id: uuid.UUID) -> None:
     _run("registry_session_delete", [_db_uuid(session_id)])
 
 
-def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> int:
-    """The id of the blob row for `digest`, inserted if new, else locked and marked as linked now."""
+def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> tuple[int, datetime | None]:
+    """(id, verified_at) of the blob row for `digest`: inserted if new (verified at `now`), else
+    locked and marked as linked now, its verified_at as it was."""
     when = _db_datetime(now)
-    rows = _rows("registry_blob_upsert", [digest, size, media_type, when, when])
-    return rows[0][0]
+    rows = _rows("registry_blob_upsert", [digest, size, media_type, when, when, when])
+    blob_id, verified_at = rows[0]
+    return blob_id, _py_datetime(verified_at)
 
 
 def link_insert(*, repository_id: int, blob_id: int, now: datetime) -> None:

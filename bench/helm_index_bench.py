@@ -31,11 +31,10 @@ from transfer_bench import BenchError, Server, log  # noqa: E402
 TARGETS = {"warm_ms": 100, "cold_ms": 2000, "push_ms": 1000}
 
 SEED = r'''
-import gzip, hashlib, io, tarfile, uuid
+import gzip, hashlib, io, tarfile
 from django.db import transaction
 from accounts.models import Org, User
-from artifacts.models import Blob
-from artifacts.storage import get_blob_store
+from artifacts.blobs import blob_commit_verified
 from helmrepo.models import Chart, ChartVersion
 
 def package(name, version):
@@ -47,7 +46,6 @@ def package(name, version):
     return buf.getvalue()
 
 org = Org.objects.get(name="bench"); owner = User.objects.get(email="bench@example.com")
-store = get_blob_store()
 with transaction.atomic():
     for c in range(CHARTS):
         name = f"chart-{c:04d}"
@@ -57,8 +55,7 @@ with transaction.atomic():
             version = f"1.{v}.0"
             data = package(name, version)
             hexdigest = hashlib.sha256(data).hexdigest()
-            writer = store.writer(f"seed-{uuid.uuid4()}"); writer.write(data); writer.commit(f"sha256:{hexdigest}")
-            blob = Blob.objects.create(digest=f"sha256:{hexdigest}", size=len(data), media_type="application/gzip")
+            blob = blob_commit_verified(digest=f"sha256:{hexdigest}", size=len(data), data=data, media_type="application/gzip")
             rows.append(ChartVersion(chart=chart, version=version, app_version="1.0", description=f"Bench chart {name}",
                         api_version="v2", files=[{"path": f"{name}/Chart.yaml", "size": 80}], package=blob,
                         size=len(data), digest=hexdigest, created_by=owner))

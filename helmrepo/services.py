@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
-from artifacts.models import Blob
+from artifacts.blobs import blob_commit_verified
 from artifacts.storage import get_blob_store
 from artifacts.versioned.semver import semver_key
 from registry_portal.outbox.services import outbox_enqueue
@@ -166,15 +166,6 @@ def _repoint_latest(chart: Chart) -> None:
         chart.save(update_fields=["latest_version", "updated_at"])
 
 
-def _locked_blob(*, digest: str, size: int) -> Blob:
-    """The blob row for `digest`, created if new, locked and marked as just linked (keeps GC off it)."""
-    Blob.objects.get_or_create(digest=digest, defaults={"size": size, "media_type": PACKAGE_MEDIA_TYPE})
-    blob = Blob.objects.select_for_update().get(digest=digest)
-    blob.last_linked_at = timezone.now()
-    blob.save(update_fields=["last_linked_at"])
-    return blob
-
-
 def max_package_bytes() -> int:
     return settings.HELM_MAX_CHART_BYTES
 
@@ -223,7 +214,10 @@ def chart_version_push(
                 raise Conflict(f"Version '{package.version}' of chart '{chart.resource_id}' already exists.")
             if existing is not None and not can(actor, Action.DELETE, space, service=Service.HELM):
                 raise AccessDenied("Only a Registry Admin may overwrite an existing chart version (force).")
-            blob = _locked_blob(digest=f"sha256:{hexdigest}", size=size)
+            # The package hashed while it streamed into its own upload file becomes the blob (or a verified copy stays).
+            blob = blob_commit_verified(
+                digest=f"sha256:{hexdigest}", size=size, upload_id=session_id, media_type=PACKAGE_MEDIA_TYPE
+            )
             row = existing or ChartVersion(chart=chart, version=package.version)
             row.app_version = package.app_version
             row.description = package.description
@@ -242,7 +236,6 @@ def chart_version_push(
             except ValidationError as error:
                 _raise_invalid(error)
             row.save()
-            writer.commit(blob.digest)  # moves the upload to its content address (dropped if already there)
             committed = True
             _repoint_latest(chart)
             _bump_index(space)

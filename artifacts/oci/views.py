@@ -382,18 +382,21 @@ def upload_start(request, name: str):
     return _headers_response(202, _upload_headers(name, session))
 
 
-def _session(name: str, session_id: str) -> UploadSession:
-    """The upload session of repository `name` in one statement (perf: every PATCH/PUT of a push
-    looks it up); only a miss asks whether the repository exists."""
+def _session_key(name: str, session_id: str) -> uuid.UUID:
     try:
-        key = uuid.UUID(session_id)
+        return uuid.UUID(session_id)
     except ValueError:
-        key = None
-    session = statements.upload_session(name, key) if key else None
-    if session is None:
+        _repository(name)
+        raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id}) from None
+
+
+def _session(name: str, session_id: str, found: UploadSession | None) -> UploadSession:
+    """The upload session looked up (in one statement: perf, every PATCH/PUT of a push looks it
+    up); only a miss asks whether the repository exists."""
+    if found is None:
         _repository(name)
         raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id})
-    return session
+    return found
 
 
 def _chunk_start(request) -> int | None:
@@ -409,9 +412,20 @@ def _chunk_start(request) -> int | None:
 @registry_view("GET", "PATCH", "PUT", "DELETE")
 def upload_session(request, name: str, session_id: str):
     request.registry_caller.require(name, PUSH, scope_actions="pull,push")
-    session = _session(name, session_id)
     if request.method == "GET":
-        return _headers_response(204, _upload_headers(name, session))
+        found = statements.upload_session(name, _session_key(name, session_id))
+        return _headers_response(204, _upload_headers(name, _session(name, session_id, found)))
+    key = _session_key(name, session_id)
+    try:
+        # One writer at a time: a request that finds another writing gets 416 and the saved Range.
+        with blob_services.upload_session_claimed(repository_name=name, session_id=key) as found:
+            session = _session(name, session_id, found)
+            return _write_upload(request, name, session)
+    except blob_services.UploadInUse as exc:
+        raise OCIError("RANGE_INVALID", str(exc), headers=_upload_headers(name, exc.session)) from None
+
+
+def _write_upload(request, name: str, session: UploadSession):
     if request.method == "DELETE":
         blob_services.upload_session_cancel(session=session)
         return _empty(204)
@@ -423,6 +437,8 @@ def upload_session(request, name: str, session_id: str):
             blob_services.upload_session_finish(session=session, chunks=iter_body(request), digest=digest, start=start)
             return _blob_created(name, digest)
         session = blob_services.upload_session_append(session=session, chunks=iter_body(request), start=start)
+    except blob_services.UploadInUse:
+        raise
     except blob_services.RangeMismatch as exc:
         headers = _upload_headers(name, session)
         raise OCIError("RANGE_INVALID", str(exc), headers=headers) from None

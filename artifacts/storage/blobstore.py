@@ -1,10 +1,12 @@
 """The blob store interface and its local-filesystem implementation.
 
-Blobs are addressed by digest and immutable. Bytes arrive through a `BlobWriter` bound to an
-upload session: it appends at the session's offset, survives a dropped connection (the partial
-file stays until the session is committed, cancelled or collected) and `commit(digest)` moves the
-file into its content address atomically. Verifying the digest is the caller's job (services),
-which hashes while it streams.
+Blobs are addressed by digest and never modified in place. Bytes arrive through a `BlobWriter`
+bound to an upload file: it appends at the session's offset under an exclusive lock on the file
+(one writer at a time), survives a dropped connection (the partial file stays until the session
+is committed, cancelled or collected), and `commit_upload` moves the file to its content address
+atomically, replacing whatever was there. Verifying the digest, and deciding whether a file
+already at the address can be trusted instead, is the caller's job (artifacts.blobs), which
+hashes while it streams. `quarantine` moves a stored blob that failed re-verification aside.
 
 Multipart transfers (NGC API) use the same uploads/<id> files differently: `reserve_upload` sizes
 the file once, each part is written at its own offset by `upload_part` (parts arrive in any order,
@@ -37,8 +39,8 @@ class BlobWriter(Protocol):
     offset: int
 
     def write(self, data: bytes) -> None: ...
+    def flush(self) -> None: ...
     def close(self) -> None: ...
-    def commit(self, digest: str) -> None: ...
     def cancel(self) -> None: ...
 
 
@@ -54,12 +56,14 @@ class BlobStore(Protocol):
     def reserve_upload(self, session_id: str, size: int) -> None: ...
     def upload_part(self, session_id: str, offset: int): ...
     def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0): ...
-    def commit_upload(self, session_id: str, digest: str) -> bool: ...
+    def commit_upload(self, session_id: str, digest: str) -> None: ...
+    def quarantine(self, digest: str) -> str | None: ...
     def stale_uploads(self, *, modified_before: float) -> list[str]: ...
 
 
 class UploadBusy(Exception):
-    """A part is still being written into an upload that is asked to be sealed."""
+    """Another writer holds the upload file (a registry upload being written by another request,
+    or a part still being written into a multipart upload that is asked to be sealed)."""
 
 
 class PartWriter:
@@ -78,14 +82,23 @@ class PartWriter:
 
 
 class LocalWriter:
-    """Appends to an upload file from `offset` (anything past it, from a dropped request, is cut)."""
+    """Appends to an upload file from `offset` (anything past it, from a dropped request, is cut),
+    holding an exclusive lock on the file until closed: UploadBusy at once when another writer
+    holds it. The lock is taken before anything is cut, so a refused writer changes nothing; keep
+    the writer open until the file has been committed (renamed), so no writer can slip in between."""
 
     def __init__(self, store: "LocalBlobStore", session_id: str, offset: int):
         self._store = store
         self._session_id = session_id
         self._path = store._abs(paths.upload_path(session_id))
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self._path, "r+b" if self._path.exists() else "w+b")
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UploadBusy(f"upload {session_id} is being written by another request") from None
+        self._file = os.fdopen(fd, "r+b")
         self._file.truncate(offset)
         self._file.seek(offset)
         self.offset = offset
@@ -94,19 +107,14 @@ class LocalWriter:
         self._file.write(data)
         self.offset += len(data)
 
+    def flush(self) -> None:
+        """Hand what was written to the operating system (it survives this process dying)."""
+        self._file.flush()
+
     def close(self) -> None:
         if not self._file.closed:
             self._file.flush()
-            self._file.close()
-
-    def commit(self, digest: str) -> None:
-        self.close()
-        target = self._store._abs(paths.blob_path(digest))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # identical bytes are stored once
-            self._path.unlink(missing_ok=True)
-        else:
-            os.replace(self._path, target)
+            self._file.close()  # also releases the lock
 
     def cancel(self) -> None:
         self.close()
@@ -203,17 +211,25 @@ class LocalBlobStore:
         with os.scandir(folder) as entries:
             return [e.name for e in entries if e.is_file() and e.stat().st_mtime < modified_before]
 
-    def commit_upload(self, session_id: str, digest: str) -> bool:
-        """Move a verified upload file to its content address; True if moved, False when the blob
-        already existed (identical bytes are stored once, so the upload file is dropped)."""
+    def commit_upload(self, session_id: str, digest: str) -> None:
+        """Move a verified upload file to its content address in one rename, replacing any file
+        there (a reader that has the old one open keeps reading the old one)."""
         source = self._abs(paths.upload_path(str(session_id)))
         target = self._abs(paths.blob_path(digest))
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            source.unlink(missing_ok=True)
-            return False
         os.replace(source, target)
-        return True
+
+    def quarantine(self, digest: str) -> str | None:
+        """Move the blob file aside (kept for inspection, never served); its new path relative to
+        the store's root, or None when there was no file."""
+        relative = paths.quarantine_path(digest, time.time())
+        target = self._abs(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(self._abs(paths.blob_path(digest)), target)
+        except FileNotFoundError:
+            return None
+        return str(relative)
 
 
 def get_blob_store() -> BlobStore:

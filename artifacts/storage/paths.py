@@ -10,8 +10,12 @@
                     cdef…
         uploads/
             <session uuid>          bytes received so far for one upload session
+        quarantine/
+            sha256/
+                abcdef0123….<time>   a stored blob whose bytes did not hash to its name (verify_blobs --repair)
 
-Blob files are written once (renamed into place when an upload commits) and never modified.
+Blob files are written once (renamed into place when an upload commits) and never modified in
+place; a verified upload may replace a file at its address that nothing had verified.
 """
 from pathlib import PurePosixPath
 
@@ -28,3 +32,8 @@ def upload_path(session_id: str) -> PurePosixPath:
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"bad upload session id {session_id!r}")
     return PurePosixPath("uploads", name)
+
+
+def quarantine_path(digest: str, when: float) -> PurePosixPath:
+    parsed = parse_digest(digest)
+    return PurePosixPath("quarantine", parsed.algorithm, f"{parsed.hex}.{when:.6f}")

@@ -41,6 +41,7 @@ from accounts import tokens
 from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound, RegistryError
 from accounts.models import User
 from accounts.permissions import Action, Space, can, require, teams_with, visible_orgs
+from artifacts.blobs import blob_commit_verified, blob_stored_problem
 from artifacts.models import Blob
 from artifacts.storage import UploadBusy, get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
@@ -156,18 +157,19 @@ def readable_artifacts(user):
 
 def blobs_readable(*, user, hex_digests: Iterable[str]) -> set[str]:
     """Which of these sha256 (hex) name bytes `user` may already read: files of artifacts they may
-    read, or uploads completed into versions of such artifacts; and present in storage."""
+    read, or uploads completed into versions of such artifacts; verified and present in storage."""
     digests = {f"sha256:{value}" for value in hex_digests}
     if not digests:
         return set()
     artifacts = readable_artifacts(user)
+    # Only bytes hashed to their digest in storage: a blob nothing verified is uploaded again (and replaced).
+    verified = {"blob__digest__in": digests, "blob__verified_at__isnull": False}
     found = set(
-        ArtifactFile.objects.filter(version__artifact__in=artifacts, blob__digest__in=digests)
-        .values_list("blob__digest", flat=True)
+        ArtifactFile.objects.filter(version__artifact__in=artifacts, **verified).values_list("blob__digest", flat=True)
     )
     found |= set(
         MultipartUpload.objects.filter(
-            state=MultipartState.COMPLETE, version__artifact__in=artifacts, blob__digest__in=digests
+            state=MultipartState.COMPLETE, version__artifact__in=artifacts, **verified
         ).values_list("blob__digest", flat=True)
     )
     store = get_blob_store()
@@ -445,11 +447,8 @@ class MultipartTransfer:
                     )
                 digest = f"sha256:{actual}"
                 with transaction.atomic():
-                    blob = _blob_row(digest=digest, size=length)
-                    if store.commit_upload(upload.pk, digest) and blob.verified_at is None:
-                        # These verified bytes are now the stored blob: finalisation needn't re-hash them.
-                        blob.verified_at = timezone.now()
-                        blob.save(update_fields=["verified_at"])
+                    # Still under the seal: these hashed bytes become the blob, or a verified copy stays.
+                    blob = blob_commit_verified(digest=digest, size=length, upload_id=str(upload.pk))
                     upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual
                     upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
         except FileNotFoundError:
@@ -489,15 +488,6 @@ def multipart_collect_stale(*, older_than) -> int:
         _discard(upload)
         removed += 1
     return removed
-
-
-def _blob_row(*, digest: str, size: int) -> Blob:
-    """The blob row for `digest`, created if new, locked and marked as just linked (keeps GC off it)."""
-    Blob.objects.get_or_create(digest=digest, defaults={"size": size})
-    blob = Blob.objects.select_for_update().get(digest=digest)
-    blob.last_linked_at = timezone.now()
-    blob.save(update_fields=["last_linked_at"])
-    return blob
 
 
 # --- commit -------------------------------------------------------------------------------------
@@ -669,19 +659,10 @@ def _unmap(view: memoryview, buffer: mmap.mmap) -> None:
 
 
 def _verify_blob(store, digest: str, size: int, *, rehash: bool = True) -> str | None:
-    stat = store.stat(digest)
-    if stat is None:
-        return "is missing from storage"
-    if stat.size != size:
-        return f"is {stat.size} bytes in storage, not {size}"
-    if not rehash:
-        return None
-    with store.open(digest) as handle:
-        actual, _length = _hash_stream(handle)
-    if f"sha256:{actual}" != digest:
-        return f"does not have sha256 {sha256_base64(digest.split(':', 1)[1])} in storage"
-    Blob.objects.filter(digest=digest, verified_at__isnull=True).update(verified_at=timezone.now())
-    return None
+    problem = blob_stored_problem(digest, size, store=store, rehash=rehash)
+    if problem is None and rehash:
+        Blob.objects.filter(digest=digest, verified_at__isnull=True).update(verified_at=timezone.now())
+    return problem
 
 
 def version_finalize(version_id: int) -> ArtifactVersion | None:

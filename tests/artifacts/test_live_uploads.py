@@ -1,15 +1,15 @@
 """Uploads and downloads through gunicorn: chunked request bodies (as docker and skopeo send) and
 sendfile-served ranges."""
-import base64
 import hashlib
-import socket
-import ssl
+import os
+import signal
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
-from accounts import services as account_services
+from artifacts import services
+from tests.support import servers
+from tests.support.registry_http import RawConnection, pusher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NAME = "acme/alpha/live"
@@ -20,21 +20,13 @@ def _chunks(data: bytes, size: int = 64 * 1024):
         yield data[start:start + size]
 
 
-def _pusher(server, user):
-    """An API key of `user`, and an HTTP session to `server` that sends it as `$oauthtoken`."""
-    key = account_services.api_key_generate(user=user)
-    http = server.session()
-    http.auth = ("$oauthtoken", key)
-    return key, http
-
-
 def _content(seed: bytes, repeat: int) -> tuple[bytes, str]:
     data = hashlib.sha256(seed).digest() * repeat
     return data, "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def test_a_chunked_transfer_encoded_upload_is_streamed_and_served_with_ranges(personas, live_server_https):
-    _, http = _pusher(live_server_https, personas.alpha_registry_user)
+    _, http = pusher(live_server_https, personas.alpha_registry_user)
     base = live_server_https.url
     data, digest = _content(b"seed", 40000)  # 1.28 MB
     verify = live_server_https.ca_bundle
@@ -57,43 +49,12 @@ def test_a_chunked_transfer_encoded_upload_is_streamed_and_served_with_ranges(pe
     assert tail.status_code == 206 and tail.content == data[1200000:]
 
 
-class _RawConnection:
-    """One keep-alive TLS connection to the live server, written and read byte for byte (to send
-    headers and body in one write, and bodies that stop short, which HTTP libraries will not do)."""
-
-    def __init__(self, server, key: str):
-        parts = urlsplit(server.url)
-        context = ssl.create_default_context(cafile=server.ca_bundle)
-        self.sock = context.wrap_socket(socket.create_connection((parts.hostname, parts.port), timeout=20), server_hostname=parts.hostname)
-        self.reader = self.sock.makefile("rb")
-        self.auth = "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
-
-    def request_bytes(self, method: str, path: str, body: bytes = b"", headers: dict | None = None, length: int | None = None) -> bytes:
-        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {self.auth}",
-                 f"Content-Length: {len(body) if length is None else length}"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-    def response(self, method: str = "GET") -> tuple[int, dict, bytes]:
-        status = int(self.reader.readline().split()[1])
-        headers = {}
-        while (line := self.reader.readline().decode().strip()):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = 0 if method == "HEAD" else int(headers.get("content-length", 0))
-        return status, headers, self.reader.read(length)
-
-    def close(self):
-        self.reader.close()
-        self.sock.close()
-
-
 def test_a_blob_body_read_from_the_socket_keeps_the_keep_alive_connection_in_step(personas, live_server_https):
     # Blob bodies of known length are read straight from gunicorn's socket (artifacts.request_bodies),
     # headers and body in one write: the next requests on the connection must be read intact.
-    key, _ = _pusher(live_server_https, personas.alpha_registry_user)
+    key, _ = pusher(live_server_https, personas.alpha_registry_user)
     data, digest = _content(b"keep-alive", 50000)  # 1.6 MB
-    raw = _RawConnection(live_server_https, key)
+    raw = RawConnection(live_server_https, key)
     try:
         raw.sock.sendall(raw.request_bytes("POST", f"/v2/{NAME}/blobs/uploads/?digest={digest}", data))
         created, headers, _ = raw.response()
@@ -109,12 +70,12 @@ def test_a_blob_body_read_from_the_socket_keeps_the_keep_alive_connection_in_ste
 
 
 def test_a_patch_cut_off_mid_body_keeps_what_arrived_and_resumes(personas, live_server_https):
-    key, http = _pusher(live_server_https, personas.alpha_registry_user)
+    key, http = pusher(live_server_https, personas.alpha_registry_user)
     base = live_server_https.url
     data, digest = _content(b"resumed", 64000)  # 2.048 MB
     location = http.post(f"{base}/v2/{NAME}/blobs/uploads/").headers["Location"]
 
-    raw = _RawConnection(live_server_https, key)
+    raw = RawConnection(live_server_https, key)
     sent = 1_000_000
     raw.sock.sendall(raw.request_bytes("PATCH", location, data[:sent], length=len(data)))  # announces all, sends half
     time.sleep(1)  # let the server read what was sent before the connection drops
@@ -128,3 +89,50 @@ def test_a_patch_cut_off_mid_body_keeps_what_arrived_and_resumes(personas, live_
     assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}"
     assert http.put(f"{base}{location}?digest={digest}").status_code == 201
     assert http.get(f"{base}/v2/{NAME}/blobs/{digest}").content == data
+
+
+@pytest.fixture
+def one_worker_server(tmp_path):
+    """A gunicorn of this test's own with a single worker process (the one to kill), on the test database."""
+    server = servers.start_gunicorn(tmp_path, env_extra={"REGISTRY_BLOB_STORE_ROOT": str(tmp_path / "blobs")}, workers=1)
+    yield server
+    servers.stop(server.process)
+
+
+def _range_end(http, url: str) -> int:
+    return int(http.get(url).headers["Range"].split("-")[1])
+
+
+def test_a_worker_killed_mid_patch_loses_at_most_a_checkpoint_and_the_upload_resumes(personas, one_worker_server):
+    server = one_worker_server
+    key, http = pusher(server, personas.alpha_registry_user)
+    data = os.urandom(40 * 1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    location = http.post(f"{server.url}/v2/{NAME}/blobs/uploads/").headers["Location"]
+    status_url = f"{server.url}{location}"
+    [worker] = servers.child_pids(server.process.pid)
+
+    raw = RawConnection(server, key)
+    sent, piece = 0, 1024 * 1024
+    raw.sock.sendall(raw.request_bytes("PATCH", location, length=len(data)))
+    while sent < 20 * piece:  # half the body, slowly
+        raw.sock.sendall(data[sent:sent + piece])
+        sent += piece
+        time.sleep(0.02)
+    deadline = time.monotonic() + 15
+    while _range_end(http, status_url) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker saves the offset every few MiB while the body arrives
+    os.kill(worker, signal.SIGKILL)
+    raw.close()
+
+    deadline = time.monotonic() + 30
+    while not (restarted := [pid for pid in servers.child_pids(server.process.pid) if pid != worker]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert restarted, "gunicorn's arbiter did not start a new worker"
+    saved = _range_end(http, status_url) + 1
+    assert services.CHECKPOINT_BYTES <= saved <= sent, saved  # lost at most what followed the last checkpoint
+
+    rest = http.patch(status_url, data=data[saved:], headers={"Content-Range": f"{saved}-{len(data) - 1}"})
+    assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}", rest.text
+    assert http.put(f"{status_url}?digest={digest}").status_code == 201
+    assert http.get(f"{server.url}/v2/{NAME}/blobs/{digest}").content == data

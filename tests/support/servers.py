@@ -114,7 +114,7 @@ def _wait_until(check, *, timeout: float, what: str, log_path: Path | None = Non
 
 
 def start_gunicorn(
-    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False
+    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False, workers: int = 2
 ) -> LiveServer:
     import trustme
 
@@ -138,7 +138,7 @@ def start_gunicorn(
         command = [
             python, "-m", "gunicorn", "registry_portal.wsgi",
             "--bind", f"127.0.0.1:{port}", "--certfile", str(cert_path), "--keyfile", str(key_path),
-            "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "300",
+            "--worker-class", "gthread", "--workers", str(workers), "--threads", "8", "--timeout", "300",
             "--access-logfile", "-", "--error-logfile", "-",
         ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
@@ -153,6 +153,20 @@ def start_gunicorn(
 
     _wait_until(ready, timeout=60, what="gunicorn", log_path=log_path)
     return LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers, of its arbiter)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
 
 
 def _start_logged(command: list[str], env: dict[str, str], log_path: Path, *, what: str, ready_text: str) -> subprocess.Popen:
