@@ -141,7 +141,7 @@ class Auth:
             with urllib.request.urlopen(req, timeout=self.timeout, context=ctx) as r:
                 data = json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as e:
-            raise BenchError(f"token request {realm} -> HTTP {e.code}: {e.read()[:200]!r}")
+            raise BenchError(f"token request {realm} -> HTTP {e.code}: {e.read()[:200]!r}") from e
         tok = data.get("token") or data.get("access_token")
         if not tok:
             raise BenchError(f"token endpoint {realm} returned no token: {str(data)[:200]}")
@@ -256,7 +256,7 @@ class Client:
                     http.client.ResponseNotReady) as e:
                 conn.close()
                 if conn_retried:
-                    raise BenchError(f"{method} {url}: connection failed twice: {e!r}")
+                    raise BenchError(f"{method} {url}: connection failed twice: {e!r}") from e
                 conn_retried = True
                 continue
             st = resp.status
@@ -914,8 +914,8 @@ def bench_manifest(t, a, spec, rnd):
     scope = scope_for(name, push=False)
     ensure_tiny_image(t, name, "latest")
     path = f"/v2/{name}/manifests/latest"
-    r = expect(t.client.request(method, path, scope=scope, headers={"Accept": ACCEPT_MANIFESTS}),
-               200, what=f"{method} manifest")
+    expect(t.client.request(method, path, scope=scope, headers={"Accept": ACCEPT_MANIFESTS}),
+           200, what=f"{method} manifest")
     tool = a.load_tool
     if tool == "auto":
         # wrk 4.1 cannot parse bodiless HEAD responses (it waits for Content-Length bytes)

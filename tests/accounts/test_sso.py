@@ -347,7 +347,7 @@ def test_the_client_secret_is_stored_encrypted(personas, oidc_provider):
 
 
 def test_only_the_org_owner_configures_single_sign_on(personas, acme_sso):
-    url = f"/org/acme/settings/sso"
+    url = "/org/acme/settings/sso"
     onboard(personas.owner, personas.org_user_admin, personas.outsider)
     assert client_for(personas.owner, personas.acme_space).get(url).status_code == 200
     assert client_for(personas.org_user_admin, personas.acme_space).get(url).status_code == 403

@@ -29,7 +29,7 @@ def test_parallel_first_upload_starts_to_a_new_repository_all_get_a_session(pers
         name = f"acme/alpha/race-{round_}"
         start = threading.Barrier(PARALLEL)
 
-        def upload_start(http):
+        def upload_start(http, start=start, name=name):
             start.wait()
             response = http.post(f"{live_server_https.url}/v2/{name}/blobs/uploads/", timeout=60)
             return response.status_code, response.text[:200]

@@ -6,7 +6,6 @@ import base64
 import pytest
 
 from accounts import services as account_services
-from tests.artifacts.conftest import sha256
 
 pytestmark = pytest.mark.django_db
 LAYER = b"a layer worth mounting"
