@@ -15,13 +15,14 @@ __all__ = ["app"]
 def _slow_hashing(**kwargs) -> None:
     from artifacts.versioned import transfers
 
-    original = transfers._hash_stream
+    original = transfers._verify_blob  # finalisation's per-blob check (it re-hashes unverified blobs)
     if getattr(original, "slowed", False):
         return
 
-    def slow_hash_stream(handle):
-        time.sleep(float(os.environ.get("SLOW_HASH_SECONDS", "60")))
-        return original(handle)
+    def slow_verify_blob(store, digest, size, *, rehash=True):
+        if rehash:
+            time.sleep(float(os.environ.get("SLOW_HASH_SECONDS", "60")))
+        return original(store, digest, size, rehash=rehash)
 
-    slow_hash_stream.slowed = True
-    transfers._hash_stream = slow_hash_stream
+    slow_verify_blob.slowed = True
+    transfers._verify_blob = slow_verify_blob
