@@ -48,11 +48,13 @@ def _run_forever() -> None:
 def _loop() -> None:
     from registry_portal.celery import app
 
+    # Nothing before the first run's delay: the process finishes starting (and serving) first.
+    time.sleep(FIRST_RUN_DELAY)
     app.loader.import_default_modules()  # the apps' tasks modules (a worker imports them at start)
     entries = {name: float(entry["schedule"]) for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
     started = time.monotonic()
-    # The sweep first, soon; the others after one period (as beat does for a fresh schedule).
-    due = {name: started + (FIRST_RUN_DELAY if name == "outbox-sweep" else period) for name, period in entries.items()}
+    # The sweep first; the others after one period (as beat does for a fresh schedule).
+    due = {name: started + (0.0 if name == "outbox-sweep" else period) for name, period in entries.items()}
     while True:
         name = min(due, key=due.__getitem__)
         time.sleep(max(0.0, due[name] - time.monotonic()))

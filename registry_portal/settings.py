@@ -51,6 +51,8 @@ MIDDLEWARE = [
     # /healthz and /readyz for probes: first, so neither the HTTPS redirect nor ALLOWED_HOSTS applies.
     "registry_portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL in the path or query is a 400 in the face's format (PostgreSQL text cannot hold it).
+    "registry_portal.nul_guard.NulGuardMiddleware",
     # Requests to HELM_HOST get the Helm repository's routes at the root.
     "helmrepo.middleware.HelmHostMiddleware",
     # Container registry routes go straight to their views from here (they use nothing below).
