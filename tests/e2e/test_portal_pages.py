@@ -1,6 +1,7 @@
 """Every page of the portal in a real browser (issue 17): as the owner and as a Registry Read user,
 at 1280 px and at 390 px, no page logs a console error, no asset request fails (4xx/5xx), the page
-body never scrolls sideways, and axe-core finds no serious or critical violation. The page list is
+body never scrolls sideways, and axe-core finds no serious or critical violation; on the
+desktop, Tab reaches every visible control of every page. The page list is
 built from the portal's URL names, so a new page is visited (or must be listed in SKIPPED with a
 reason). Screenshots go to a folder the run prints."""
 from pathlib import Path
@@ -81,6 +82,30 @@ def axe_problems(page) -> list[str]:
             for v in results.response["violations"] if v["impact"] in AXE_BLOCKING]
 
 
+# Marks every visible, enabled control and records which ones receive focus; returns their count.
+MARK_CONTROLS = """() => {
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])';
+  // checkVisibility: not inside a closed <details> (a menu, whose summary is the control), nor hidden by CSS.
+  const controls = [...document.querySelectorAll(selector)].filter(e => !e.disabled
+      && e.checkVisibility({checkVisibilityCSS: true, visibilityProperty: true}));
+  controls.forEach((e, i) => e.dataset.kb = i);
+  window.__focused = new Set();
+  document.addEventListener('focusin', event => event.target.dataset && window.__focused.add(event.target.dataset.kb), true);
+  return controls.length;
+}"""
+NOT_FOCUSED = """() => [...document.querySelectorAll('[data-kb]')].filter(e => !window.__focused.has(e.dataset.kb))
+    .map(e => e.outerHTML.slice(0, 80))"""
+
+
+def keyboard_misses(page) -> list[str]:
+    """The visible controls that Tab never reaches (Tab pressed once per control, plus a margin)."""
+    count = page.evaluate(MARK_CONTROLS)
+    page.locator("body").focus()
+    for _ in range(count + 5):
+        page.keyboard.press("Tab")
+    return page.evaluate(NOT_FOCUSED)
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_every_portal_page_is_clean_for_the_owner_and_a_reader_on_a_desktop_and_a_phone(
@@ -158,6 +183,8 @@ def test_every_portal_page_is_clean_for_the_owner_and_a_reader_on_a_desktop_and_
                     if response.status >= 400 and who == "owner":
                         problems.append(f"{where[0]}: {path} answered {response.status}")
                     check(page, where[0])
+                    if who == "owner" and width == 1280:
+                        problems.extend(f"{where[0]}: Tab never reaches {html}" for html in keyboard_misses(page))
                 page.context.close()
 
     assert problems == [], "\n".join(problems)
