@@ -77,13 +77,14 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
 
         # --- the File Browser ---------------------------------------------------------------
         page.get_by_role("navigation", name="Chart").get_by_role("link", name="File Browser").click()
-        files = page.get_by_test_id("file-list")
-        files.get_by_role("link", name="webapp/Chart.yaml").click()
+        files = page.get_by_test_id("file-table")
+        files.get_by_role("link", name="webapp/").click()
+        page.get_by_test_id("file-table").get_by_role("link", name="Chart.yaml").click()
         view = page.get_by_test_id("file-view")
         expect(view.locator("pre")).to_contain_text("name: webapp")
         expect(view.locator("pre")).to_contain_text("version: 1.2.0")
         camera.shoot(page, "file-browser-chart-yaml")
-        page.get_by_test_id("file-list").get_by_role("link", name="webapp/values.yaml").click()
+        page.get_by_test_id("file-table").get_by_role("link", name="values.yaml").click()
         expect(page.get_by_test_id("file-view").locator("pre")).to_contain_text("<script>window.pwned = 1</script>")
         assert page.evaluate("window.pwned") is None
         assert page.locator(".file-view script").count() == 0
