@@ -4,6 +4,7 @@ body never scrolls sideways, and axe-core finds no serious or critical violation
 desktop, Tab reaches every visible control of every page. The page list is
 built from the portal's URL names, so a new page is visited (or must be listed in SKIPPED with a
 reason). Screenshots go to a folder the run prints."""
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ SKIPPED = {
     "helmcharts:chart-version-delete": "POST only",
 }
 AXE_BLOCKING = {"serious", "critical"}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal-pages"  # git-ignored
 
 
 def _names(resolver, namespace: str) -> list[tuple[str, list[str]]]:
@@ -109,7 +111,7 @@ def keyboard_misses(page) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_every_portal_page_is_clean_for_the_owner_and_a_reader_on_a_desktop_and_a_phone(
-    personas, live_server_https, live_blob_root, settings, tmp_path,
+    personas, live_server_https, live_blob_root, settings,
 ):
     settings.BLOB_STORE_ROOT = Path(live_blob_root)
     reader = personas.alpha_registry_read
@@ -139,7 +141,8 @@ def test_every_portal_page_is_clean_for_the_owner_and_a_reader_on_a_desktop_and_
     })
 
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
+    # Outside pytest's basetemp, which keeps only the last three runs of everyone on the machine.
+    camera = Camera(SCREENSHOTS / time.strftime("%Y%m%d-%H%M%S"))
     print(f"\nscreenshots: {camera.folder}")
     problems: list[str] = []
 
