@@ -88,7 +88,7 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
         expect(page.get_by_test_id("file-view").locator("pre")).to_contain_text("<script>window.pwned = 1</script>")
         assert page.evaluate("window.pwned") is None
         assert page.locator(".file-view script").count() == 0
-        page.get_by_label("Version").select_option("0.1.0")
+        page.locator(".version-picker").get_by_role("link", name="0.1.0").click()
         expect(page.get_by_text("webapp-0.1.0.tgz")).to_be_visible()
 
         # --- Edit Details -------------------------------------------------------------------
