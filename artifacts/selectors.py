@@ -8,7 +8,7 @@ from accounts.roles import Service
 from artifacts import statements
 from artifacts.digests import is_digest
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
-from artifacts.platforms import manifest_platforms
+from artifacts.platforms import image_details, manifest_platforms
 
 
 def repository_by_name(name: str) -> Repository | None:
@@ -164,6 +164,20 @@ def describe_tags(tags) -> list:
     for tag in tags:
         tag.size = sizes.get(tag.manifest_id, 0)
         tag.platforms = manifest_platforms(tag.manifest.digest)
+    return tags
+
+
+def attach_image_details(repository: Repository, tags: list) -> list:
+    """Set `images` (layers and config per platform, from the blob store) and `referrers` (the
+    signatures, SBOMs and other artifacts whose subject is the tag's digest, in one query) on each
+    tag of a page."""
+    by_subject: dict[str, list[Manifest]] = {}
+    subjects = {tag.manifest.digest for tag in tags}
+    for row in Manifest.objects.filter(repository=repository, subject_digest__in=subjects).order_by("created_at", "pk"):
+        by_subject.setdefault(row.subject_digest, []).append(row)
+    for tag in tags:
+        tag.images = image_details(tag.manifest.digest)
+        tag.referrers = by_subject.get(tag.manifest.digest, [])
     return tags
 
 

@@ -95,6 +95,7 @@ def container_tags(request, name: str):
     context = _repository_context(request, name)
     page = Paginator(selectors.repository_tags(context["repository"]), TAGS_PAGE_SIZE).get_page(request.GET.get("page"))
     tags = gpu_selectors.attach_verdicts(request.user, context["repository"], selectors.describe_tags(page.object_list))
+    selectors.attach_image_details(context["repository"], tags)
     for tag in tags:
         tag.can_delete = _may_delete_tag(request.user, context["repository"], tag)
     return render(request, "artifacts/container_tags.html", {

@@ -6,9 +6,12 @@ A chart is addressed by `<org>/[<team>/]<name>`; reads go through helmrepo.selec
 user may not read is a 404), writes through helmrepo.services; `portal_page` renders policy errors
 as 404/403 pages. Buttons a user may not use are hidden, and the services refuse them anyway.
 """
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from accounts.errors import AccessDenied, RegistryError
@@ -16,6 +19,7 @@ from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
 from accounts.web_gate import form_error, portal_page
 from artifacts.markdown import render_markdown
+from artifacts.web import file_browser
 from helmrepo import forms, selectors, services
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.package_files import listed_files, read_text
@@ -116,17 +120,39 @@ def chart_version(request, ref: str, version: str):
 
 @portal_page
 def chart_files(request, ref: str):
-    """The File Browser: the files of one version (the latest unless `?version=`), and the text of
-    one of them (`?path=`), escaped by the template like any other text."""
+    """The File Browser (the same component as a model's, templates/_file_browser.html): the folders
+    and files of one version (the latest unless `?version=`) in `?dir=`, and the text of one file
+    (`?path=`, whose folder is then listed), escaped by the template like any other text."""
     context = _chart_context(request, ref)
     chart = context["chart"]
     versions = selectors.chart_versions(chart)
     wanted = request.GET.get("version")
     version = selectors.chart_version(chart, wanted) if wanted else (versions[0] if versions else None)
-    opened = read_text(version, request.GET["path"]) if version is not None and request.GET.get("path") else None
+    browser = None
+    if version is not None:
+        opened = read_text(version, request.GET["path"]) if request.GET.get("path") else None
+        directory = file_browser.normalize_directory(
+            request.GET.get("dir", "") if opened is None else opened.path.rpartition("/")[0]
+        )
+        base = reverse("helmcharts:chart-files", args=[chart.resource_id])
+
+        def link(**query) -> str:
+            return f"{base}?{urlencode({'version': version.version, **query}, safe='/')}"
+
+        folders, files = file_browser.browse(listed_files(version), directory, path=lambda row: row["path"],
+                                             size=lambda row: int(row.get("size") or 0))
+        for folder in folders:
+            folder.url = link(dir=folder.path)
+        for file in files:
+            file.url = link(path=file.path)
+        browser = file_browser.Browser(
+            root_label=f"{chart.name}:{version.version}", root_url=link(), folders=folders, files=files,
+            crumbs=file_browser.crumbs(directory, lambda path: link(dir=path)), directory=directory,
+            opened=None if opened is None else {"path": opened.path, "size": opened.size, "text": opened.text, "reason": opened.reason},
+        )
     return render(request, "helmrepo/chart_files.html", {
-        **context, "tab": "files", "versions": versions, "version": version,
-        "files": listed_files(version) if version else [], "opened": opened,
+        **context, "tab": "files", "versions": versions, "version": version, "browser": browser,
+        "file_count": len(version.files or []) if version else 0,
     })
 
 

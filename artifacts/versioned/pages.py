@@ -9,6 +9,8 @@ An artifact is addressed by `<org>/[<team>/]<name>`; reads go through artifacts.
 the services refuse them anyway. Downloads use the transfer module: a file's signed download URL
 and the version's zip endpoint (which takes the portal's session).
 """
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -20,6 +22,7 @@ from accounts.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.web_gate import form_error, portal_page
 from artifacts.markdown import render_markdown
+from artifacts.web import file_browser
 from artifacts.storage import get_blob_store
 from artifacts.versioned import selectors, services, transfers
 from artifacts.versioned.forms import RESOURCE_DOCS, ArtifactCreateForm, ArtifactDetailsForm
@@ -275,23 +278,6 @@ def artifact_compare(request, kind: str, ref: str):
     })
 
 
-def _browse(version: ArtifactVersion, directory: str) -> tuple[list[dict], list]:
-    """The folders (with total sizes and file counts) and files directly inside `directory`."""
-    folders: dict[str, dict] = {}
-    files = []
-    for file in selectors.version_files(version).filter(path__startswith=directory):
-        rest = file.path[len(directory):]
-        if "/" in rest:
-            name = rest.split("/", 1)[0]
-            folder = folders.setdefault(name, {"name": name, "path": f"{directory}{name}/", "size": 0, "count": 0})
-            folder["size"] += file.size_bytes
-            folder["count"] += 1
-        else:
-            file.name = rest
-            files.append(file)
-    return sorted(folders.values(), key=lambda f: f["name"]), files
-
-
 def _preview(version: ArtifactVersion, path: str) -> dict:
     """A file's text (≤ 256 KiB, UTF-8) for an escaped <pre>, or why it is not shown."""
     file = selectors.version_files(version).select_related("blob").filter(path=path).first()
@@ -323,28 +309,35 @@ def artifact_files(request, kind: str, ref: str, version: str | None = None):
         current = selectors.version_of(artifact, version)
     else:
         current = context["latest"] or (versions[0] if versions else None)
-    directory = request.GET.get("path", "").lstrip("/")
-    if directory and not directory.endswith("/"):
-        directory += "/"
-    folders, files, opened, crumbs = [], [], None, []
+    directory = file_browser.normalize_directory(request.GET.get("path", ""))
+    browser, opened = None, None
     if current is not None:
         current.artifact = artifact
-        folders, files = _browse(current, directory)
-        if current.is_complete:
-            for file in files:
-                file.download_url = transfers.file_url_path(file, request.user)
+        files_url = reverse(f"{url_prefix(kind)}-files", args=[artifact.resource_id, current.version])
+        folders, files = file_browser.browse(
+            selectors.version_files(current).filter(path__startswith=directory), directory,
+            path=lambda row: row.path, size=lambda row: row.size_bytes,
+        )
+        for folder in folders:
+            folder.url = f"{files_url}?{urlencode({'path': folder.path}, safe='/')}"
+        for file in files:
+            file.sha256 = file.item.sha256
+            file.url = f"{files_url}?{urlencode({'path': directory, 'file': file.path}, safe='/')}"
+            if current.is_complete:
+                file.download_url = transfers.file_url_path(file.item, request.user)
         if request.GET.get("file"):
             opened = _preview(current, request.GET["file"])
+            row = opened["file"]
+            opened.update(path=row.path, size=row.size_bytes, sha256=row.sha256)
             if current.is_complete:
-                opened["download_url"] = transfers.file_url_path(opened["file"], request.user)
-        walked = ""
-        for part in [p for p in directory.split("/") if p]:
-            walked += part + "/"
-            crumbs.append({"name": part, "path": walked})
+                opened["download_url"] = transfers.file_url_path(row, request.user)
+        browser = file_browser.Browser(
+            root_label=f"{artifact.name}:{current.version}", root_url=files_url, folders=folders, files=files,
+            crumbs=file_browser.crumbs(directory, lambda path: f"{files_url}?{urlencode({'path': path}, safe='/')}"),
+            opened=opened, directory=directory,
+        )
     return render(request, "versioned/artifact_files.html", {
-        **context, "tab": "files", "versions": versions, "version": current, "folders": folders, "files": files,
-        "directory": directory, "crumbs": crumbs, "opened": opened,
-        "files_url": reverse(f"{url_prefix(kind)}-files", args=[artifact.resource_id, current.version]) if current else "",
+        **context, "tab": "files", "versions": versions, "version": current, "browser": browser,
         "command": download_command(artifact, current.version) if current else "",
         "zip": zip_url(artifact, current.version) if current is not None and current.is_complete else None,
     })

@@ -77,17 +77,18 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
 
         # --- the File Browser ---------------------------------------------------------------
         page.get_by_role("navigation", name="Chart").get_by_role("link", name="File Browser").click()
-        files = page.get_by_test_id("file-list")
-        files.get_by_role("link", name="webapp/Chart.yaml").click()
+        files = page.get_by_test_id("file-table")
+        files.get_by_role("link", name="webapp/").click()
+        page.get_by_test_id("file-table").get_by_role("link", name="Chart.yaml").click()
         view = page.get_by_test_id("file-view")
         expect(view.locator("pre")).to_contain_text("name: webapp")
         expect(view.locator("pre")).to_contain_text("version: 1.2.0")
         camera.shoot(page, "file-browser-chart-yaml")
-        page.get_by_test_id("file-list").get_by_role("link", name="webapp/values.yaml").click()
+        page.get_by_test_id("file-table").get_by_role("link", name="values.yaml").click()
         expect(page.get_by_test_id("file-view").locator("pre")).to_contain_text("<script>window.pwned = 1</script>")
         assert page.evaluate("window.pwned") is None
         assert page.locator(".file-view script").count() == 0
-        page.get_by_label("Version").select_option("0.1.0")
+        page.locator(".version-picker").get_by_role("link", name="0.1.0").click()
         expect(page.get_by_text("webapp-0.1.0.tgz")).to_be_visible()
 
         # --- Edit Details -------------------------------------------------------------------

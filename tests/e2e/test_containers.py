@@ -104,13 +104,18 @@ def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(pers
         page.get_by_role("navigation", name="Repository").get_by_role("link", name=re.compile("Tags")).click()
         tags = page.get_by_test_id("tag-table")
         multi_row = tags.get_by_role("row").filter(has_text="2.0-multi")
-        expect(multi_row.get_by_text("linux/amd64")).to_be_visible()
-        expect(multi_row.get_by_text("linux/arm64/v8")).to_be_visible()
+        expect(multi_row.get_by_text("linux/amd64", exact=True)).to_be_visible()  # the platform badge
+        expect(multi_row.get_by_text("linux/arm64/v8", exact=True)).to_be_visible()
         expect(multi_row.get_by_text(f"docker pull {host}/{name}:2.0-multi")).to_be_visible()
         expect(multi_row.locator(f"[title='{index_digest}']")).to_be_visible()
         multi_row.get_by_role("button", name="Copy pull command for 2.0-multi").click()
         expect(multi_row.get_by_role("button", name="Copy pull command for 2.0-multi")).to_have_text(re.compile("Copied|Copy"))
         camera.shoot(page, "container-tags")
+        details = page.get_by_test_id("image-details-2.0-multi")
+        details.get_by_text("Image details of 2.0-multi").click()  # folded until asked for
+        expect(details.get_by_role("heading", name="linux/arm64/v8")).to_be_visible()
+        expect(details.get_by_text("No artifact refers to this digest.")).to_be_visible()
+        camera.shoot(page, "container-image-details")
 
         # --- Edit Details -------------------------------------------------------------------
         page.get_by_role("link", name="Edit Details").click()

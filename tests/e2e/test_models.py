@@ -34,7 +34,8 @@ def off_the_event_loop(function, *args, **kwargs):
 
 def upload_version(artifact, version: str, user, files: dict[str, bytes], **fields) -> None:
     row = services.version_create(actor=user, artifact=artifact, version=version, **fields)
-    Uploader(DjangoTransport(user), "org/acme/team/alpha", "models", artifact.name, version).upload_all(files, part_size=4096)
+    # The artifact's kind is its API path segment ("models" or "resources").
+    Uploader(DjangoTransport(user), "org/acme/team/alpha", artifact.kind, artifact.name, version).upload_all(files, part_size=4096)
     transfers.version_request_completion(version=row, actor=user)
     transfers.version_finalize(row.pk)
 

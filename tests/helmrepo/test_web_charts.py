@@ -172,7 +172,9 @@ def test_the_versions_tab_has_the_guides_columns_highest_first(cast, demo):
 def test_the_file_browser_lists_files_and_shows_text_escaped(cast, demo):
     web = client_for(cast.alpha_registry_read, cast.alpha_space)
     html = web.get(url("chart-files")).content.decode()
-    assert "demo/values.yaml" in html and "demo/templates/_helpers.tpl" in html and "Choose a file" in html
+    assert 'data-testid="file-table"' in html and "demo/</a>" in html and "Choose a file" in html
+    folder = web.get(url("chart-files"), {"version": "1.0.0", "dir": "demo/"}).content.decode()
+    assert "values.yaml</a>" in folder and "templates/</a>" in folder and "path=demo/values.yaml" in folder
     html = web.get(url("chart-files"), {"version": "1.0.0", "path": "demo/values.yaml"}).content.decode()
     assert "<script>alert(&#x27;values&#x27;)</script>" not in html and "<script>alert('values')</script>" not in html
     assert "# &lt;script&gt;alert(&#x27;values&#x27;)&lt;/script&gt;" in html
@@ -183,6 +185,15 @@ def test_the_file_browser_lists_files_and_shows_text_escaped(cast, demo):
     assert "This is a binary file." in binary
     chart_yaml = web.get(url("chart-files"), {"version": "0.1.0", "path": "demo/Chart.yaml"}).content.decode()
     assert "name: demo" in chart_yaml and "version: 0.1.0" in chart_yaml
+
+
+def test_the_chart_file_browser_is_the_model_file_browser_and_lists_the_opened_files_folder(cast, demo):
+    web = client_for(cast.alpha_registry_read, cast.alpha_space)
+    response = web.get(url("chart-files"), {"version": "1.0.0", "path": "demo/templates/_helpers.tpl"})
+    assert "_file_browser.html" in [template.name for template in response.templates]
+    html = response.content.decode()
+    assert 'aria-label="Folder"' in html and "dir=demo/templates/" in html  # the crumbs down to the file's folder
+    assert '<tr aria-current="true">' in html and "_helpers.tpl</a>" in html  # the opened file is marked
 
 
 def test_the_file_browser_refuses_paths_outside_the_listing(cast, demo):
