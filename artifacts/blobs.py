@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from artifacts import statements
 from artifacts.digests import new_hasher, parse_digest
-from artifacts.models import ArtifactFile, Blob, Manifest, ManifestBlob, MultipartUpload, RepositoryBlob
+from artifacts.models import ArtifactFile, Blob, Logo, Manifest, ManifestBlob, MultipartUpload, RepositoryBlob
 from artifacts.storage import BlobStore, get_blob_store
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _loaded(blob_id: int, digest: str, size: int, media_type: str, verified_at) 
 
 def blob_referenced() -> Q:
     """Rows that something keeps (a manifest, a model or resource file, a completed multipart upload
-    not yet committed, a Helm chart version): a condition on Blob, for GC and quarantine."""
+    not yet committed, a Helm chart version, an uploaded logo): a condition on Blob, for GC and quarantine."""
     from helmrepo.models import ChartVersion  # Helm chart packages (helmrepo builds on artifacts)
 
     return (
@@ -91,6 +91,7 @@ def blob_referenced() -> Q:
         | Q(Exists(ArtifactFile.objects.filter(blob=OuterRef("pk"))))
         | Q(Exists(MultipartUpload.objects.filter(blob=OuterRef("pk"))))
         | Q(Exists(ChartVersion.objects.filter(package=OuterRef("pk"))))
+        | Q(Exists(Logo.objects.filter(blob=OuterRef("pk"))))
     )
 
 

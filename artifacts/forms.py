@@ -1,6 +1,7 @@
 """Forms of the portal's container pages. They parse input; artifacts.services decides."""
 from django import forms
 
+from artifacts.logos import LogoUploadField
 from artifacts.models import Repository
 
 
@@ -16,6 +17,7 @@ class RepositoryDetailsForm(forms.Form):
     )
     labels = forms.CharField(label="Labels", required=False, help_text="Separate labels with commas, e.g. Machine Learning, Retail.")
     logo = forms.CharField(label="Logo URL", required=False, help_text="An http(s) URL of an image.")
+    logo_file = LogoUploadField()
     publisher = forms.CharField(label="Publisher", required=False, max_length=255)
     built_by = forms.CharField(label="Built by", required=False, max_length=255)
     is_public = forms.BooleanField(
@@ -35,6 +37,7 @@ class RepositoryDetailsForm(forms.Form):
     def changes(self) -> dict:
         """Keyword arguments for artifacts.services.repository_update."""
         data = dict(self.cleaned_data)
+        data.pop("logo_file", None)  # stored by artifacts.logos.logo_changes
         if "is_public" not in self.fields:
             data.pop("is_public", None)
         return data

@@ -33,6 +33,16 @@ class Blob(models.Model):
         return self.digest
 
 
+
+class Logo(models.Model):
+    """An uploaded artifact logo (artifacts.logos): its blob and the media type sniffed from its bytes."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    media_type = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class Repository(models.Model):
     """A container repository `<org>[/<team>]/<path>`; created on first push."""
 

@@ -4,7 +4,7 @@ A repository is addressed by its full registry name (`acme/alpha/app`); the page
 behind a `-` segment, which the name grammar never allows as a path component, so no repository
 name can collide with them.
 """
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
 from artifacts import views
 
@@ -37,6 +37,7 @@ register_converter(RepositoryNameConverter, "repository")
 register_converter(TagConverter, "tag")
 
 urlpatterns = [
+    re_path(r"^logos/(?P<digest>sha256:[a-f0-9]{64})$", views.logo, name="logo"),
     path("registry/containers", views.container_list, name="containers"),
     path("registry/containers/<repository:name>", views.container_detail, name="container"),
     path("registry/containers/<repository:name>/-/tags", views.container_tags, name="container-tags"),

@@ -7,6 +7,7 @@ Reads go through artifacts.selectors (scoped by the policy: a repository a user 
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.http import FileResponse, Http404
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,10 +18,12 @@ from accounts.permissions import Action, can
 from accounts.roles import Service
 from accounts.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
+from artifacts.logos import logo_changes
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
 from artifacts.markdown import render_markdown
-from artifacts.models import Repository
+from artifacts.models import Logo, Repository
+from artifacts.storage import get_blob_store
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
@@ -103,16 +106,30 @@ def container_tags(request, name: str):
     })
 
 
+@portal_page(needs_preferences=False, needs_space=False)
+def logo(request, digest: str):
+    """An uploaded logo (artifacts.logos) to any signed-in user, with the media type sniffed at upload.
+    Content-addressed, so it may be cached for good; nosniff keeps browsers to that type."""
+    found = Logo.objects.filter(digest=digest).first()
+    if found is None:
+        raise Http404("No such logo.")
+    response = FileResponse(get_blob_store().open(digest), content_type=found.media_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
 @portal_page
 def container_edit(request, name: str):
     """Edit Details (guide 3.5.1)."""
     context = _repository_context(request, name)
     repository = context["repository"]
     _require(context["can_edit"], "edit", repository)
-    form = forms.RepositoryDetailsForm(request.POST or None, repository=repository, allow_public=context["can_delete"])
+    form = forms.RepositoryDetailsForm(request.POST or None, request.FILES or None, repository=repository, allow_public=context["can_delete"])
     if request.method == "POST" and form.is_valid():
         try:
-            services.repository_update(actor=request.user, repository=repository, **form.changes())
+            services.repository_update(actor=request.user, repository=repository, **logo_changes(request, form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"isPublic": "is_public"})
         else:

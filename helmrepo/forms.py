@@ -1,6 +1,7 @@
 """Forms of the portal's Helm chart pages. They parse input; helmrepo.services decides."""
 from django import forms
 
+from artifacts.logos import LogoUploadField
 from helmrepo.models import Chart
 
 
@@ -18,6 +19,7 @@ class ChartDetailsForm(forms.Form):
     )
     labels = forms.CharField(label="Labels", required=False, help_text="Separate labels with commas, e.g. Helm Chart, Documentation.")
     logo = forms.CharField(label="Logo URL", required=False, help_text="An http(s) URL of an image.")
+    logo_file = LogoUploadField()
     publisher = forms.CharField(label="Publisher", required=False, max_length=255)
     built_by = forms.CharField(label="Built by", required=False, max_length=255)
 
@@ -31,7 +33,9 @@ class ChartDetailsForm(forms.Form):
 
     def changes(self) -> dict:
         """Keyword arguments for helmrepo.services.chart_update."""
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        data.pop("logo_file", None)  # stored by artifacts.logos.logo_changes
+        return data
 
 
 class ChartCreateForm(ChartDetailsForm):
@@ -49,4 +53,4 @@ class ChartCreateForm(ChartDetailsForm):
 
     def fields_for_service(self) -> dict:
         """Keyword arguments for helmrepo.services.chart_create."""
-        return dict(self.cleaned_data)
+        return self.changes()

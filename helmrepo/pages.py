@@ -18,6 +18,7 @@ from accounts.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
 from accounts.web_gate import form_error, portal_page
+from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
 from helmrepo import forms, selectors, services
@@ -183,10 +184,10 @@ def chart_edit(request, ref: str):
     context = _chart_context(request, ref)
     chart = context["chart"]
     _require(context["can_edit"], "edit", chart)
-    form = forms.ChartDetailsForm(request.POST or None, chart=chart)
+    form = forms.ChartDetailsForm(request.POST or None, request.FILES or None, chart=chart)
     if request.method == "POST" and form.is_valid():
         try:
-            services.chart_update(actor=request.user, chart=chart, **form.changes())
+            services.chart_update(actor=request.user, chart=chart, **logo_changes(request, form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"shortDescription": "short_description"})
         else:

@@ -3,6 +3,7 @@ the dropdowns of artifacts.versioned.choices; artifacts.versioned.services decid
 from django import forms
 
 from accounts.models import RoleBinding, User
+from artifacts.logos import LogoUploadField
 from artifacts.versioned import choices
 from artifacts.versioned.models import ARTIFACT_NAME_PATTERN, ArtifactKind, VersionedArtifact
 
@@ -54,6 +55,7 @@ class ArtifactDetailsForm(forms.Form):
     model_format = forms.ChoiceField(label="Model format", required=False, help_text="Output format of the weights file.")
     precision = forms.ChoiceField(label="Precision", required=False, help_text="Training precision used.")
     logo = forms.URLField(label="Logo URL", required=False, max_length=1000, assume_scheme="https", help_text="An http(s) URL of an image.")
+    logo_file = LogoUploadField()
     publisher = forms.CharField(label="Publisher", required=False, max_length=255)
     built_by = forms.CharField(label="Built by", required=False, max_length=255)
     public_dataset_name = forms.CharField(label="Public dataset name", required=False, max_length=255)
@@ -67,6 +69,8 @@ class ArtifactDetailsForm(forms.Form):
             initial["labels"] = ", ".join(artifact.labels or [])
         super().__init__(*args, initial=initial, **kwargs)
         self.kind = kind
+        if artifact is None:
+            del self.fields["logo_file"]  # an upload belongs to Edit Details (its form is multipart)
         current = (lambda name: getattr(artifact, name, "") if artifact else "")
         self.fields["owner_name"].choices = owner_choices(space, current("owner_name"))
         self.fields["application"].choices = _dropdown(choices.APPLICATIONS, current("application"))
@@ -85,7 +89,9 @@ class ArtifactDetailsForm(forms.Form):
 
     def changes(self) -> dict:
         """Keyword arguments for artifact_create / artifact_update."""
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        data.pop("logo_file", None)  # stored by artifacts.logos.logo_changes
+        return data
 
     @property
     def doc_fields(self):

@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from accounts.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.web_gate import form_error, portal_page
+from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
 from artifacts.storage import get_blob_store
@@ -352,10 +353,10 @@ def artifact_edit(request, kind: str, ref: str):
     context = _context(request, kind, ref)
     artifact = context["artifact"]
     _require(context["can_edit"], "edit", artifact)
-    form = ArtifactDetailsForm(request.POST or None, kind=kind, space=context["space"], artifact=artifact)
+    form = ArtifactDetailsForm(request.POST or None, request.FILES or None, kind=kind, space=context["space"], artifact=artifact)
     if request.method == "POST" and form.is_valid():
         try:
-            services.artifact_update(actor=request.user, artifact=artifact, **form.changes())
+            services.artifact_update(actor=request.user, artifact=artifact, **logo_changes(request, form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"modelFormat": "model_format"})
         else:
