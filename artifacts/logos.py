@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from artifacts.blobs import blob_commit_verified
 from artifacts.models import Logo
+from registry_portal.site_urls import site_url
 
 MAX_LOGO_BYTES = 1024 * 1024  # 1 MiB
 LOGO_HELP = "PNG, JPEG, GIF or WebP, at most 1 MiB. Replaces the logo URL."
@@ -68,12 +69,13 @@ def logo_store(*, content: bytes, media_type: str) -> Logo:
     return logo
 
 
-def logo_changes(request, form: forms.Form, changes: dict) -> dict:
-    """`changes` with `logo` set to the absolute URL of the uploaded logo, when one was uploaded
-    (the `logo` model fields accept only http(s) URLs)."""
+def logo_changes(form: forms.Form, changes: dict) -> dict:
+    """`changes` with `logo` set to the uploaded logo's URL under SITE_URL, when one was uploaded
+    (the `logo` model fields and the NGC API carry absolute http(s) URLs; the request's host may be
+    an internal name the URL validator refuses)."""
     uploaded = form.cleaned_data.get("logo_file")
     if uploaded:
         logo = logo_store(content=uploaded[0], media_type=uploaded[1])
-        changes = {**changes, "logo": request.build_absolute_uri(reverse("artifacts:logo", args=[logo.digest]))}
+        changes = {**changes, "logo": site_url() + reverse("artifacts:logo", args=[logo.digest])}
     changes.pop("logo_file", None)
     return changes

@@ -129,7 +129,7 @@ def container_edit(request, name: str):
     form = forms.RepositoryDetailsForm(request.POST or None, request.FILES or None, repository=repository, allow_public=context["can_delete"])
     if request.method == "POST" and form.is_valid():
         try:
-            services.repository_update(actor=request.user, repository=repository, **logo_changes(request, form, form.changes()))
+            services.repository_update(actor=request.user, repository=repository, **logo_changes(form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"isPublic": "is_public"})
         else:

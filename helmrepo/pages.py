@@ -187,7 +187,7 @@ def chart_edit(request, ref: str):
     form = forms.ChartDetailsForm(request.POST or None, request.FILES or None, chart=chart)
     if request.method == "POST" and form.is_valid():
         try:
-            services.chart_update(actor=request.user, chart=chart, **logo_changes(request, form, form.changes()))
+            services.chart_update(actor=request.user, chart=chart, **logo_changes(form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"shortDescription": "short_description"})
         else:

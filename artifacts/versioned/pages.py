@@ -356,7 +356,7 @@ def artifact_edit(request, kind: str, ref: str):
     form = ArtifactDetailsForm(request.POST or None, request.FILES or None, kind=kind, space=context["space"], artifact=artifact)
     if request.method == "POST" and form.is_valid():
         try:
-            services.artifact_update(actor=request.user, artifact=artifact, **logo_changes(request, form, form.changes()))
+            services.artifact_update(actor=request.user, artifact=artifact, **logo_changes(form, form.changes()))
         except RegistryError as exc:
             form_error(form, exc, field_names={"modelFormat": "model_format"})
         else:
