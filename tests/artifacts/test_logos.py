@@ -37,24 +37,24 @@ def logo_path(content: bytes = PNG) -> str:
 
 @pytest.fixture
 def kinds(cast):
-    """(edit URL, form fields, list URL) of one container repository, one model and one chart in acme/alpha."""
+    """(edit URL, form fields, list URL, detail URL) of one container repository, one model and one chart in acme/alpha."""
     user, space = cast.alpha_registry_user, cast.alpha_space
     container_services.repository_create(actor=user, space=space, path="app")
     versioned_services.artifact_create(actor=user, space=space, kind=ArtifactKind.MODEL, name="bert", short_description="QA")
     chart_services.chart_create(actor=user, space=space, name="demo", short_description="Doc chart")
     return {
         "container": (reverse("artifacts:container-edit", args=["acme/alpha/app"]), {"display_name": "App"},
-                      reverse("artifacts:containers")),
+                      reverse("artifacts:containers"), reverse("artifacts:container", args=["acme/alpha/app"])),
         "model": (reverse("versioned:model-edit", args=["acme/alpha/bert"]), {"display_name": "BERT", "short_description": "QA"},
-                  reverse("versioned:models")),
+                  reverse("versioned:models"), reverse("versioned:model", args=["acme/alpha/bert"])),
         "chart": (reverse("helmcharts:chart-edit", args=["acme/alpha/demo"]), {"short_description": "Doc chart"},
-                  reverse("helmcharts:charts")),
+                  reverse("helmcharts:charts"), reverse("helmcharts:chart", args=["acme/alpha/demo"])),
     }
 
 
 @pytest.mark.parametrize("kind", ["container", "model", "chart"])
-def test_an_uploaded_png_is_served_as_image_png_with_nosniff_and_shown_on_the_list(cast, kinds, kind):
-    edit_url, fields, list_url = kinds[kind]
+def test_an_uploaded_png_is_served_as_image_png_with_nosniff_and_shown_on_the_list_and_header(cast, kinds, kind):
+    edit_url, fields, list_url, detail_url = kinds[kind]
     web = client_for(cast.alpha_registry_user, cast.alpha_space)
     response = web.post(edit_url, {**fields, "logo_file": png_upload(name="logo.txt", content_type="text/plain")})
     assert response.status_code == 302
@@ -62,14 +62,16 @@ def test_an_uploaded_png_is_served_as_image_png_with_nosniff_and_shown_on_the_li
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff" and "max-age=31536000" in served["Cache-Control"]
     assert b"".join(served.streaming_content) == PNG
-    assert f'src="{site_url()}{logo_path()}"' in web.get(list_url).content.decode()
+    for page in (list_url, detail_url):
+        assert f'src="{site_url()}{logo_path()}"' in web.get(page).content.decode(), page
+    assert 'repo-logo-mark' not in web.get(detail_url).content.decode()  # the image, not the initial
     logo = Logo.objects.get()
     assert Blob.objects.filter(blob_referenced(), pk=logo.blob_id).exists()  # garbage collection keeps it
 
 
 @pytest.mark.parametrize("kind", ["container", "model", "chart"])
 def test_it_refuses_a_logo_over_1_mib_an_svg_and_a_text_file_named_png(cast, kinds, kind):
-    edit_url, fields, _ = kinds[kind]
+    edit_url, fields, *_ = kinds[kind]
     web = client_for(cast.alpha_registry_user, cast.alpha_space)
     too_big = web.post(edit_url, {**fields, "logo_file": png_upload(PNG + b"\x00" * (MAX_LOGO_BYTES + 1 - len(PNG)))})
     assert too_big.status_code == 200 and "A logo may be at most 1024 KiB." in too_big.content.decode()
@@ -80,14 +82,14 @@ def test_it_refuses_a_logo_over_1_mib_an_svg_and_a_text_file_named_png(cast, kin
 
 
 def test_a_logo_of_exactly_1_mib_is_accepted(cast, kinds):
-    edit_url, fields, _ = kinds["chart"]
+    edit_url, fields, *_ = kinds["chart"]
     content = PNG + b"\x00" * (MAX_LOGO_BYTES - len(PNG))
     response = client_for(cast.alpha_registry_user, cast.alpha_space).post(edit_url, {**fields, "logo_file": png_upload(content)})
     assert response.status_code == 302 and Logo.objects.get().media_type == "image/png"
 
 
 def test_a_logo_is_served_to_any_signed_in_user_but_not_to_anonymous_visitors(cast, kinds, client):
-    edit_url, fields, _ = kinds["container"]
+    edit_url, fields, *_ = kinds["container"]
     client_for(cast.alpha_registry_user, cast.alpha_space).post(edit_url, {**fields, "logo_file": png_upload()})
     assert client_for(cast.outsider, cast.globex_space).get(logo_path()).status_code == 200
     anonymous = client.get(logo_path())
