@@ -52,7 +52,7 @@ def _narrow(rows, *, kind: str, name: str, description, application=None, framew
         fw_label=framework if framework is not None else _text(""),
     ).values_list(
         "kind_key", "id", "item_name", "name_lower", "item_display", "item_description", "org_label", "team_label",
-        "app_label", "fw_label", "labels", "updated_at",
+        "app_label", "fw_label", "labels", "updated_at", "logo",
     )
 
 
@@ -118,6 +118,7 @@ class CatalogItem:
     framework: str
     labels: list
     updated_at: object
+    logo: str = ""  # an http(s) URL, often an uploaded logo (artifacts.logos)
 
     @property
     def kind_label(self) -> str:
@@ -139,10 +140,10 @@ class CatalogItem:
 def as_items(rows) -> list[CatalogItem]:
     items = []
     for row in rows:
-        kind, pk, name, _key, display, description, org, team, application, framework, labels, updated = row
+        kind, pk, name, _key, display, description, org, team, application, framework, labels, updated, logo = row
         items.append(CatalogItem(
             kind=kind, pk=pk, name=name, display_name=display or "", description=description or "", org_name=org,
             team_name=team or "", application=application or "", framework=framework or "",
-            labels=labels if isinstance(labels, list) else [], updated_at=updated,
+            labels=labels if isinstance(labels, list) else [], updated_at=updated, logo=logo or "",
         ))
     return items

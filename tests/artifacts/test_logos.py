@@ -62,7 +62,7 @@ def test_an_uploaded_png_is_served_as_image_png_with_nosniff_and_shown_on_the_li
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff" and "max-age=31536000" in served["Cache-Control"]
     assert b"".join(served.streaming_content) == PNG
-    for page in (list_url, detail_url):
+    for page in (list_url, detail_url, reverse("registry:catalog")):
         assert f'src="{site_url()}{logo_path()}"' in web.get(page).content.decode(), page
     assert 'repo-logo-mark' not in web.get(detail_url).content.decode()  # the image, not the initial
     logo = Logo.objects.get()
