@@ -109,11 +109,13 @@ def container_tags(request, name: str):
 @portal_page(needs_preferences=False, needs_space=False)
 def logo(request, digest: str):
     """An uploaded logo (artifacts.logos) to any signed-in user, with the media type sniffed at upload.
-    Content-addressed, so it may be cached for good; nosniff keeps browsers to that type."""
-    found = Logo.objects.filter(digest=digest).first()
-    if found is None:
+    Content-addressed, so it may be cached for good; nosniff keeps browsers to that type. Like every
+    blob, served only while verified: a quarantined one (artifacts.blobs) is 404 until uploaded again."""
+    found = Logo.objects.filter(digest=digest, blob__verified_at__isnull=False).first()
+    store = get_blob_store()
+    if found is None or store.stat(digest) is None:
         raise Http404("No such logo.")
-    response = FileResponse(get_blob_store().open(digest), content_type=found.media_type)
+    response = FileResponse(store.open(digest), content_type=found.media_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     response["Content-Security-Policy"] = "default-src 'none'"

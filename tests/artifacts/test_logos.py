@@ -95,3 +95,13 @@ def test_a_logo_is_served_to_any_signed_in_user_but_not_to_anonymous_visitors(ca
     anonymous = client.get(logo_path())
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("accounts:signin"))
     assert client_for(cast.outsider).get(logo_path(b"unknown")).status_code == 404
+
+
+def test_a_logo_whose_blob_was_quarantined_is_not_served_until_uploaded_again(cast, kinds):
+    edit_url, fields, *_ = kinds["model"]
+    web = client_for(cast.alpha_registry_user, cast.alpha_space)
+    web.post(edit_url, {**fields, "logo_file": png_upload()})
+    Blob.objects.filter(digest=Logo.objects.get().digest).update(verified_at=None)  # as blob_quarantine leaves it
+    assert web.get(logo_path()).status_code == 404
+    assert web.post(edit_url, {**fields, "logo_file": png_upload()}).status_code == 302
+    assert web.get(logo_path()).status_code == 200
