@@ -9,14 +9,11 @@ How a request is decided:
 3. The services decide writes (AccessDenied → 403), the selectors decide reads.
 """
 import re
-import uuid
 from datetime import timedelta
 from urllib.parse import unquote
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework.parsers import FormParser
@@ -26,7 +23,7 @@ from rest_framework.views import APIView
 
 from accounts import permissions, selectors, services, throttles, tokens
 from accounts.authentication import NGC_AUDIENCE, basic_credentials
-from accounts.errors import AccessDenied, InvalidInput, NotFound, error_body
+from registry_portal.errors import AccessDenied, InvalidInput, NotFound, error_body
 from accounts.models import Invitation
 from accounts.permissions import Action, Space
 from accounts.serializers import (
@@ -44,17 +41,8 @@ from accounts.serializers import (
     role_definitions,
 )
 from registry_portal import json_input
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated, pagination_schema, wrapped_schema
 from registry_portal.json_input import JSONParser
-
-class BearerTokenScheme(OpenApiAuthenticationExtension):
-    """Tells the OpenAPI schema about `/token`'s Bearer tokens."""
-
-    target_class = "accounts.authentication.BearerTokenAuthentication"
-    name = "ngcBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT from /token"}
-
 
 # --- token scopes ----------------------------------------------------------------------------
 
@@ -94,89 +82,6 @@ def org_space(request, org_name: str, team_name: str | None = None) -> Space:
             f"This token was not issued for {space.path}; request one with scope group/ngc:{space.path} from /token."
         )
     return space
-
-
-# --- responses -------------------------------------------------------------------------------
-
-
-def ok(status: int = 200, **payload) -> Response:
-    """A success body: NVIDIA's client needs JSON on every 2xx, `requestStatus` is customary."""
-    body = {"requestStatus": {"statusCode": "SUCCESS", "requestId": uuid.uuid4().hex}}
-    body.update(payload)
-    return Response(body, status=status)
-
-
-MAX_PAGE_SIZE = 1000
-DEFAULT_PAGE_SIZE = 100
-
-
-def _int_param(request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative.", field=name)
-    return value
-
-
-def paginated(request, queryset, *, key: str, serializer, prepare=None) -> Response:
-    """One page of `queryset` as `{key: [...], paginationInfo}` (`page-size`, 0-based `page-number`).
-
-    A page past the end is empty, not an error: NVIDIA's client over-counts pages by one.
-    `prepare(rows)`, if given, may attach batch-loaded data to the page's rows before serializing.
-    """
-    size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    index = _int_param(request, "page-number", 0)
-    total = queryset.count()
-    rows = list(queryset[index * size : (index + 1) * size]) if index * size < total else []
-    if prepare is not None:
-        rows = prepare(rows)
-    return ok(
-        **{
-            key: serializer(rows, many=True).data,
-            "paginationInfo": {
-                "index": index,
-                "size": size,
-                "totalResults": total,
-                "totalPages": (total + size - 1) // size,
-            },
-        }
-    )
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page-size", OpenApiTypes.INT, description=f"rows per page (default {DEFAULT_PAGE_SIZE})"),
-    OpenApiParameter("page-number", OpenApiTypes.INT, description="0-based page index"),
-]
-
-
-def _pagination_schema(name: str, key: str, item) -> drf_serializers.Serializer:
-    return inline_serializer(
-        name,
-        {
-            key: item(many=True),
-            "paginationInfo": inline_serializer(
-                f"{name}Pagination",
-                {
-                    "index": drf_serializers.IntegerField(),
-                    "size": drf_serializers.IntegerField(),
-                    "totalResults": drf_serializers.IntegerField(),
-                    "totalPages": drf_serializers.IntegerField(),
-                },
-            ),
-        },
-    )
-
-
-def _wrapped(name: str, key: str, item) -> drf_serializers.Serializer:
-    return inline_serializer(name, {key: item()})
-
-
-STATUS_ONLY = inline_serializer("RequestStatus", {"requestStatus": drf_serializers.DictField()})
 
 
 # --- auth ------------------------------------------------------------------------------------
@@ -313,13 +218,13 @@ class RolesApi(APIView):
 class OrgListApi(APIView):
     """`GET /v2/orgs`: the orgs the caller belongs to."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("OrgList", "organizations", OrgOutput))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=pagination_schema("OrgList", "organizations", OrgOutput))
     def get(self, request):
         return paginated(request, selectors.orgs_of(request.user), key="organizations", serializer=OrgOutput)
 
 
 class OrgDetailApi(APIView):
-    @extend_schema(responses=_wrapped("OrgDetail", "organizations", OrgOutput))
+    @extend_schema(responses=wrapped_schema("OrgDetail", "organizations", OrgOutput))
     def get(self, request, org: str):
         space = org_space(request, org)
         return ok(organizations=OrgOutput(space.org).data)
@@ -328,7 +233,7 @@ class OrgDetailApi(APIView):
 class MeApi(APIView):
     """`GET /v2/users/me[?org-name=]`: the caller, with their roles (in that org only, if given)."""
 
-    @extend_schema(parameters=[OpenApiParameter("org-name", str)], responses=_wrapped("Me", "user", UserOutput))
+    @extend_schema(parameters=[OpenApiParameter("org-name", str)], responses=wrapped_schema("Me", "user", UserOutput))
     def get(self, request):
         org_name = request.query_params.get("org-name")
         org = permissions.get_space(request.user, org_name).org if org_name else None
@@ -339,12 +244,12 @@ class MeApi(APIView):
 
 
 class TeamListApi(APIView):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("TeamList", "teams", TeamOutput))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=pagination_schema("TeamList", "teams", TeamOutput))
     def get(self, request, org: str):
         space = org_space(request, org)
         return paginated(request, selectors.teams_of(actor=request.user, space=space), key="teams", serializer=TeamOutput)
 
-    @extend_schema(request=TeamCreateInput, responses=_wrapped("TeamCreated", "team", TeamOutput))
+    @extend_schema(request=TeamCreateInput, responses=wrapped_schema("TeamCreated", "team", TeamOutput))
     def post(self, request, org: str):
         space = org_space(request, org)
         data = _valid(TeamCreateInput, request.data)
@@ -353,12 +258,12 @@ class TeamListApi(APIView):
 
 
 class TeamDetailApi(APIView):
-    @extend_schema(responses=_wrapped("TeamDetail", "team", TeamOutput))
+    @extend_schema(responses=wrapped_schema("TeamDetail", "team", TeamOutput))
     def get(self, request, org: str, team: str):
         space = org_space(request, org, team)
         return ok(team=TeamOutput(space.team).data)
 
-    @extend_schema(request=TeamUpdateInput, responses=_wrapped("TeamUpdated", "team", TeamOutput))
+    @extend_schema(request=TeamUpdateInput, responses=wrapped_schema("TeamUpdated", "team", TeamOutput))
     def patch(self, request, org: str, team: str):
         space = org_space(request, org, team)
         data = _valid(TeamUpdateInput, request.data)
@@ -395,7 +300,7 @@ class UserListApi(APIView):
 
     @extend_schema(
         parameters=[*PAGE_PARAMETERS, OpenApiParameter("q", str, description='{"filters":[{"field":"email","value":...}]}')],
-        responses=_pagination_schema("UserList", "users", UserOutput),
+        responses=pagination_schema("UserList", "users", UserOutput),
     )
     def get(self, request, org: str, team: str | None = None):
         space = org_space(request, org, team)
@@ -406,7 +311,7 @@ class UserListApi(APIView):
 class UserDetailApi(APIView):
     """`GET /v2/org/<org>/users/<id>`, `GET|DELETE /v3/orgs/<org>[/teams/<team>]/users/<id or email>`."""
 
-    @extend_schema(responses=_wrapped("UserDetail", "user", UserOutput))
+    @extend_schema(responses=wrapped_schema("UserDetail", "user", UserOutput))
     def get(self, request, org: str, user: str, team: str | None = None):
         space = org_space(request, org, team)
         return ok(user=UserOutput(selectors.member_detail(actor=request.user, space=space, identifier=user)).data)
@@ -441,7 +346,7 @@ class UserAddRoleApi(APIView):
     NVIDIA's client also sends `NV-actor-ID` (the caller's starfleetId); the token already says who acts.
     """
 
-    @extend_schema(parameters=[ROLES_PARAMETER], request=None, responses=_wrapped("UserRolesAdded", "user", UserOutput))
+    @extend_schema(parameters=[ROLES_PARAMETER], request=None, responses=wrapped_schema("UserRolesAdded", "user", UserOutput))
     def patch(self, request, org: str, user: str, team: str | None = None):
         space = org_space(request, org, team)
         roles = _roles_param(request)
@@ -468,7 +373,7 @@ class UserRemoveRoleApi(APIView):
 class InvitationApi(APIView):
     """`POST /v3/orgs/<org>/invitations` (invite by e-mail) and `DELETE` with `{"email"}` (revoke)."""
 
-    @extend_schema(request=InvitationCreateInput, responses=_wrapped("InvitationCreated", "invitation", InvitationOutput))
+    @extend_schema(request=InvitationCreateInput, responses=wrapped_schema("InvitationCreated", "invitation", InvitationOutput))
     def post(self, request, org: str):
         space = org_space(request, org)
         data = _valid(InvitationCreateInput, request.data)
@@ -500,7 +405,7 @@ class InvitationApi(APIView):
 class PendingInvitationListApi(APIView):
     """`GET /v3/orgs/<org>[/teams/<team>]/pending-invitations`."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=_pagination_schema("InvitationList", "invitations", InvitationOutput))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=pagination_schema("InvitationList", "invitations", InvitationOutput))
     def get(self, request, org: str, team: str | None = None):
         space = org_space(request, org, team)
         invitations = selectors.pending_invitations(actor=request.user, space=space)

@@ -4,7 +4,7 @@ from django.contrib.auth import authenticate, password_validation
 
 from accounts.models import RoleBinding, User
 from accounts.permissions import Space, get_space, visible_orgs, visible_teams
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from accounts.roles import Role
 from accounts.throttles import signin_locked_message, signin_was_locked_out
 

@@ -25,7 +25,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.db.models import F, Q
 
-from accounts.errors import AccessDenied, NotFound
+from registry_portal.errors import AccessDenied, NotFound
 from accounts.models import Org, OrgUserObjectPermission, RoleBinding, Team, TeamUserObjectPermission, User
 from accounts.roles import (
     ARTIFACT_SERVICES,

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from accounts.models import Invitation, Org, RoleBinding, Team, User
 from accounts.permissions import Action, Space
 

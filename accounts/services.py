@@ -2,7 +2,7 @@
 tasks call these; nothing else writes accounts tables.
 
 Each function's docstring states the rule it enforces. Permission checks go through
-accounts.permissions; errors are accounts.errors types with a user-facing message.
+accounts.permissions; errors are registry_portal.errors types with a user-facing message.
 """
 import re
 from datetime import timedelta
@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import permissions, tokens
-from accounts.errors import AccessDenied, Conflict, Gone, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, Gone, InvalidInput, NotFound
 from accounts.models import RESERVED_ORG_NAMES, ApiKey, Invitation, Org, RoleBinding, Team, User
 from accounts.permissions import Action, Space
 from accounts.roles import Role, UnknownRole, normalize_role

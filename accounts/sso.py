@@ -33,7 +33,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from accounts import services
-from accounts.errors import AccessDenied, Conflict, InvalidInput, RegistryError
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, RegistryError
 from accounts.models import Invitation, Org, RoleBinding, SsoDomain, SsoIdentity, SsoProvider, User
 from accounts.permissions import Action, Space, held_roles, require
 from accounts.roles import Role

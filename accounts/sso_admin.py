@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from accounts import sso
-from accounts.errors import RegistryError
+from registry_portal.errors import RegistryError
 from accounts.models import SsoIdentity, SsoProvider
 
 

@@ -14,11 +14,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, sso, views
-from accounts.errors import NotFound, RegistryError
+from registry_portal.errors import NotFound, RegistryError
 from accounts.models import Org, SsoProvider
 from accounts.forms import SignInEmailForm
 from accounts.sso_forms import SsoSettingsForm
-from accounts.web_gate import error_page, form_error, portal_page
+from registry_portal.web_gate import error_page, form_error, portal_page
 
 SESSION_PENDING = "sso_pending"  # state -> PendingSignIn, each usable once
 SESSION_SIGNED_IN = "sso_signed_in"  # provider id and ID token, for the provider's sign-out

@@ -1,7 +1,7 @@
 """The web portal's identity pages (guide chapter 2.2–2.4).
 
 Views parse with a form, fetch through accounts.permissions, call one service and render.
-`portal_page` (accounts.web_gate) handles sign-in, the onboarding gate and policy errors.
+`portal_page` (registry_portal.web_gate) handles sign-in, the onboarding gate and policy errors.
 """
 from urllib.parse import urlencode
 
@@ -15,12 +15,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, throttles
-from accounts.errors import Gone, NotFound, RegistryError
+from registry_portal.errors import Gone, NotFound, RegistryError
 from accounts.middleware import SESSION_ORG, SESSION_TEAM
 from accounts.models import ApiKey, Invitation, RoleBinding, User
 from accounts.permissions import Action, Space, can, get_space, grantable_roles, held_roles, require, visible_teams
 from accounts.roles import Role
-from accounts.web_gate import error_page, form_error, portal_page, throttled_page
+from registry_portal.web_gate import error_page, form_error, portal_page, throttled_page
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

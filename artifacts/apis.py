@@ -13,8 +13,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, org_space, ok, paginated
-from accounts.errors import InvalidInput, NotFound
+from accounts.apis import org_space
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.errors import InvalidInput, NotFound
 from artifacts import selectors, services
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.versioned import search as versioned_search

@@ -7,7 +7,7 @@ costs about half the CPU of gunicorn's own body reader (docs/performance.md).
 """
 import io
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 
 
 class StreamBody:

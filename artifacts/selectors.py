@@ -2,7 +2,7 @@
 from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
 from artifacts import statements

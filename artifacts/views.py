@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from accounts.errors import AccessDenied, RegistryError
+from registry_portal.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can
 from accounts.roles import Service
-from accounts.web_gate import form_error, portal_page
+from registry_portal.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
 from artifacts.logos import logo_changes
 from artifacts.gpu import selectors as gpu_selectors

@@ -8,15 +8,15 @@ allowed). Package push and pull are the Helm repository's (ChartMuseum-style) en
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, _int_param, ok, org_space
-from accounts.errors import InvalidInput
+from accounts.apis import org_space
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.errors import InvalidInput
 from helmrepo import selectors, services
 from helmrepo.package_files import listed_files
 from helmrepo.serializers import ChartInput, chart_output, file_output, version_output
 
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
 SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC (the only order: chart versions are SemVer 2)")
-MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
 
 def _valid(data, *, partial: bool = False) -> ChartInput:
@@ -33,16 +33,6 @@ def _chart(request, org: str, team: str | None, name: str):
 
 def _version(request, org, team, name, version):
     return selectors.chart_version(_chart(request, org, team, name), version)
-
-
-def _page(request, rows: list, key: str, **extra):
-    """One page of a list as `{key: [...], paginationInfo}` (`page-size`, 0-based `page-number`)."""
-    size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    index = _int_param(request, "page-number", 0)
-    return ok(**extra, **{
-        key: rows[index * size : (index + 1) * size],
-        "paginationInfo": {"index": index, "size": size, "totalResults": len(rows), "totalPages": (len(rows) + size - 1) // size},
-    })
 
 
 class ChartListApi(APIView):
@@ -88,8 +78,7 @@ class VersionListApi(APIView):
     @extend_schema(parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=STATUS_ONLY)
     def get(self, request, org: str, name: str, team: str | None = None):
         chart = _chart(request, org, team, name)
-        rows = [version_output(row) for row in selectors.chart_versions(chart)]
-        return _page(request, rows, "artifactVersions", artifact=chart_output(chart))
+        return paginated(request, selectors.chart_versions(chart), key="artifactVersions", serializer=version_output, artifact=chart_output(chart))
 
 
 class VersionDetailApi(APIView):
@@ -114,4 +103,4 @@ class VersionFilesApi(APIView):
     @extend_schema(parameters=PAGE_PARAMETERS, responses=STATUS_ONLY)
     def get(self, request, org: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, name, version)
-        return _page(request, [file_output(entry) for entry in listed_files(row)], "artifactFiles")
+        return paginated(request, listed_files(row), key="artifactFiles", serializer=file_output)

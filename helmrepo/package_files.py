@@ -9,7 +9,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from artifacts.storage import get_blob_store
 from helmrepo.models import ChartVersion
 

@@ -14,10 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from accounts.errors import AccessDenied, RegistryError
+from registry_portal.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
-from accounts.web_gate import form_error, portal_page
+from registry_portal.web_gate import form_error, portal_page
 from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser

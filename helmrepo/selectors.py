@@ -7,7 +7,7 @@ latest version, creator) so their query count does not grow with the rows.
 """
 from django.db.models import Q, QuerySet
 
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can, teams_with
 from accounts.roles import Service
 from artifacts.versioned.selectors import matching_glob

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
 from artifacts.blobs import blob_commit_verified

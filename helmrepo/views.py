@@ -12,7 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError
+from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError
 from accounts.permissions import Action, Space, get_space, require
 from accounts.roles import Service
 from artifacts.storage import get_blob_store

@@ -59,7 +59,7 @@ def server_error(request) -> HttpResponse:
 
         response = error_response(OCIError("UNAVAILABLE" if unavailable else "UNKNOWN", message))
     elif face == NGC:
-        from accounts.errors import error_body
+        from registry_portal.errors import error_body
 
         body = error_body(status, message, status="SERVICE_UNAVAILABLE" if unavailable else "INTERNAL_ERROR")
         log.error("%s %s answered %d, requestId %s", request.method, request.path, status, body["requestStatus"]["requestId"])
@@ -92,7 +92,7 @@ def _client_error(request, exception, *, status: int) -> HttpResponse:
 
         return error_response(OCIError("DENIED" if status == 403 else "UNKNOWN", message, status=status))
     if face == NGC:
-        from accounts.errors import error_body
+        from registry_portal.errors import error_body
 
         return JsonResponse(error_body(status, message), status=status)
     if face == HELM:

@@ -256,7 +256,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser with a nesting limit (registry_portal/json_input.py): deep bodies are a 400.
     "DEFAULT_PARSER_CLASSES": ["registry_portal.json_input.JSONParser"],
-    "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "registry_portal.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "registry_portal.schema.PathOperationIdSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -8,8 +8,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework.views import APIView
 
-from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, org_space, ok, paginated
-from accounts.errors import InvalidInput, NotFound
+from accounts.apis import org_space
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.errors import InvalidInput, NotFound
 from accounts.serializers import ngc_datetime
 from artifacts import selectors as artifact_selectors
 from artifacts.gpu import selectors, services, tasks

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import transaction
 
-from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
 from artifacts.gpu import constraints as c

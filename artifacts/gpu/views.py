@@ -6,9 +6,9 @@ those who may manage hosts, and the services refuse everyone else anyway (403 pa
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from accounts.errors import AccessDenied, RegistryError
+from registry_portal.errors import AccessDenied, RegistryError
 from accounts.permissions import get_space
-from accounts.web_gate import form_error, portal_page
+from registry_portal.web_gate import form_error, portal_page
 from artifacts.gpu import selectors, services
 from artifacts.gpu.forms import GpuHostForm
 

@@ -14,7 +14,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 from artifacts import selectors, statements
 from artifacts import services as blob_services
 from artifacts.digests import InvalidDigest, is_digest, parse_digest

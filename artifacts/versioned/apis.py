@@ -10,8 +10,9 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from accounts.apis import PAGE_PARAMETERS, STATUS_ONLY, _int_param, org_space, ok, paginated
-from accounts.errors import InvalidInput
+from accounts.apis import org_space
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.errors import InvalidInput
 from artifacts.versioned import selectors, services
 from artifacts.versioned.models import VersionStatus
 from artifacts.versioned.serializers import (
@@ -26,7 +27,6 @@ from artifacts.versioned.serializers import (
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
 SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC: SemVer precedence, non-SemVer after")
 SET_LATEST = OpenApiParameter("set-latest", bool, description="accepted; the latest is the highest complete version")
-MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
 
 def _valid(serializer_class, data, *, partial: bool = False):
@@ -95,16 +95,10 @@ class VersionListApi(APIView):
     def get(self, request, org: str, kind: str, name: str, team: str | None = None):
         artifact = _artifact(request, org, team, kind, name)
         rows = selectors.artifact_versions(artifact, sort_order=request.query_params.get("sort-order"))
-        size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        index = _int_param(request, "page-number", 0)
-        page = rows[index * size : (index + 1) * size]
-        return ok(**{
-            json_key(kind, "one"): artifact_output(artifact),
-            json_key(kind, "versions"): [version_output(row) for row in page],
-            "paginationInfo": {
-                "index": index, "size": size, "totalResults": len(rows), "totalPages": (len(rows) + size - 1) // size,
-            },
-        })
+        return paginated(
+            request, rows, key=json_key(kind, "versions"), serializer=version_output,
+            **{json_key(kind, "one"): artifact_output(artifact)},
+        )
 
     @extend_schema(operation_id="versioned_artifact_version_create", request=VersionInput, responses=STATUS_ONLY)
     def post(self, request, org: str, kind: str, name: str, team: str | None = None):

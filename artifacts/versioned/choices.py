@@ -7,7 +7,7 @@ the valid list; a model format is free text in the CLI, so unknown formats are k
 """
 import re
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 
 APPLICATIONS = (
     "Annotation", "Automatic Speech Recognition", "Classification", "Content Generation", "Dialog State Tracking",

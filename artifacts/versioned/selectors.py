@@ -8,7 +8,7 @@ response needs joined in (org, team, latest version, creators): no per-row queri
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.db.models.functions import Concat
 
-from accounts.errors import NotFound
+from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can, teams_with
 from artifacts.selectors import glob_regex
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact

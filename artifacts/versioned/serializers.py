@@ -7,7 +7,7 @@ NVIDIA's client parses the legacy integer ids as int.
 """
 from rest_framework import serializers
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 from accounts.serializers import NgcDateTimeField, ngc_datetime
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion, VersionedArtifact
 

@@ -9,7 +9,7 @@ versions are ever an artifact's latest. Status changes belong to `transfers.py`.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.errors import AccessDenied, Conflict, InvalidInput
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
 from artifacts.versioned.choices import normalise_choice

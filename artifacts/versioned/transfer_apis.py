@@ -11,7 +11,6 @@
 As in accounts/apis.py, `org_space()` finds the space (404 for what the caller may not see) and
 checks the token's scope; an artifact is 404 without READ on its service; services decide the rest.
 """
-import math
 import os
 
 from django.http import JsonResponse, StreamingHttpResponse
@@ -21,8 +20,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers as drf_serializers
 from rest_framework.views import APIView
 
-from accounts.apis import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, STATUS_ONLY, _int_param, ok, org_space
-from accounts.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
+from accounts.apis import org_space
+from registry_portal.api import STATUS_ONLY, NgcPagination, ok
+from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
 from artifacts.storage import get_blob_store
 from artifacts.versioned import selectors, transfers
@@ -238,14 +238,12 @@ class DownloadUrlsApi(APIView):
             if file is None:
                 raise NotFound(f"File '{path}' not found in version '{version}'.")
             return ok(filepath=[file.path], urls=[_absolute(request, transfers.file_url_path(file, request.user))])
-        size = min(_int_param(request, "page-size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        index = _int_param(request, "page-number", 0)
-        total = files.count()
-        page = list(files[index * size : (index + 1) * size]) if index * size < total else []
+        pager = NgcPagination()
+        page = pager.paginate_queryset(files, request)
         return ok(
             filepath=[file.path for file in page],
             urls=[_absolute(request, transfers.file_url_path(file, request.user)) for file in page],
-            paginationInfo={"index": index, "size": size, "totalResults": total, "totalPages": math.ceil(total / size)},
+            paginationInfo=pager.info,
         )
 
 

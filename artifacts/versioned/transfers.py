@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import tokens
-from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound, RegistryError
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound, RegistryError
 from accounts.models import User
 from accounts.permissions import Action, Space, can, require, teams_with, visible_orgs
 from artifacts.blobs import blob_commit_verified, blob_stored_problem

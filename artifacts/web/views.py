@@ -13,10 +13,10 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 
-from accounts.errors import AccessDenied, NotFound, RegistryError
+from registry_portal.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space, teams_with
 from accounts.roles import Service
-from accounts.web_gate import form_error, portal_page
+from registry_portal.web_gate import form_error, portal_page
 from artifacts import services as container_services
 from artifacts.versioned import choices
 from artifacts.versioned import selectors as versioned_selectors

@@ -10,7 +10,7 @@ from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_perms
 
 from accounts import permissions, services
-from accounts.errors import AccessDenied, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, InvalidInput, NotFound
 from accounts.models import OrgUserObjectPermission, Team, TeamUserObjectPermission
 from accounts.permissions import Action, Space, can
 from accounts.roles import Role, UnknownRole, normalize_role

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import services
-from accounts.errors import AccessDenied, Conflict, Gone, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, Gone, InvalidInput, NotFound
 from accounts.models import ApiKey, Invitation, Org, OrgUserObjectPermission, RoleBinding, Team, TeamUserObjectPermission
 from accounts.permissions import Action, can
 from accounts.roles import Role

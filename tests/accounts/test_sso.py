@@ -15,7 +15,7 @@ from django.test import Client
 from joserfc import jwt
 
 from accounts import services, sso
-from accounts.errors import AccessDenied, Conflict
+from registry_portal.errors import AccessDenied, Conflict
 from accounts.models import Invitation, RoleBinding, SsoDomain, SsoIdentity, SsoProvider, User
 from accounts.permissions import Space
 from accounts.roles import Role

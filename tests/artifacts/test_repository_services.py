@@ -1,7 +1,7 @@
 """Rules of the container repository metadata services (artifacts.services, end of module)."""
 import pytest
 
-from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from artifacts import services
 from artifacts.models import Manifest, Repository, Tag
 from tests.artifacts.conftest import OCI_INDEX

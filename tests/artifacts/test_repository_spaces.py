@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts import permissions
 from accounts import services as account_services
 from accounts.admin import TeamAdminForm
-from accounts.errors import Conflict
+from registry_portal.errors import Conflict
 from accounts.models import Team
 from accounts.roles import Role
 from accounts.tokens import verify_access_token

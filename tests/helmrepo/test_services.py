@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from accounts.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from artifacts.models import Blob
 from helmrepo import services
 from helmrepo.models import Chart, ChartVersion

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
-from accounts.errors import RegistryError
+from registry_portal.errors import RegistryError
 from accounts.models import Org, Team, User
 from accounts.roles import GRANTABLE_ROLES
 

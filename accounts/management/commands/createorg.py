@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import services
-from accounts.errors import RegistryError
+from registry_portal.errors import RegistryError
 
 
 class Command(BaseCommand):

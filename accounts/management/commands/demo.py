@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from accounts import services
-from accounts.errors import RegistryError
+from registry_portal.errors import RegistryError
 from accounts.models import Org
 
 DEMO_ORG = "acme"

@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import sso
-from accounts.errors import RegistryError
+from registry_portal.errors import RegistryError
 from accounts.models import Org, SsoProvider
 
 

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 from artifacts.versioned.choices import normalise_choice
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
 from artifacts.versioned.semver import semver_desc

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from accounts.errors import InvalidInput
+from registry_portal.errors import InvalidInput
 from artifacts.models import Blob
 from artifacts.storage import get_blob_store
 from artifacts.versioned import transfers

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.errors import AccessDenied, Gone, NotFound, RegistryError
+from registry_portal.errors import AccessDenied, Gone, NotFound, RegistryError
 
 
 def onboarding_step(request, *, needs_preferences: bool = True, needs_space: bool = True) -> str | None:
