@@ -28,7 +28,7 @@ from artifacts.models import Blob, ManifestChild, MultipartUpload, Repository, R
 from artifacts.oci.names import InvalidName, resolve_name
 from artifacts.storage import UploadBusy, get_blob_store
 from artifacts.upload_locks import upload_writer_lock
-from artifacts.versioned import transfers as multipart_transfers
+from artifacts.versioned.transfers.multipart import multipart_collect_stale
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
@@ -402,7 +402,7 @@ def blob_collect_garbage(*, grace: timedelta | None = None, session_ttl: timedel
             if session is not None:
                 upload_session_cancel(session=session)
                 report.sessions_deleted += 1
-    report.sessions_deleted += multipart_transfers.multipart_collect_stale(older_than=now - session_ttl)
+    report.sessions_deleted += multipart_collect_stale(older_than=now - session_ttl)
     # Upload files whose session row is gone (its repository or version was deleted mid-upload).
     for name in store.stale_uploads(modified_before=(now - session_ttl).timestamp()):
         if not _upload_has_session(name):

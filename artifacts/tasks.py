@@ -3,7 +3,7 @@ from celery import shared_task
 
 from artifacts import services
 from artifacts.gpu import tasks as gpu_tasks  # noqa: F401 (registers the GPU-check tasks with the worker)
-from artifacts.versioned import transfers
+from artifacts.versioned.transfers.finalize import version_finalize
 
 
 @shared_task
@@ -14,4 +14,4 @@ def collect_blob_garbage() -> dict:
 
 @shared_task
 def finalize_version(version_id: int) -> None:
-    transfers.version_finalize(version_id)
+    version_finalize(version_id)

@@ -134,11 +134,11 @@ class VersionDetailApi(APIView):
         if docs:
             artifact = services.artifact_update(actor=request.user, artifact=artifact, **docs)
         if status == VersionStatus.UPLOAD_COMPLETE:
-            from artifacts.versioned import transfers  # the transfer layer's
+            from artifacts.versioned.transfers import finalize  # the transfer layer's
 
             # Read-after-upload: answer the final state (bounded wait when a worker must re-hash).
-            row = transfers.version_request_completion(version=row, actor=request.user)
-            row = transfers.version_await_final(row, timeout=settings.VERSION_COMPLETION_WAIT_SECONDS)
+            row = finalize.version_request_completion(version=row, actor=request.user)
+            row = finalize.version_await_final(row, timeout=settings.VERSION_COMPLETION_WAIT_SECONDS)
         row.artifact = artifact
         return _one_version(row)
 

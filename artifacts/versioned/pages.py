@@ -25,7 +25,8 @@ from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
 from artifacts.storage import get_blob_store
-from artifacts.versioned import selectors, services, transfers
+from artifacts.versioned import selectors, services
+from artifacts.versioned.transfers.capabilities import file_url_path
 from artifacts.versioned.forms import RESOURCE_DOCS, ArtifactCreateForm, ArtifactDetailsForm
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion, VersionedArtifact
 from artifacts.versioned.services import SERVICE_OF_KIND
@@ -231,7 +232,7 @@ def artifact_version(request, kind: str, ref: str, version: str):
     files = list(selectors.version_files(row)[:VERSION_PAGE_FILES])
     if row.is_complete:
         for file in files:
-            file.download_url = transfers.file_url_path(file, request.user)
+            file.download_url = file_url_path(file, request.user)
     return render(request, "versioned/artifact_version.html", {
         **context, "tab": "versions", "version": row, "files": files,
         "details": [(label, getattr(row, field)) for field, label in (*VERSION_FIELDS, ("owner_name", "Owner"))],
@@ -325,13 +326,13 @@ def artifact_files(request, kind: str, ref: str, version: str | None = None):
             file.sha256 = file.item.sha256
             file.url = f"{files_url}?{urlencode({'path': directory, 'file': file.path}, safe='/')}"
             if current.is_complete:
-                file.download_url = transfers.file_url_path(file.item, request.user)
+                file.download_url = file_url_path(file.item, request.user)
         if request.GET.get("file"):
             opened = _preview(current, request.GET["file"])
             row = opened["file"]
             opened.update(path=row.path, size=row.size_bytes, sha256=row.sha256)
             if current.is_complete:
-                opened["download_url"] = transfers.file_url_path(row, request.user)
+                opened["download_url"] = file_url_path(row, request.user)
         browser = file_browser.Browser(
             root_label=f"{artifact.name}:{current.version}", root_url=files_url, folders=folders, files=files,
             crumbs=file_browser.crumbs(directory, lambda path: f"{files_url}?{urlencode({'path': path}, safe='/')}"),

@@ -4,7 +4,7 @@ Rules enforced here: WRITE on the kind's service (MODEL for models, MODELSCRIPT 
 create or edit; DELETE (Registry Admin, or the creator with WRITE) to remove; names unique per
 kind and space; a version string unique per artifact, auto-incremented for resources when
 omitted; at most 3 custom metrics tables of at most 12 attributes each; only UPLOAD_COMPLETE
-versions are ever an artifact's latest. Status changes belong to `transfers.py`.
+versions are ever an artifact's latest. Status changes belong to `transfers/finalize.py`.
 """
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction

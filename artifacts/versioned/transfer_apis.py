@@ -25,10 +25,15 @@ from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
 from artifacts.storage import get_blob_store
-from artifacts.versioned import selectors, transfers
+from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
-from artifacts.versioned.transfers import MultipartTransfer
+from artifacts.versioned.transfers.capabilities import file_for_download, file_url_path, part_capability_valid, part_url_path
+from artifacts.versioned.transfers.commit import files_commit
+from artifacts.versioned.transfers.download import version_files, version_for_download, version_zip_stream
+from artifacts.versioned.transfers.multipart import MultipartTransfer
+from artifacts.versioned.transfers.rules import sha256_base64
+from artifacts.versioned.transfers.scope import files_exist
 from registry_portal import http_ranges
 
 # --- lookups ------------------------------------------------------------------------------------
@@ -127,7 +132,7 @@ class FilesExistApi(APIView):
         artifact = selectors.artifact_in_space(request.user, org_space(request, org, team), kind, name)
         data = _valid(FilesExistInput, request.data)
         hashes = [item["sha256"] for item in data["files"]]
-        return ok(files=transfers.files_exist(actor=request.user, artifact=artifact, hashes=hashes))
+        return ok(files=files_exist(actor=request.user, artifact=artifact, hashes=hashes))
 
 
 class MultipartApi(APIView):
@@ -148,7 +153,7 @@ class MultipartApi(APIView):
                 part_size=data.get("partSize"),
             )
             numbers = list(range(1, upload.part_count + 1))
-        urls = [_absolute(request, transfers.part_url_path(upload, number)) for number in numbers]
+        urls = [_absolute(request, part_url_path(upload, number)) for number in numbers]
         return ok(uploadID=str(upload.pk), urls=urls, partSize=upload.part_size, partNumberList=numbers)
 
     @extend_schema(request=MultipartCompleteInput, responses=STATUS_ONLY)
@@ -158,7 +163,7 @@ class MultipartApi(APIView):
         upload = MultipartTransfer.complete(
             actor=request.user, version=version, upload_id=data["uploadID"], path=data["filePath"], sha256=data["sha256"],
         )
-        return ok(uploadID=str(upload.pk), filePath=upload.path, sha256=transfers.sha256_base64(upload.sha256))
+        return ok(uploadID=str(upload.pk), filePath=upload.path, sha256=sha256_base64(upload.sha256))
 
     @extend_schema(request=MultipartAbortInput, responses=STATUS_ONLY)
     def delete(self, request, org: str, team: str | None = None):
@@ -178,7 +183,7 @@ class FilesCommitApi(APIView):
     def post(self, request, org: str, team: str | None = None):
         data = _valid(CommitInput, request.data)
         version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
-        added = transfers.files_commit(
+        added = files_commit(
             actor=request.user, version=version, files=data["files"], base_version=data.get("baseVersion") or None,
         )
         return ok(name=data["name"], version=data["version"], committedFileCount=added)
@@ -198,14 +203,14 @@ def upload_part(request, upload_id, number: int):
         response["Allow"] = "PUT"
         return response
     try:
-        if not transfers.part_capability_valid(
+        if not part_capability_valid(
             upload_id=upload_id, number=number, expires=request.GET.get("expires"), signature=request.GET.get("sig"),
         ):
             raise AccessDenied("This part URL is invalid or has expired; ask for the part's URL again.")
         length = content_length(request)
         body = request_body(request)
         try:
-            transfers.MultipartTransfer.receive_part(upload_id=upload_id, number=number, body=body, length=length)
+            MultipartTransfer.receive_part(upload_id=upload_id, number=number, body=body, length=length)
         finally:
             if isinstance(body, GunicornSocketBody):
                 body.release()
@@ -230,19 +235,19 @@ class DownloadUrlsApi(APIView):
     )
     def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         found = _version(request, org, team, kind=kind, name=name, version=version)
-        transfers.version_for_download(user=request.user, version=found)
-        files = transfers.version_files(found)
+        version_for_download(user=request.user, version=found)
+        files = version_files(found)
         path = request.query_params.get("path")
         if path is not None:
             file = files.filter(path=path).first()
             if file is None:
                 raise NotFound(f"File '{path}' not found in version '{version}'.")
-            return ok(filepath=[file.path], urls=[_absolute(request, transfers.file_url_path(file, request.user))])
+            return ok(filepath=[file.path], urls=[_absolute(request, file_url_path(file, request.user))])
         pager = NgcPagination()
         page = pager.paginate_queryset(files, request)
         return ok(
             filepath=[file.path for file in page],
-            urls=[_absolute(request, transfers.file_url_path(file, request.user)) for file in page],
+            urls=[_absolute(request, file_url_path(file, request.user)) for file in page],
             paginationInfo=pager.info,
         )
 
@@ -256,7 +261,7 @@ def download_file(request, file_id: int):
         response["Allow"] = "GET, HEAD"
         return response
     try:
-        file = transfers.file_for_download(
+        file = file_for_download(
             file_id=file_id, user_id=request.GET.get("user"), expires=request.GET.get("expires"),
             signature=request.GET.get("sig"),
         )
@@ -282,7 +287,7 @@ class VersionZipApi(APIView):
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         found = _version(request, org, team, kind=kind, name=name, version=version)
-        transfers.version_for_download(user=request.user, version=found)
-        response = StreamingHttpResponse(transfers.version_zip_stream(found), content_type="application/zip")
+        version_for_download(user=request.user, version=found)
+        response = StreamingHttpResponse(version_zip_stream(found), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{found.artifact.name}_v{found.version}.zip"'
         return response

@@ -4,7 +4,7 @@ One row per file being uploaded into a version: the client declared its path, si
 got one capability URL per part, and PUTs the parts (any order, in parallel, retried at will)
 into `uploads/<id>` of the blob store at their offsets. Complete hashes the file once and makes it
 a blob; the row then remembers that blob until the commit links it into the version as a file.
-Registered in app "artifacts" by artifacts/models.py; written only by artifacts.versioned.transfers.
+Registered in app "artifacts" by artifacts/models.py; written only by artifacts.versioned.transfers (multipart, finalize).
 """
 import math
 import uuid

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from artifacts.versioned import services, transfers
+from artifacts.versioned import services
+from artifacts.versioned.transfers import finalize
 from artifacts.versioned.models import VersionedArtifact
 from tests.e2e.browser import Camera, chromium, sign_in
 from tests.support.ngc_transfer import DjangoTransport, Uploader
@@ -36,8 +37,8 @@ def upload_version(artifact, version: str, user, files: dict[str, bytes], **fiel
     row = services.version_create(actor=user, artifact=artifact, version=version, **fields)
     # The artifact's kind is its API path segment ("models" or "resources").
     Uploader(DjangoTransport(user), "org/acme/team/alpha", artifact.kind, artifact.name, version).upload_all(files, part_size=4096)
-    transfers.version_request_completion(version=row, actor=user)
-    transfers.version_finalize(row.pk)
+    finalize.version_request_completion(version=row, actor=user)
+    finalize.version_finalize(row.pk)
 
 
 @pytest.mark.e2e

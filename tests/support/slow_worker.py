@@ -13,9 +13,9 @@ __all__ = ["app"]
 
 @task_prerun.connect
 def _slow_hashing(**kwargs) -> None:
-    from artifacts.versioned import transfers
+    from artifacts.versioned.transfers import finalize
 
-    original = transfers._verify_blob  # finalisation's per-blob check (it re-hashes unverified blobs)
+    original = finalize._verify_blob  # finalisation's per-blob check (it re-hashes unverified blobs)
     if getattr(original, "slowed", False):
         return
 
@@ -25,4 +25,4 @@ def _slow_hashing(**kwargs) -> None:
         return original(store, digest, size, rehash=rehash)
 
     slow_verify_blob.slowed = True
-    transfers._verify_blob = slow_verify_blob
+    finalize._verify_blob = slow_verify_blob

@@ -7,7 +7,8 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from artifacts.versioned import services, transfers
+from artifacts.versioned import services
+from artifacts.versioned.transfers import finalize
 from artifacts.versioned.models import ArtifactFile, VersionedArtifact
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.support.ngc_transfer import DjangoTransport, Uploader
@@ -44,7 +45,7 @@ def test_deleting_a_model_while_its_version_finalises_finishes_without_a_deadloc
         ArtifactFile.objects.select_for_update().filter(version=version).order_by("pk").first()
         deleting = in_thread(lambda: services.artifact_delete(actor=personas.org_registry_admin, artifact=artifact), errors)
         time.sleep(0.5)
-        finalising = in_thread(lambda: transfers.version_finalize(version.pk), errors)
+        finalising = in_thread(lambda: finalize.version_finalize(version.pk), errors)
         time.sleep(0.5)
     deleting.join(30)
     finalising.join(30)

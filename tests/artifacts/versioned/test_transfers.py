@@ -10,7 +10,8 @@ import pytest
 from registry_portal.errors import InvalidInput
 from artifacts.models import Blob
 from artifacts.storage import get_blob_store
-from artifacts.versioned import transfers
+from artifacts.versioned.transfers import capabilities, multipart, rules
+from artifacts.versioned.transfers.finalize import version_finalize, version_request_completion
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.transfer_models import MultipartUpload
 from tests.support.ngc_transfer import DjangoTransport, Uploader, b64sha, hexsha
@@ -53,8 +54,8 @@ def leftover_uploads() -> list[str]:
 
 
 def finalize(version: ArtifactVersion) -> ArtifactVersion:
-    transfers.version_request_completion(version=version, actor=version.created_by)
-    return transfers.version_finalize(version.pk)
+    version_request_completion(version=version, actor=version.created_by)
+    return version_finalize(version.pk)
 
 
 # --- the whole protocol ---------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def test_a_forged_expired_or_misdirected_part_url_is_refused(uploader):
     url = started["urls"][0]
     assert uploader.put_part(url.replace("sig=", "sig=0"), b"abcdef").status == 403
     assert uploader.put_part(url.replace("/parts/1", "/parts/2"), b"abcdef").status == 403
-    expired = transfers.tokens.capability_signature(
+    expired = capabilities.tokens.capability_signature(
         purpose="upload-part", subject=f"{started['uploadID']}:1", expires_at=1000
     )
     path = f"/v2/transfers/uploads/{started['uploadID']}/parts/1?expires=1000&sig={expired}"
@@ -336,7 +337,7 @@ def test_a_single_part_file_is_hashed_while_received_and_a_resend_clears_it(vers
     assert upload.streamed_sha256 == hexsha(data)
     # A re-send that stops short: the earlier digest must not be trusted any more.
     with pytest.raises(InvalidInput):
-        transfers.MultipartTransfer.receive_part(
+        multipart.MultipartTransfer.receive_part(
             upload_id=upload.pk, number=1, body=io.BytesIO(b"y" * 100), length=None
         )
     upload.refresh_from_db()
@@ -373,7 +374,7 @@ def test_downloads_wait_for_the_version_to_be_complete(version, uploader):
     assert pending.status == 409 and "UPLOAD_PENDING" in pending.json()["detail"]
     assert uploader.t.api("GET", f"/v2/{ALPHA}/models/bert/versions/1.0/zip").status == 409
     file = ArtifactFile.objects.get()
-    url = transfers.file_url_path(file, version.created_by)
+    url = capabilities.file_url_path(file, version.created_by)
     assert uploader.t.raw("GET", url).status == 409
 
 
@@ -388,11 +389,11 @@ def test_finalisation_points_latest_at_the_highest_semver_not_the_last_completed
 
 
 def test_sha256_is_read_from_base64_or_hex():
-    assert transfers.sha256_hex("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") == hexsha(b"")
-    assert transfers.sha256_hex(hexsha(b"").upper()) == hexsha(b"")
+    assert rules.sha256_hex("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") == hexsha(b"")
+    assert rules.sha256_hex(hexsha(b"").upper()) == hexsha(b"")
     for bad in ("", "abc", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF=", None, 5):
         with pytest.raises(InvalidInput):
-            transfers.sha256_hex(bad)
+            rules.sha256_hex(bad)
 
 
 # --- personas ---------------------------------------------------------------------------------------

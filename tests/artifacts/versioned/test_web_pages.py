@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from artifacts.versioned import services, transfers
+from artifacts.versioned import services
+from artifacts.versioned.transfers import finalize
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion, VersionedArtifact
 from tests.support.ngc_transfer import DjangoTransport, Uploader
 from tests.support.web import client_for, onboard
@@ -38,8 +39,8 @@ def make_version(artifact, version: str, user, files: dict[str, bytes] | None = 
     if files:
         space = f"org/{artifact.org.name}" + (f"/team/{artifact.team.name}" if artifact.team_id else "")
         Uploader(DjangoTransport(user), space, artifact.kind, artifact.name, version).upload_all(files, part_size=1024)
-    transfers.version_request_completion(version=row, actor=user)
-    return transfers.version_finalize(row.pk)
+    finalize.version_request_completion(version=row, actor=user)
+    return finalize.version_finalize(row.pk)
 
 
 @pytest.fixture

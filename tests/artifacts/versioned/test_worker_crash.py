@@ -10,7 +10,7 @@ import pytest
 from accounts.models import User
 from artifacts.models import Blob
 from artifacts.tasks import finalize_version
-from artifacts.versioned import transfers
+from artifacts.versioned.transfers import finalize
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from registry_portal.outbox.models import OutboxState, OutboxTask
 from tests.artifacts.versioned.test_transfers import make_version
@@ -53,7 +53,7 @@ def test_a_version_whose_worker_is_killed_mid_finalisation_completes_on_a_new_wo
         started.append(doomed)
         started.append(servers.start_celery_beat(tmp_path / "beat", env_extra=env))  # as deployed (scripts/serve)
 
-        requested = transfers.version_request_completion(version=version, actor=user)
+        requested = finalize.version_request_completion(version=version, actor=user)
         assert requested.status == VersionStatus.UPLOAD_PENDING
         owed = OutboxTask.objects.get(task=finalize_version.name)
         wait_until(lambda: OutboxTask.objects.filter(pk=owed.pk, heartbeat_at__isnull=False).exists(),

@@ -1,0 +1,52 @@
+"""The input grammar (sha256 in base64 or hex, file paths) and permission rules every transfer step uses."""
+import base64
+import binascii
+import re
+
+from accounts.permissions import Action, require
+from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, VersionStatus
+from artifacts.versioned.paths import InvalidPath, validate_relative_path
+from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space
+from registry_portal.errors import Conflict, InvalidInput
+
+
+def sha256_hex(value, *, field: str = "sha256") -> str:
+    """The lowercase hex of a SHA-256 given in standard base64 (as NVIDIA's client sends it) or hex."""
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+            return text.lower()
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) == 32:
+            return raw.hex()
+    raise InvalidInput(f"{field} must be a SHA-256 digest in standard base64 (44 characters) or hex.", field=field)
+
+
+def sha256_base64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def clean_path(path, *, field: str = "filePath") -> str:
+    try:
+        return validate_relative_path(path)
+    except InvalidPath as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+def artifact_service(artifact: VersionedArtifact) -> str:
+    return SERVICE_OF_KIND[artifact.kind]
+
+
+def require_on_version(actor, action: Action, version: ArtifactVersion) -> None:
+    artifact = version.artifact
+    require(actor, action, artifact_space(artifact), service=artifact_service(artifact))
+
+
+def require_upload(actor, version: ArtifactVersion) -> None:
+    """Uploads need WRITE on the artifact's service, into a version that is not complete yet."""
+    require_on_version(actor, Action.WRITE, version)
+    if version.status == VersionStatus.UPLOAD_COMPLETE:
+        raise Conflict(f"Version '{version.version}' is already UPLOAD_COMPLETE; upload into a new version.")
