@@ -1,9 +1,10 @@
-"""Shared fixtures: personas, and real servers (HTTPS gunicorn, Celery worker over Redis, SMTP)."""
+"""Shared fixtures: personas, and real servers (HTTPS gunicorn, Celery worker over Redis, SMTP, S3)."""
 import pytest
 import redis
 from django.conf import settings
 
 from tests.support import oidc_provider as oidc_support
+from tests.support import s3_server as s3_support
 from tests.support import servers
 from tests.support.personas import build_personas
 
@@ -74,3 +75,12 @@ def oidc_provider(tmp_path_factory):
     provider = oidc_support.start(tmp_path_factory.mktemp("oidc"))
     yield provider
     servers.stop(provider.process)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS `weed mini`) with one bucket and one SigV4 identity; started
+    the first time a test asks for it."""
+    server = s3_support.start(tmp_path_factory.mktemp("s3"))
+    yield server
+    s3_support.stop(server)
