@@ -219,6 +219,48 @@ TOKEN_ISSUER = env_str("TOKEN_ISSUER", "registry-portal")
 
 # Artifact storage and the container registry (artifacts/storage, artifacts/oci).
 BLOB_STORE_ROOT = Path(env_str("REGISTRY_BLOB_STORE_ROOT", str(VAR_DIR / "storage")))
+# Blob bytes through Django's storage API (docs/storage.md), named by their content address
+# (artifacts/storage/paths.py): local files under BLOB_STORE_ROOT by default, an S3-compatible
+# bucket when REGISTRY_S3_BUCKET is set. Nothing reads STORAGES["blobs"] yet (issue 15 moves the
+# blob path onto it). Without an access key, boto3 finds credentials its usual way (AWS_* variables,
+# an instance role).
+S3_BUCKET = env_str("REGISTRY_S3_BUCKET")
+S3_ADDRESSING_STYLE = env_str("REGISTRY_S3_ADDRESSING_STYLE").strip().lower() or None
+if S3_ADDRESSING_STYLE not in (None, "path", "virtual"):
+    raise ImproperlyConfigured(f"REGISTRY_S3_ADDRESSING_STYLE must be path or virtual, got {S3_ADDRESSING_STYLE!r}")
+# Lifetime of presigned URLs: short, they are bearer credentials (SigV4 allows at most 7 days).
+S3_PRESIGN_SECONDS = env_int("REGISTRY_S3_PRESIGN_SECONDS", 300)
+if not 1 <= S3_PRESIGN_SECONDS <= 7 * 24 * 3600:
+    raise ImproperlyConfigured(f"REGISTRY_S3_PRESIGN_SECONDS must be 1 to 604800 seconds, got {S3_PRESIGN_SECONDS}")
+if S3_BUCKET:
+    _s3_optional = {
+        "endpoint_url": env_str("REGISTRY_S3_ENDPOINT_URL"),
+        "region_name": env_str("REGISTRY_S3_REGION"),
+        "access_key": env_str("REGISTRY_S3_ACCESS_KEY_ID"),
+        "secret_key": env_str("REGISTRY_S3_SECRET_ACCESS_KEY"),
+        "addressing_style": S3_ADDRESSING_STYLE,
+    }
+    _blob_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "signature_version": "s3v4",
+            "querystring_expire": S3_PRESIGN_SECONDS,  # storage.url() presigns
+            **{name: value for name, value in _s3_optional.items() if value},
+        },
+    }
+else:
+    _blob_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # A content address names one set of bytes: saving it again replaces the file under the
+        # same name (as S3Storage does) instead of inventing a new one.
+        "OPTIONS": {"location": BLOB_STORE_ROOT, "allow_overwrite": True},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "blobs": _blob_storage,
+}
 # The `service` of the registry's token challenge (audience of its tokens): SITE_URL's host by default.
 REGISTRY_SERVICE_NAME = env_str("REGISTRY_SERVICE_NAME") or SITE_URL.split("://", 1)[-1].split("/", 1)[0]
 # Garbage collection never removes a blob touched in this window, nor an upload session this fresh.
