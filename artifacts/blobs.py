@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from artifacts import statements
+from artifacts.oci.fastpath import statements
 from artifacts.digests import new_hasher, parse_digest
 from artifacts.models import ArtifactFile, Blob, Logo, Manifest, ManifestBlob, MultipartUpload, RepositoryBlob
 from artifacts.storage import BlobStore, get_blob_store

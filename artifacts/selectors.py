@@ -5,8 +5,7 @@ from django.db.models.functions import Coalesce
 from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
-from artifacts import statements
-from artifacts.digests import is_digest
+from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from artifacts.platforms import image_details, manifest_platforms
 
@@ -26,17 +25,6 @@ def registry_blob(name: str, digest: str) -> tuple[bool, Blob | None]:
     if blob_id is None:
         return True, None
     return True, Blob(pk=blob_id, digest=digest, size=size, last_linked_at=linked)
-
-
-def repository_blob(repository: Repository, digest: str) -> Blob | None:
-    return Blob.objects.filter(digest=digest, repositoryblob__repository=repository).first()
-
-
-def manifest_by_reference(repository: Repository, reference: str) -> Manifest | None:
-    if is_digest(reference):
-        return Manifest.objects.filter(repository=repository, digest=reference).first()
-    tag = Tag.objects.select_related("manifest").filter(repository=repository, name=reference).first()
-    return tag.manifest if tag else None
 
 
 def tag_names(repository: Repository, *, last: str | None = None, limit: int | None = None) -> list[str]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from registry_portal.errors import Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
-from artifacts import statements
+from artifacts.oci.fastpath import statements
 from artifacts.blobs import blob_commit_verified, blob_referenced
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, new_hasher, parse_digest
 from artifacts.models import Blob, ManifestChild, MultipartUpload, Repository, RepositoryBlob, Tag, UploadSession

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connection
 
-from artifacts import statements
+from artifacts.oci.fastpath import statements
 
 
 def lock_key(session_id: uuid.UUID) -> int:

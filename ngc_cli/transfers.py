@@ -203,11 +203,6 @@ class ResumeTable:
             entry["parts"] = sorted(set(entry.get("parts") or []) | {number})
             self._save()
 
-    def forget(self, path: str):
-        with self.lock:
-            self.data["files"].pop(path, None)
-            self._save()
-
     def _save(self):
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.data))

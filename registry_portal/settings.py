@@ -99,7 +99,7 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
-# The registry's hot statements are PREPAREd per connection (artifacts/statements.py); turn off
+# The registry's hot statements are PREPAREd per connection (artifacts/oci/fastpath/statements.py); turn off
 # behind a transaction-pooling PgBouncer, which does not keep a connection's session state.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if env_str("DATABASE_TEST_NAME"):

@@ -24,7 +24,7 @@ from accounts.permissions import Action, can
 from accounts.roles import Service
 from accounts.services import api_key_authenticate
 from accounts.tokens import InvalidToken, TokenClaims, issue_access_token, verify_access_token
-from artifacts import statements
+from artifacts.oci.fastpath import statements
 from artifacts.oci.errors import OCIError
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.selectors import repository_space

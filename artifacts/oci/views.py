@@ -15,7 +15,8 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from registry_portal.errors import InvalidInput
-from artifacts import selectors, statements
+from artifacts import selectors
+from artifacts.oci.fastpath import statements
 from artifacts import services as blob_services
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
 from artifacts.models import Repository, UploadSession

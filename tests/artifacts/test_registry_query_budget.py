@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from artifacts import services, statements
+from artifacts import services
+from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, RepositoryBlob, UploadSession
 from artifacts.storage import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
@@ -28,7 +29,7 @@ def pusher(personas, registry):
 
 
 def _verb(sql: str) -> str:
-    """INSERT/SELECT/... of a statement, also of a prepared one run by name (artifacts.statements)."""
+    """INSERT/SELECT/... of a statement, also of a prepared one run by name (artifacts.oci.fastpath.statements)."""
     first = sql.split()[0].upper()
     if first == "EXECUTE":
         return statements.SQL[sql.split()[1].split("(")[0]].split()[0].upper()
