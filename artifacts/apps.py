@@ -1,3 +1,6 @@
+import uuid
+from datetime import datetime
+
 from django.apps import AppConfig
 
 
@@ -17,3 +20,17 @@ class ArtifactsConfig(AppConfig):
             f"Team '{name}' cannot be created in org '{org.name}': the org-level container repository "
             f"'{repository.name}' already uses that name. Delete it first, or choose another team name."
         )
+
+    # artifacts.blobs.gc asks every app for its upload sessions: this app runs two kinds, the
+    # registry's (artifacts.blobs.uploads) and the NGC multipart transfers (artifacts.versioned).
+
+    def collect_stale_uploads(self, *, older_than: datetime) -> int:
+        from artifacts.blobs.uploads import upload_sessions_collect_stale
+        from artifacts.versioned.transfers.multipart import multipart_collect_stale
+
+        return upload_sessions_collect_stale(older_than=older_than) + multipart_collect_stale(older_than=older_than)
+
+    def owns_upload(self, upload_id: uuid.UUID) -> bool:
+        from artifacts.models import MultipartUpload, UploadSession
+
+        return UploadSession.objects.filter(pk=upload_id).exists() or MultipartUpload.objects.filter(pk=upload_id).exists()

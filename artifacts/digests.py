@@ -3,11 +3,14 @@
 sha256 is the registry's default; sha512 is accepted wherever a client names it (OCI image spec).
 """
 import hashlib
+import mmap
 import re
 from dataclasses import dataclass
+from typing import BinaryIO
 
 ALGORITHMS = {"sha256": 64, "sha512": 128}
 DEFAULT_ALGORITHM = "sha256"
+HASH_BUFFER = 1024 * 1024  # per hashing request
 _DIGEST_RE = re.compile(r"^(?P<algorithm>[a-z0-9]+(?:[+._-][a-z0-9]+)*):(?P<hex>[a-zA-Z0-9=_-]+)$")
 
 
@@ -53,3 +56,29 @@ def new_hasher(algorithm: str = DEFAULT_ALGORITHM):
 
 def digest_of(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def hash_file(hasher, handle: BinaryIO, *, length: int | None = None) -> int:
+    """Feed `hasher` what `handle` reads from its position: `length` bytes, or all to its end; the
+    number of bytes read (fewer than `length` when the file is shorter). The one loop that hashes
+    stored bytes: one reused HASH_BUFFER-sized mapping, handed back to the system when done."""
+    buffer = mmap.mmap(-1, HASH_BUFFER)
+    view = memoryview(buffer)
+    total = 0
+    try:
+        while length is None or total < length:
+            want = HASH_BUFFER if length is None else min(HASH_BUFFER, length - total)
+            with view[:want] as window:
+                n = handle.readinto(window)
+            if not n:
+                break
+            with view[:n] as chunk:
+                hasher.update(chunk)
+            total += n
+    finally:
+        view.release()
+        try:
+            buffer.close()
+        except BufferError:  # a traceback still holds a slice: the mapping goes with it
+            pass
+    return total

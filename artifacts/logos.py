@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from artifacts.blobs import blob_commit_verified
+from artifacts.blobs.links import blob_commit_verified
 from artifacts.models import Logo
 from registry_portal.site_urls import site_url
 

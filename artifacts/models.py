@@ -151,7 +151,7 @@ class Tag(models.Model):
 class UploadSession(models.Model):
     """Bytes of one blob upload in progress: the file under uploads/<id> holds at least `offset`
     bytes, and those are the upload (anything past them is cut by the next writer). One request
-    writes at a time (artifacts.upload_locks); it saves `offset` every few MiB while bytes arrive."""
+    writes at a time (artifacts.blobs.uploads.upload_writer_lock); it saves `offset` every few MiB while bytes arrive."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="upload_sessions")

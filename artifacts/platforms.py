@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from registry_portal import json_input
 
 CONFIG_LIMIT = 1024 * 1024

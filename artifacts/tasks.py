@@ -1,14 +1,14 @@
 """Celery wrappers around artifact services."""
 from celery import shared_task
 
-from artifacts import services
+from artifacts.blobs import gc
 from artifacts.gpu import tasks as gpu_tasks  # noqa: F401 (registers the GPU-check tasks with the worker)
 from artifacts.versioned.transfers.finalize import version_finalize
 
 
 @shared_task
 def collect_blob_garbage() -> dict:
-    report = services.blob_collect_garbage()
+    report = gc.blob_collect_garbage()
     return vars(report)
 
 

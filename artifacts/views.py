@@ -23,7 +23,7 @@ from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
 from artifacts.markdown import render_markdown
 from artifacts.models import Logo, Repository
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
@@ -110,7 +110,7 @@ def container_tags(request, name: str):
 def logo(request, digest: str):
     """An uploaded logo (artifacts.logos) to any signed-in user, with the media type sniffed at upload.
     Content-addressed, so it may be cached for good; nosniff keeps browsers to that type. Like every
-    blob, served only while verified: a quarantined one (artifacts.blobs) is 404 until uploaded again."""
+    blob, served only while verified: a quarantined one (artifacts.blobs.verify) is 404 until uploaded again."""
     found = Logo.objects.filter(digest=digest, blob__verified_at__isnull=False).first()
     store = get_blob_store()
     if found is None or store.stat(digest) is None:

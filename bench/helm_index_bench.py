@@ -34,7 +34,7 @@ SEED = r'''
 import gzip, hashlib, io, tarfile
 from django.db import transaction
 from accounts.models import Org, User
-from artifacts.blobs import blob_commit_verified
+from artifacts.blobs.links import blob_commit_verified
 from helmrepo.models import Chart, ChartVersion
 
 def package(name, version):

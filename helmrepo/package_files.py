@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from registry_portal.errors import NotFound
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from helmrepo.models import ChartVersion
 
 MAX_TEXT_BYTES = 256 * 1024

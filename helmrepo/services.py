@@ -9,8 +9,6 @@ Admin, or the creator with WRITE) removes charts and versions; `Chart.latest_ver
 the highest version by SemVer precedence. Every write bumps the space's index generation
 (helmrepo.index) once committed, so the next index.yaml is rendered afresh.
 """
-import hashlib
-import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -21,8 +19,10 @@ from django.utils import timezone
 from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can, require
 from accounts.roles import Service
-from artifacts.blobs import blob_commit_verified
-from artifacts.storage import get_blob_store
+from artifacts.blobs.links import blob_commit_verified
+from artifacts.blobs.uploads import StreamedUpload, UploadTooLarge, streamed_upload
+from artifacts.blobs.store import get_blob_store
+from artifacts.digests import parse_digest
 from artifacts.versioned.semver import semver_key
 from registry_portal.outbox.services import outbox_enqueue
 from helmrepo.models import Chart, ChartVersion
@@ -182,68 +182,56 @@ def chart_version_push(
     """
     require(actor, Action.WRITE, space, service=Service.HELM)
     limit = max_package_bytes()
-    store = get_blob_store()
-    session_id = f"helm-{uuid.uuid4()}"
-    writer = store.writer(session_id)
-    committed = False
     try:
-        hasher, size = hashlib.sha256(), 0
-        for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                raise PackageTooLarge(f"The chart package is larger than {limit} bytes.")
-            hasher.update(chunk)
-            writer.write(chunk)
-        writer.close()
-        if size == 0:
-            raise InvalidInput("The request carries no chart package.")
-        with store.open_upload(session_id) as handle:
-            try:
-                package = inspect_package(
-                    handle, max_unpacked_bytes=limit * settings.HELM_MAX_CHART_UNPACKED_RATIO
-                )
-            except InvalidPackage as error:
-                raise InvalidInput(f"Invalid chart package: {error}.") from None
-        if chart_name is not None and package.name != chart_name:
-            raise InvalidInput(f"The package is chart '{package.name}', not '{chart_name}'.")
-        hexdigest = hasher.hexdigest()
-        with transaction.atomic():
-            chart = _chart_for_push(actor=actor, space=space, package=package)
-            existing = ChartVersion.objects.select_for_update().filter(chart=chart, version=package.version).order_by().first()
-            if existing is not None and not force:
-                raise Conflict(f"Version '{package.version}' of chart '{chart.resource_id}' already exists.")
-            if existing is not None and not can(actor, Action.DELETE, space, service=Service.HELM):
-                raise AccessDenied("Only a Registry Admin may overwrite an existing chart version (force).")
-            # The package hashed while it streamed into its own upload file becomes the blob (or a verified copy stays).
-            blob = blob_commit_verified(
-                digest=f"sha256:{hexdigest}", size=size, upload_id=session_id, media_type=PACKAGE_MEDIA_TYPE
-            )
-            row = existing or ChartVersion(chart=chart, version=package.version)
-            row.app_version = package.app_version
-            row.description = package.description
-            row.api_version = package.api_version
-            row.dependencies = package.dependencies
-            row.chart_metadata = package.metadata
-            row.files = package.files
-            row.package = blob
-            row.size = size
-            row.digest = hexdigest
-            row.created_by = actor
-            if existing is not None:
-                row.created_at = timezone.now()
-            try:
-                row.full_clean(validate_constraints=False)
-            except ValidationError as error:
-                _raise_invalid(error)
-            row.save()
-            committed = True
-            _repoint_latest(chart)
-            _bump_index(space)
-    finally:
-        if not committed:
-            writer.cancel()
+        with streamed_upload(chunks, max_bytes=limit, prefix="helm-") as upload:
+            row, chart = _store_version(actor=actor, space=space, upload=upload, chart_name=chart_name, force=force)
+    except UploadTooLarge:
+        raise PackageTooLarge(f"The chart package is larger than {limit} bytes.") from None
     row.chart = chart
     return row
+
+
+def _store_version(*, actor, space: Space, upload: StreamedUpload, chart_name: str | None, force: bool) -> tuple[ChartVersion, Chart]:
+    """Inspect the streamed package and, when valid, make it the blob of a new (or forced) version."""
+    if upload.size == 0:
+        raise InvalidInput("The request carries no chart package.")
+    with get_blob_store().open_upload(upload.upload_id) as handle:
+        try:
+            package = inspect_package(handle, max_unpacked_bytes=max_package_bytes() * settings.HELM_MAX_CHART_UNPACKED_RATIO)
+        except InvalidPackage as error:
+            raise InvalidInput(f"Invalid chart package: {error}.") from None
+    if chart_name is not None and package.name != chart_name:
+        raise InvalidInput(f"The package is chart '{package.name}', not '{chart_name}'.")
+    with transaction.atomic():
+        chart = _chart_for_push(actor=actor, space=space, package=package)
+        existing = ChartVersion.objects.select_for_update().filter(chart=chart, version=package.version).order_by().first()
+        if existing is not None and not force:
+            raise Conflict(f"Version '{package.version}' of chart '{chart.resource_id}' already exists.")
+        if existing is not None and not can(actor, Action.DELETE, space, service=Service.HELM):
+            raise AccessDenied("Only a Registry Admin may overwrite an existing chart version (force).")
+        # The package hashed while it streamed into its own upload file becomes the blob (or a verified copy stays).
+        blob = blob_commit_verified(digest=upload.digest, size=upload.size, upload_id=upload.upload_id, media_type=PACKAGE_MEDIA_TYPE)
+        row = existing or ChartVersion(chart=chart, version=package.version)
+        row.app_version = package.app_version
+        row.description = package.description
+        row.api_version = package.api_version
+        row.dependencies = package.dependencies
+        row.chart_metadata = package.metadata
+        row.files = package.files
+        row.package = blob
+        row.size = upload.size
+        row.digest = parse_digest(upload.digest).hex
+        row.created_by = actor
+        if existing is not None:
+            row.created_at = timezone.now()
+        try:
+            row.full_clean(validate_constraints=False)
+        except ValidationError as error:
+            _raise_invalid(error)
+        row.save()
+        _repoint_latest(chart)
+        _bump_index(space)
+    return row, chart
 
 
 def _chart_for_push(*, actor, space: Space, package) -> Chart:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError
 from accounts.permissions import Action, Space, get_space, require
 from accounts.roles import Service
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from helmrepo import index, services
 from helmrepo.auth import Unauthenticated, authenticate, challenge, token_reaches
 from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion

@@ -217,10 +217,10 @@ REGISTRY_TOKEN_TTL = timedelta(seconds=env_int("REGISTRY_TOKEN_TTL_SECONDS", 300
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
 TOKEN_ISSUER = env_str("TOKEN_ISSUER", "registry-portal")
 
-# Artifact storage and the container registry (artifacts/storage, artifacts/oci).
+# Artifact storage and the container registry (artifacts/blobs, artifacts/oci).
 BLOB_STORE_ROOT = Path(env_str("REGISTRY_BLOB_STORE_ROOT", str(VAR_DIR / "storage")))
 # Blob bytes through Django's storage API (docs/storage.md), named by their content address
-# (artifacts/storage/paths.py): local files under BLOB_STORE_ROOT by default, an S3-compatible
+# (artifacts/blobs/store.py): local files under BLOB_STORE_ROOT by default, an S3-compatible
 # bucket when REGISTRY_S3_BUCKET is set. Nothing reads STORAGES["blobs"] yet (issue 15 moves the
 # blob path onto it). Without an access key, boto3 finds credentials its usual way (AWS_* variables,
 # an instance role).

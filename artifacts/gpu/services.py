@@ -19,7 +19,7 @@ from accounts.roles import Service
 from artifacts.gpu import constraints as c
 from artifacts.gpu.models import HOST_NAME_PATTERN, GpuHost, GpuVerdict
 from artifacts.models import Manifest
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from registry_portal import json_input
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.permissions import Action, can
 from accounts.roles import Service
-from artifacts import services as blob_services
+from artifacts.blobs.links import blob_put_bytes
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
 from artifacts.gpu import tasks as gpu_tasks
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
@@ -67,7 +67,7 @@ def manifest_put(*, repository: Repository, reference: str, content_type: str, b
         missing = set(parsed.child_digests) - {child.digest for child in children}
         if missing:
             raise OCIError("MANIFEST_UNKNOWN", "an index references manifests unknown to this repository", detail={"digests": sorted(missing)})
-        blob = blob_services.blob_put_bytes(data=body, digest=digest, media_type=parsed.media_type)
+        blob = blob_put_bytes(data=body, digest=digest, media_type=parsed.media_type)
         manifest, created = Manifest.objects.get_or_create(
             repository=repository, digest=digest,
             defaults={

@@ -17,7 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from registry_portal.errors import InvalidInput
 from artifacts import selectors
 from artifacts.oci.fastpath import statements
-from artifacts import services as blob_services
+from artifacts.blobs import links, uploads
+from artifacts.blobs.errors import BlobError, RangeMismatch, UploadInUse
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
 from artifacts.models import Repository, UploadSession
 from artifacts.oci import services
@@ -26,7 +27,7 @@ from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
 from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.request_bodies import GunicornSocketBody, request_body
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from registry_portal import http_ranges
 
 CHUNK = 1024 * 1024
@@ -50,7 +51,7 @@ def registry_view(*methods):
                     except InvalidName as exc:
                         raise OCIError("NAME_INVALID", detail=str(exc)) from None
                 response = handler(request, **kwargs)
-            except blob_services.BlobError as exc:
+            except BlobError as exc:
                 response = error_response(OCIError(exc.code, str(exc)))
             except OCIError as exc:
                 response = error_response(exc)
@@ -294,7 +295,7 @@ def blob(request, name: str, digest: str):
         caller.require(name, DELETE)
         repository = _repository(name)
         _digest(digest)
-        if not blob_services.blob_unlink(repository=repository, digest=digest):
+        if not links.blob_unlink(repository=repository, digest=digest):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _empty(202)
     caller.require(name, PULL)
@@ -309,7 +310,7 @@ def blob(request, name: str, digest: str):
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     if request.method == "HEAD":
         # A pusher told "exists" skips the upload: restart the blob's GC grace until its manifest arrives.
-        if not blob_services.blob_touch(blob=found):
+        if not links.blob_touch(blob=found):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _head(found.size, headers)
     try:
@@ -371,15 +372,15 @@ def upload_start(request, name: str):
         except InvalidName:
             may_pull = False
         source = selectors.repository_by_name(source_name) if may_pull else None
-        if source is not None and blob_services.blob_mount(repository=repository, source=source, digest=mount):
+        if source is not None and links.blob_mount(repository=repository, source=source, digest=mount):
             return _blob_created(name, mount)
     digest = request.GET.get("digest")
     if digest:
-        # perf: a monolithic upload needs no session row (see blob_services.blob_upload)
+        # perf: a monolithic upload needs no session row (see uploads.blob_upload)
         _digest(digest)
-        blob_services.blob_upload(repository=repository, chunks=iter_body(request), digest=digest)
+        uploads.blob_upload(repository=repository, chunks=iter_body(request), digest=digest)
         return _blob_created(name, digest)
-    session = blob_services.upload_session_start(repository=repository, user_id=caller.user_id)
+    session = uploads.upload_session_start(repository=repository, user_id=caller.user_id)
     return _headers_response(202, _upload_headers(name, session))
 
 
@@ -419,28 +420,28 @@ def upload_session(request, name: str, session_id: str):
     key = _session_key(name, session_id)
     try:
         # One writer at a time: a request that finds another writing gets 416 and the saved Range.
-        with blob_services.upload_session_claimed(repository_name=name, session_id=key) as found:
+        with uploads.upload_session_claimed(repository_name=name, session_id=key) as found:
             session = _session(name, session_id, found)
             return _write_upload(request, name, session)
-    except blob_services.UploadInUse as exc:
+    except UploadInUse as exc:
         raise OCIError("RANGE_INVALID", str(exc), headers=_upload_headers(name, exc.session)) from None
 
 
 def _write_upload(request, name: str, session: UploadSession):
     if request.method == "DELETE":
-        blob_services.upload_session_cancel(session=session)
+        uploads.upload_session_cancel(session=session)
         return _empty(204)
     digest = request.GET.get("digest") if request.method == "PUT" else None
     try:
         start = _chunk_start(request)
         if digest:
             # perf: the last chunk and the commit without saving the offset in between
-            blob_services.upload_session_finish(session=session, chunks=iter_body(request), digest=digest, start=start)
+            uploads.upload_session_finish(session=session, chunks=iter_body(request), digest=digest, start=start)
             return _blob_created(name, digest)
-        session = blob_services.upload_session_append(session=session, chunks=iter_body(request), start=start)
-    except blob_services.UploadInUse:
+        session = uploads.upload_session_append(session=session, chunks=iter_body(request), start=start)
+    except UploadInUse:
         raise
-    except blob_services.RangeMismatch as exc:
+    except RangeMismatch as exc:
         headers = _upload_headers(name, session)
         raise OCIError("RANGE_INVALID", str(exc), headers=headers) from None
     except OCIError as exc:

@@ -24,7 +24,7 @@ from registry_portal.web_gate import form_error, portal_page
 from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned import selectors, services
 from artifacts.versioned.transfers.capabilities import file_url_path
 from artifacts.versioned.forms import RESOURCE_DOCS, ArtifactCreateForm, ArtifactDetailsForm

@@ -24,7 +24,7 @@ from accounts.apis import org_space
 from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH

@@ -1,4 +1,4 @@
-"""A file at a digest's address is trusted only when it was verified (artifacts.blobs): every path
+"""A file at a digest's address is trusted only when it was verified (artifacts.blobs.links): every path
 that stores bytes replaces a file nothing verified, keeps a verified one, and `verify_blobs`
 finds and quarantines stored bytes that no longer match. (The concurrent-writer race itself runs
 against the live server: test_upload_integrity_live.py.)"""
@@ -12,11 +12,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from artifacts import blobs
+from artifacts.blobs import verify
 from artifacts.models import Blob, RepositoryBlob, UploadSession
-from artifacts.upload_locks import upload_writer_lock
-from artifacts.storage import get_blob_store
-from artifacts.storage.paths import blob_path
+from artifacts.blobs.uploads import upload_writer_lock
+from artifacts.blobs.store import blob_path, get_blob_store
 from helmrepo import services as helm_services
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
 from tests.artifacts.versioned.test_transfers import make_version
@@ -194,7 +193,7 @@ def test_verify_blobs_repair_deletes_an_unreferenced_corrupted_blob_and_marks_go
     good, bad = reg.push_blob(NAME, b"good bytes"), reg.push_blob(NAME, b"orphan bytes that rot")
     Blob.objects.update(verified_at=None, last_linked_at=timezone.now() - timedelta(days=1))
     corrupt(bad)
-    report = blobs.blob_verify_stored(repair=True)
+    report = verify.blob_verify_stored(repair=True)
     assert [(m.digest, m.repaired) for m in report.mismatches] == [(bad, True)]
     assert not Blob.objects.filter(digest=bad).exists()
     assert Blob.objects.get(digest=good).verified_at is not None
@@ -203,5 +202,5 @@ def test_verify_blobs_repair_deletes_an_unreferenced_corrupted_blob_and_marks_go
 def test_verify_blobs_reports_a_missing_file(personas, registry):
     digest = registry(personas.alpha_registry_user).push_blob(NAME, b"soon gone")
     get_blob_store().delete(digest)
-    report = blobs.blob_verify_stored(digests=[digest])
+    report = verify.blob_verify_stored(digests=[digest])
     assert [(m.digest, m.problem) for m in report.mismatches] == [(digest, "is missing from storage")]

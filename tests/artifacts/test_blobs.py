@@ -2,7 +2,7 @@
 import pytest
 
 from artifacts.models import Blob, UploadSession
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from tests.artifacts.conftest import error_codes, sha256, sha512
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_chunked_upload_reports_progress_and_resumes(personas, registry):
 
 
 def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, registry, client):
-    from artifacts import services
+    from artifacts.blobs import uploads
 
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
@@ -68,8 +68,8 @@ def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, re
         raise ConnectionResetError("client went away")
 
     with pytest.raises(ConnectionResetError):
-        services.upload_session_append(session=session, chunks=dropping())
-    services._hashers.clear()  # as if another worker process serves the resume: it re-hashes the file
+        uploads.upload_session_append(session=session, chunks=dropping())
+    uploads._hashers.clear()  # as if another worker process serves the resume: it re-hashes the file
     assert reg.request("GET", location)["Range"] == "0-999"
     reg.request("PATCH", location, b"b" * 500, HTTP_CONTENT_RANGE="1000-1499")
     data = b"a" * 1000 + b"b" * 500

@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from artifacts import services
+from artifacts.blobs import gc, links
 from artifacts.models import Blob, UploadSession
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ NAME = "acme/alpha/app"
 def test_a_committed_blob_not_yet_linked_by_a_manifest_survives_gc(personas, registry):
     reg = registry(personas.alpha_registry_user)
     digest = reg.push_blob(NAME, b"layer of a push in progress")
-    report = services.blob_collect_garbage(grace=timedelta(minutes=30))
+    report = gc.blob_collect_garbage(grace=timedelta(minutes=30))
     assert report.blobs_deleted == 0
     assert Blob.objects.filter(digest=digest).exists() and get_blob_store().exists(digest)
 
@@ -27,7 +27,7 @@ def test_gc_removes_old_unreferenced_blobs_and_keeps_referenced_ones(personas, r
     manifest_digest, _ = reg.push_image(NAME, "1.0", layer=b"kept layer")
     orphan = reg.push_blob(NAME, b"orphan")
     Blob.objects.update(last_linked_at=timezone.now() - timedelta(days=1))
-    report = services.blob_collect_garbage(grace=timedelta(minutes=30))
+    report = gc.blob_collect_garbage(grace=timedelta(minutes=30))
     assert report.blobs_deleted == 1 and report.bytes_freed == len(b"orphan")
     assert not get_blob_store().exists(orphan)
     assert get_blob_store().exists(sha256(b"kept layer")) and get_blob_store().exists(manifest_digest)
@@ -65,7 +65,7 @@ def test_a_blob_head_that_answers_exists_keeps_the_blob_through_gc_until_the_man
     _age_all_blobs()
     for digest in (config_digest, layer_digest):
         assert reg.request("HEAD", f"/v2/{NAME}/blobs/{digest}").status_code == 200
-    report = services.blob_collect_garbage(grace=timedelta(minutes=30))
+    report = gc.blob_collect_garbage(grace=timedelta(minutes=30))
     assert report.blobs_deleted == 1 and report.bytes_freed == len(b"unreferenced and nobody asked")
     assert not Blob.objects.filter(digest=orphan).exists() and not get_blob_store().exists(orphan)
     assert get_blob_store().exists(config_digest) and get_blob_store().exists(layer_digest)
@@ -80,7 +80,7 @@ def test_without_the_head_the_same_old_unreferenced_blobs_are_collected(personas
     config_digest = reg.push_blob(NAME, b"{}")
     layer_digest = reg.push_blob(NAME, b"layer pushed long ago")
     _age_all_blobs()
-    assert services.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 2
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 2
     document = image_manifest(config_digest, 2, [(layer_digest, len(b"layer pushed long ago"))])
     response, _ = reg.push_manifest(NAME, "1.0", document, OCI_MANIFEST)
     assert response.status_code == 404 and error_codes(response) == ["MANIFEST_BLOB_UNKNOWN"]
@@ -95,7 +95,7 @@ def test_a_cross_repository_mount_keeps_an_old_blob_through_gc(personas, registr
     for digest in (config_digest, layer_digest):
         response = reg.request("POST", f"/v2/{target}/blobs/uploads/?mount={digest}&from={NAME}")
         assert response.status_code == 201, response.content
-    assert services.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 0
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 0
     document = image_manifest(config_digest, len(config), [(layer_digest, len(layer))])
     response, _ = reg.push_manifest(target, "1.0", document, OCI_MANIFEST)
     assert response.status_code == 201, response.content
@@ -121,8 +121,8 @@ def test_touching_a_blob_gc_deleted_meanwhile_reports_it_gone(personas, registry
     digest = reg.push_blob(NAME, b"collected between lookup and touch")
     _age_all_blobs()
     looked_up = Blob.objects.get(digest=digest)
-    assert services.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1
-    assert services.blob_touch(blob=looked_up) is False
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1
+    assert links.blob_touch(blob=looked_up) is False
     assert not Blob.objects.filter(digest=digest).exists()
     assert reg.request("HEAD", f"/v2/{NAME}/blobs/{digest}").status_code == 404
 
@@ -154,6 +154,6 @@ def test_a_head_during_a_gc_deletion_waits_for_the_row_lock_and_answers_unknown(
     assert locked.wait(10)
     timer = threading.Timer(0.5, release.set)
     timer.start()
-    assert services.blob_touch(blob=looked_up) is False
+    assert links.blob_touch(blob=looked_up) is False
     worker.join(10)
     timer.join()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from artifacts import services
+from artifacts.blobs import uploads
 from tests.support import servers
 from tests.support.registry_http import RawConnection, pusher
 
@@ -130,7 +130,7 @@ def test_a_worker_killed_mid_patch_loses_at_most_a_checkpoint_and_the_upload_res
         time.sleep(0.2)
     assert restarted, "gunicorn's arbiter did not start a new worker"
     saved = _range_end(http, status_url) + 1
-    assert services.CHECKPOINT_BYTES <= saved <= sent, saved  # lost at most what followed the last checkpoint
+    assert uploads.CHECKPOINT_BYTES <= saved <= sent, saved  # lost at most what followed the last checkpoint
 
     rest = http.patch(status_url, data=data[saved:], headers={"Content-Range": f"{saved}-{len(data) - 1}"})
     assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}", rest.text

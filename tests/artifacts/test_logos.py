@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from artifacts import services as container_services
-from artifacts.blobs import blob_referenced
+from artifacts.blobs.gc import blob_referenced
 from artifacts.logos import MAX_LOGO_BYTES
 from artifacts.models import Blob, Logo
 from artifacts.versioned import services as versioned_services

@@ -10,10 +10,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from artifacts import services
+from artifacts.blobs import gc, uploads
 from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, RepositoryBlob, UploadSession
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_a_docker_style_layer_push_head_post_put_stays_within_budget(pusher):
     assert len(post) <= 5, [q["sql"] for q in post]
     assert _writes(post) == ["INSERT"]
     # user current; writer lock; session; SAVEPOINT, blob upsert, link, session DELETE, RELEASE;
-    # unlock: no separate offset UPDATE (the lock and unlock: one writer per session, artifacts.upload_locks)
+    # unlock: no separate offset UPDATE (the lock and unlock: one writer per session, artifacts.blobs.uploads.upload_writer_lock)
     assert len(put) <= 9, [q["sql"] for q in put]
     assert _writes(put) == ["INSERT", "INSERT", "DELETE"]
     # was 20, with 3 commits, before docs/performance.md's fix; 11 before writes re-checked their
@@ -83,7 +83,7 @@ def test_a_patch_saves_its_offset_once_per_eight_mib_and_at_its_end(pusher):
     # user current, writer lock, session, offset UPDATE, unlock: not a statement per piece of the body
     assert len(small) <= 5 and _writes(small) == ["UPDATE"], [q["sql"] for q in small]
     with CaptureQueriesContext(connection) as large:
-        assert pusher.request("PATCH", location, os.urandom(services.CHECKPOINT_BYTES * 2 + 1000)).status_code == 202
+        assert pusher.request("PATCH", location, os.urandom(uploads.CHECKPOINT_BYTES * 2 + 1000)).status_code == 202
     assert _writes(large) == ["UPDATE", "UPDATE", "UPDATE"], [q["sql"] for q in large]
 
 
@@ -116,7 +116,7 @@ def test_uploading_an_old_unreferenced_blob_again_restarts_its_grace(pusher):
     digest = pusher.push_blob(NAME, b"old bytes")
     Blob.objects.update(last_linked_at=timezone.now() - timedelta(days=1))
     pusher.push_blob(NAME, b"old bytes")
-    assert services.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1  # only the first layer
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1  # only the first layer
     assert Blob.objects.filter(digest=digest).exists() and get_blob_store().exists(digest)
 
 

@@ -1,4 +1,4 @@
-"""Rules of the container repository metadata services (artifacts.services, end of module)."""
+"""Rules of the container repository metadata services (artifacts.services)."""
 import pytest
 
 from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound

@@ -154,7 +154,7 @@ def test_chart_records_need_a_short_description_and_are_unique_per_space(persona
 def test_garbage_collection_keeps_chart_packages_until_their_version_is_gone(personas, settings):
     from datetime import timedelta
 
-    from artifacts.services import blob_collect_garbage
+    from artifacts.blobs.gc import blob_collect_garbage
 
     row = push(personas.owner, personas.acme_space, charts.package("demo", "1.0.0"))
     later = row.created_at + timedelta(days=1)

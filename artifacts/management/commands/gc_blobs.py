@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from artifacts import services
+from artifacts.blobs import gc
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--session-ttl-hours", type=int, default=None, help="keep upload sessions touched within this many hours")
 
     def handle(self, *args, grace_minutes=None, session_ttl_hours=None, **options):
-        report = services.blob_collect_garbage(
+        report = gc.blob_collect_garbage(
             grace=timedelta(minutes=grace_minutes) if grace_minutes is not None else None,
             session_ttl=timedelta(hours=session_ttl_hours) if session_ttl_hours is not None else None,
         )

@@ -3,7 +3,7 @@
 found and not repaired, so a scheduled run can alert."""
 from django.core.management.base import BaseCommand, CommandError
 
-from artifacts import blobs
+from artifacts.blobs import verify
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, digests=(), repair=False, **options):
-        report = blobs.blob_verify_stored(repair=repair, digests=digests or None)
+        report = verify.blob_verify_stored(repair=repair, digests=digests or None)
         for mismatch in report.mismatches:
             line = f"MISMATCH {mismatch.digest} {mismatch.problem}"
             if mismatch.repaired:

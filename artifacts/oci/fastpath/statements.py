@@ -64,7 +64,7 @@ SQL = {
         " WHERE id = %s AND generation = %s"
     ),
     "registry_session_delete": f"DELETE FROM {SESSION} WHERE id = %s",
-    # PostgreSQL only (artifacts.upload_locks): one writer per upload session across nodes.
+    # PostgreSQL only (artifacts.blobs.uploads.upload_writer_lock): one writer per upload session across nodes.
     "registry_upload_lock": "SELECT pg_try_advisory_lock(%s)",
     "registry_upload_unlock": "SELECT pg_advisory_unlock(%s)",
     # A new row is inserted verified (its caller hashed the bytes it is about to place); an existing

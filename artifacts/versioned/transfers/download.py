@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
 from accounts.permissions import Action
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionStatus
 from artifacts.versioned.transfers.errors import NotReady
 from artifacts.versioned.transfers.rules import require_on_version

@@ -8,9 +8,9 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from accounts.permissions import Action
-from artifacts.blobs import blob_stored_problem
+from artifacts.blobs.verify import blob_stored_problem
 from artifacts.models import Blob
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.services import pick_latest
 from artifacts.versioned.transfer_models import MultipartState

@@ -7,8 +7,8 @@ import os
 from django.db import transaction
 
 from accounts.permissions import Action
-from artifacts.blobs import blob_commit_verified
-from artifacts.storage import UploadBusy, get_blob_store
+from artifacts.blobs.links import blob_commit_verified
+from artifacts.blobs.store import UploadBusy, get_blob_store
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain, UploadAlreadyCompleted

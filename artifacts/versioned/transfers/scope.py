@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from accounts.permissions import Action, Space, can, require, teams_with, visible_orgs
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, VersionedArtifact
 from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload

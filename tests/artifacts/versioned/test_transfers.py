@@ -9,7 +9,7 @@ import pytest
 
 from registry_portal.errors import InvalidInput
 from artifacts.models import Blob
-from artifacts.storage import get_blob_store
+from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.transfers import capabilities, multipart, rules
 from artifacts.versioned.transfers.finalize import version_finalize, version_request_completion
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
@@ -456,14 +456,14 @@ def test_gc_keeps_the_blobs_of_files_and_completed_uploads_and_drops_stale_uploa
 
     from django.utils import timezone
 
-    from artifacts import services
+    from artifacts.blobs import gc
 
     uploader.upload_all({"kept.bin": b"committed"})
     uploader.upload("done.bin", b"completed, not committed")
     stale = uploader.start("stale.bin", b"never finished").json()["uploadID"]
     Blob.objects.update(last_linked_at=timezone.now() - timedelta(days=2))
     MultipartUpload.objects.filter(pk=stale).update(updated_at=timezone.now() - timedelta(days=2))
-    report = services.blob_collect_garbage(grace=timedelta(minutes=30), session_ttl=timedelta(hours=1))
+    report = gc.blob_collect_garbage(grace=timedelta(minutes=30), session_ttl=timedelta(hours=1))
     assert report.blobs_deleted == 0 and report.sessions_deleted == 1
     assert not MultipartUpload.objects.filter(pk=stale).exists() and leftover_uploads() == []
     assert get_blob_store().exists(f"sha256:{hexsha(b'committed')}")
@@ -475,7 +475,7 @@ def test_gc_removes_upload_files_whose_session_is_gone(personas, version, upload
     import time
     from datetime import timedelta
 
-    from artifacts import services
+    from artifacts.blobs import gc
 
     store = get_blob_store()
     orphan = "0b5e7a4c-0000-4000-8000-000000000001"
@@ -487,6 +487,6 @@ def test_gc_removes_upload_files_whose_session_is_gone(personas, version, upload
     old = time.time() - 3 * 3600
     for name in (orphan, "bytes-leftover", live):
         os.utime(uploads_dir() / name, (old, old))
-    report = services.blob_collect_garbage(session_ttl=timedelta(hours=1))
+    report = gc.blob_collect_garbage(session_ttl=timedelta(hours=1))
     assert report.sessions_deleted == 2
     assert leftover_uploads() == sorted([fresh_orphan, live])

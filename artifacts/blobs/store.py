@@ -5,7 +5,7 @@ bound to an upload file: it appends at the session's offset under an exclusive l
 (one writer at a time), survives a dropped connection (the partial file stays until the session
 is committed, cancelled or collected), and `commit_upload` moves the file to its content address
 atomically, replacing whatever was there. Verifying the digest, and deciding whether a file
-already at the address can be trusted instead, is the caller's job (artifacts.blobs), which
+already at the address can be trusted instead, is the caller's job (artifacts.blobs.links), which
 hashes while it streams. `quarantine` moves a stored blob that failed re-verification aside.
 
 Multipart transfers (NGC API) use the same uploads/<id> files differently: `reserve_upload` sizes
@@ -14,6 +14,25 @@ in parallel, and may be retried), and `sealed_upload` gives the completing reque
 part writer inside it, so the bytes hashed are the bytes that become the blob. The two take a
 shared and an exclusive `flock` on the file: a part writer that waited for a seal must re-check
 that its session is still open before writing (the file may have become a blob meanwhile).
+
+Where blobs and upload files live, relative to the store's root (built only here):
+
+    <BLOB_STORE_ROOT>/
+        blobs/
+            sha256/
+                ab/
+                    abcdef0123…      the bytes whose sha256 is abcdef0123…
+            sha512/
+                cd/
+                    cdef…
+        uploads/
+            <session uuid>          bytes received so far for one upload session
+        quarantine/
+            sha256/
+                abcdef0123….<time>   a stored blob whose bytes did not hash to its name (verify_blobs --repair)
+
+Blob files are written once (renamed into place when an upload commits) and never modified in
+place; a verified upload may replace a file at its address that nothing had verified.
 """
 import fcntl
 import os
@@ -21,12 +40,29 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from django.conf import settings
 
-from artifacts.storage import paths
+from artifacts.digests import parse_digest
+
+
+def blob_path(digest: str) -> PurePosixPath:
+    parsed = parse_digest(digest)
+    return PurePosixPath("blobs", parsed.algorithm, parsed.hex[:2], parsed.hex)
+
+
+def upload_path(session_id: str) -> PurePosixPath:
+    name = str(session_id)
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"bad upload session id {session_id!r}")
+    return PurePosixPath("uploads", name)
+
+
+def quarantine_path(digest: str, when: float) -> PurePosixPath:
+    parsed = parse_digest(digest)
+    return PurePosixPath("quarantine", parsed.algorithm, f"{parsed.hex}.{when:.6f}")
 
 
 @dataclass(frozen=True)
@@ -89,7 +125,7 @@ class LocalWriter:
     def __init__(self, store: "LocalBlobStore", session_id: str, offset: int):
         self._store = store
         self._session_id = session_id
-        self._path = store._abs(paths.upload_path(session_id))
+        self._path = store._abs(upload_path(session_id))
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -128,38 +164,38 @@ class LocalBlobStore:
         return self.root / relative
 
     def exists(self, digest: str) -> bool:
-        return self._abs(paths.blob_path(digest)).is_file()
+        return self._abs(blob_path(digest)).is_file()
 
     def stat(self, digest: str) -> BlobStat | None:
         try:
-            result = os.stat(self._abs(paths.blob_path(digest)))
+            result = os.stat(self._abs(blob_path(digest)))
         except FileNotFoundError:
             return None
         return BlobStat(size=result.st_size, mtime=result.st_mtime)
 
     def open(self, digest: str, offset: int = 0) -> BinaryIO:
-        handle = open(self._abs(paths.blob_path(digest)), "rb")
+        handle = open(self._abs(blob_path(digest)), "rb")
         if offset:
             handle.seek(offset)
         return handle
 
     def delete(self, digest: str) -> None:
-        self._abs(paths.blob_path(digest)).unlink(missing_ok=True)
+        self._abs(blob_path(digest)).unlink(missing_ok=True)
 
     def writer(self, session_id: str, *, offset: int = 0) -> LocalWriter:
         return LocalWriter(self, str(session_id), offset)
 
     def open_upload(self, session_id: str) -> BinaryIO:
-        return open(self._abs(paths.upload_path(str(session_id))), "rb")
+        return open(self._abs(upload_path(str(session_id))), "rb")
 
     def delete_upload(self, session_id: str) -> None:
-        self._abs(paths.upload_path(str(session_id))).unlink(missing_ok=True)
+        self._abs(upload_path(str(session_id))).unlink(missing_ok=True)
 
     # --- multipart transfers ------------------------------------------------------------------
 
     def reserve_upload(self, session_id: str, size: int) -> None:
         """Create the upload file at its final length (sparse: no bytes are written here)."""
-        path = self._abs(paths.upload_path(str(session_id)))
+        path = self._abs(upload_path(str(session_id)))
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             handle.truncate(size)
@@ -170,7 +206,7 @@ class LocalBlobStore:
         an exclusive one (`exclusive`: no other writer, e.g. a retry of the same part, interleaves its
         bytes, so what this writer hashed is what the file holds when it is done).
         FileNotFoundError when the upload is gone (completed, cancelled or collected)."""
-        fd = os.open(self._abs(paths.upload_path(str(session_id))), os.O_WRONLY)
+        fd = os.open(self._abs(upload_path(str(session_id))), os.O_WRONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield PartWriter(fd, offset)
@@ -181,7 +217,7 @@ class LocalBlobStore:
     def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0) -> Iterator[BinaryIO]:
         """The upload file opened for reading under an exclusive lock: no part writer is inside it
         until the block ends. UploadBusy when parts are still being written after `wait_seconds`."""
-        handle = open(self._abs(paths.upload_path(str(session_id))), "rb")
+        handle = open(self._abs(upload_path(str(session_id))), "rb")
         try:
             deadline = time.monotonic() + wait_seconds
             while True:
@@ -207,19 +243,19 @@ class LocalBlobStore:
     def commit_upload(self, session_id: str, digest: str) -> None:
         """Move a verified upload file to its content address in one rename, replacing any file
         there (a reader that has the old one open keeps reading the old one)."""
-        source = self._abs(paths.upload_path(str(session_id)))
-        target = self._abs(paths.blob_path(digest))
+        source = self._abs(upload_path(str(session_id)))
+        target = self._abs(blob_path(digest))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
 
     def quarantine(self, digest: str) -> str | None:
         """Move the blob file aside (kept for inspection, never served); its new path relative to
         the store's root, or None when there was no file."""
-        relative = paths.quarantine_path(digest, time.time())
+        relative = quarantine_path(digest, time.time())
         target = self._abs(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.replace(self._abs(paths.blob_path(digest)), target)
+            os.replace(self._abs(blob_path(digest)), target)
         except FileNotFoundError:
             return None
         return str(relative)

@@ -1,0 +1,12 @@
+"""The one blob path every artifact kind shares (containers, models and resources, Helm charts, logos).
+
+- `store`: the content-addressed files (BlobStore, its local implementation, the paths);
+- `links`: the one place a blob row is created, locked and linked (`blob_commit_verified`, the
+  only commit of bytes into the store), mounts, HEAD touches and unlinks;
+- `uploads`: registry upload sessions (start, append, finish, cancel) and their writer lock, and
+  `streamed_upload`, the one "hash while streaming into an upload file" loop;
+- `gc`: garbage collection, "referenced" derived from the models' relations to Blob;
+- `verify`: re-hashing what storage holds (manage.py verify_blobs) and quarantine;
+- `errors`: the refused writes, each with its OCI error code.
+Stored bytes are hashed by `artifacts.digests.hash_file`.
+"""

@@ -1,0 +1,338 @@
+"""Registry upload sessions (OCI push): start, append, finish, cancel, one writer at a time.
+
+Every byte is hashed as it streams to its upload file; a blob exists (row and file) only after its
+digest and length were verified (artifacts.blobs.links.blob_commit_verified makes it one).
+`streamed_upload` is the same write-while-hashing for a body that arrives whole (a monolithic
+registry upload, a Helm chart package).
+
+One writer per session, across threads, processes and machines:
+On PostgreSQL a request that writes a session's bytes (PATCH, PUT, DELETE) first takes a
+session-level advisory lock keyed by the session id, without waiting, and only then reads the
+session row, so it sees the offset its predecessor saved before letting go. The lock lives in the
+database, which every app node shares; a worker that dies (kill -9, a lost machine) drops its
+connection and with it the lock, so a resume is never blocked by a dead writer. Advisory locks
+belong to a database session: behind a transaction-pooling PgBouncer, give the app a
+session-pooled connection (as for the prepared statements, docs/performance.md).
+
+SQLite serves one machine only; there the blob store's exclusive file lock on the upload file
+(taken by every writer, on every database) is the lock. On PostgreSQL that file lock is a second
+fence: if a writer's database connection broke mid-body and another request took the advisory
+lock, the file lock still keeps the two from writing the same file at once on one machine (or NFS).
+"""
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from artifacts.blobs.errors import BlobError, DigestMismatch, RangeMismatch, SizeMismatch, UploadGone, UploadInUse
+from artifacts.blobs.links import blob_commit_verified, blob_link
+from artifacts.blobs.store import UploadBusy, get_blob_store
+from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, hash_file, new_hasher, parse_digest
+from artifacts.models import Blob, Repository, UploadSession
+from artifacts.oci.fastpath import statements
+
+log = logging.getLogger(__name__)
+
+
+# While bytes arrive, the session's offset is saved every CHECKPOINT_BYTES (one UPDATE), so a worker
+# killed mid-body loses at most that much: the client resumes from the Range a GET reports.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+
+# Running hashers of the sessions this process saved: session id -> (generation, hasher over the
+# first `offset` bytes of that generation). hashlib state cannot be stored in the database, so a
+# request elsewhere (or after a restart, or after another request's save) re-hashes the prefix.
+_hashers: dict[str, tuple[int, object]] = {}
+_hashers_lock = threading.Lock()
+
+
+def _session_hasher(session: UploadSession):
+    key = str(session.pk)
+    with _hashers_lock:
+        entry = _hashers.pop(key, None)
+    if entry is not None and entry[0] == session.generation:
+        return entry[1]
+    hasher = new_hasher(DEFAULT_ALGORITHM)
+    if session.offset:
+        _hash_file_prefix(hasher, session.pk, session.offset)
+    return hasher
+
+
+def _hash_file_prefix(hasher, upload_id, length: int) -> None:
+    with get_blob_store().open_upload(upload_id) as handle:
+        if hash_file(hasher, handle, length=length) < length:
+            raise BlobError("the upload's stored bytes are shorter than its offset")
+
+
+def upload_session_start(*, repository: Repository, user=None, user_id: int | None = None) -> UploadSession:
+    """A new upload session (its bytes arrive by PATCH/PUT). `user_id` (a verified token's subject)
+    spares loading the user row; a user deleted since the token was issued records no creator.
+
+    perf: on PostgreSQL the row is committed without waiting for the WAL flush (asynchronous
+    commit, ~2 ms of fsync per layer here). A database crash can then lose only sessions that
+    have not stored anything yet: the first PATCH/PUT that does commits synchronously, which
+    flushes the WAL up to and including this row; the client of a lost session gets
+    BLOB_UPLOAD_UNKNOWN and starts over, as after GC of an idle session."""
+    if user_id is None and user is not None and user.is_authenticated:
+        user_id = user.pk
+    try:
+        return _session_create(repository, user_id)
+    except IntegrityError:
+        if user_id is None:
+            raise
+        return _session_create(repository, None)
+
+
+def _session_create(repository: Repository, user_id: int | None) -> UploadSession:
+    connection = transaction.get_connection()
+    # Only a transaction of its own may skip the WAL flush (never a caller's, holding other writes).
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():  # a savepoint inside a caller's transaction
+        if asynchronous:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
+    return UploadSession.from_db(
+        connection.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, repository.pk, 0, 0, user_id],
+    )
+
+
+@contextmanager
+def upload_session_claimed(*, repository_name: str, session_id: uuid.UUID) -> Iterator[UploadSession | None]:
+    """Upload session `session_id` of repository `repository_name` (None when there is none), for
+    the calling request alone to write, append to, commit or cancel until the block ends; read
+    after the claim, so its offset is the one the previous writer saved. UploadInUse (416 with the
+    session's Range) while another request, on any node, holds it (upload_writer_lock)."""
+    with upload_writer_lock(session_id) as held:
+        session = statements.upload_session(repository_name, session_id)
+        if session is not None and not held:
+            raise UploadInUse(session)
+        yield session
+
+
+def _checkpoint(session: UploadSession, offset: int) -> None:
+    """Save the offset with a new generation (a compare-and-set on the one this request read)."""
+    if not statements.session_checkpoint(session_id=session.pk, offset=offset, generation=session.generation, now=timezone.now()):
+        raise UploadGone("the upload was cancelled or changed while this request wrote to it")
+    session.offset, session.generation = offset, session.generation + 1
+
+
+def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, *, save: bool):
+    """Write `chunks` at the session's offset while hashing, as its only writer (the caller claimed
+    the session; the upload file's own lock is taken too). The offset is saved every
+    CHECKPOINT_BYTES, at the end when `save`, and when the body breaks off (kept for a resume).
+    Returns (the running sha256 hasher, the writer, still open: close it after committing)."""
+    if start is not None and start != session.offset:
+        raise RangeMismatch(f"chunk starts at {start}, the upload is at {session.offset}")
+    try:
+        writer = get_blob_store().writer(session.pk, offset=session.offset)
+    except UploadBusy:
+        raise UploadInUse(session) from None
+    try:
+        hasher = _session_hasher(session)
+        unsaved = 0
+        for chunk in chunks:
+            writer.write(chunk)
+            hasher.update(chunk)
+            unsaved += len(chunk)
+            if unsaved >= CHECKPOINT_BYTES:
+                writer.flush()
+                _checkpoint(session, writer.offset)
+                unsaved = 0
+        writer.flush()
+        if save and writer.offset != session.offset:
+            _checkpoint(session, writer.offset)
+    except BaseException:
+        _save_broken_off(session, writer)
+        raise
+    if save:
+        _remember_hasher(session, hasher)
+    return hasher, writer
+
+
+def _save_broken_off(session: UploadSession, writer) -> None:
+    """After the body broke off with an error: save the offset of what reached the file, for a
+    resume. The running hash is not kept (it may be a chunk ahead of or behind the file): the
+    resuming request re-hashes the prefix. Best effort: the last checkpoint stands otherwise."""
+    try:
+        writer.close()
+        if writer.offset != session.offset:
+            _checkpoint(session, writer.offset)
+    except Exception:
+        log.warning("upload %s: could not save the offset of a broken-off body", session.pk, exc_info=True)
+
+
+def _remember_hasher(session: UploadSession, hasher) -> None:
+    with _hashers_lock:
+        _hashers[str(session.pk)] = (session.generation, hasher)
+
+
+def upload_session_append(*, session: UploadSession, chunks: Iterable[bytes], start: int | None = None) -> UploadSession:
+    """Append a chunk at the session's offset (claimed with upload_session_claimed). A chunk that
+    does not start there is refused (416); bytes received before a dropped connection are kept,
+    so the client can resume."""
+    _hasher, writer = _append(session, chunks, start, save=True)
+    writer.close()
+    return session
+
+
+def upload_session_finish(
+    *, session: UploadSession, chunks: Iterable[bytes] = (), digest: str, start: int | None = None, size: int | None = None
+) -> Blob:
+    """The last chunk (possibly none) and the commit in one request (PUT ?digest=), on a claimed
+    session: the bytes are verified against `digest` (and `size`) and become a blob of the
+    session's repository. The offset is not saved in between (perf: one UPDATE and one commit less
+    per layer); a body that breaks off still saves what arrived, for a resume. On a mismatch the
+    session and its bytes are discarded and nothing is stored."""
+    hasher, writer = _append(session, chunks, start, save=False)
+    try:
+        try:
+            _verify(digest=digest, sha256_hasher=lambda: hasher, upload_id=session.pk, length=writer.offset, size=size)
+        except BlobError:
+            writer.cancel()
+            upload_session_cancel(session=session)
+            raise
+        # The writer (and its file lock) stays open until the file is renamed into the store.
+        with transaction.atomic():
+            blob = blob_commit_verified(digest=digest, size=writer.offset, upload_id=str(session.pk))
+            blob_link(repository_id=session.repository_id, blob=blob)
+            statements.session_delete(session.pk)
+    except FileNotFoundError:  # the repository was deleted meanwhile, and its upload files with it
+        raise UploadGone("the upload was removed while this request wrote to it") from None
+    finally:
+        writer.close()
+    with _hashers_lock:
+        _hashers.pop(str(session.pk), None)
+    return blob
+
+
+def _verify(*, digest: str, sha256_hasher, upload_id, length: int, size: int | None) -> None:
+    """Raise DigestMismatch/SizeMismatch unless the upload's `length` bytes have `digest` (and `size`).
+    `sha256_hasher` is called for the running sha256 only when the digest is a sha256 one."""
+    try:
+        parsed = parse_digest(digest)
+    except InvalidDigest as exc:
+        raise DigestMismatch(str(exc)) from None
+    if parsed.algorithm == DEFAULT_ALGORITHM:
+        hasher = sha256_hasher()
+    else:
+        hasher = new_hasher(parsed.algorithm)
+        _hash_file_prefix(hasher, upload_id, length)
+    actual = f"{parsed.algorithm}:{hasher.hexdigest()}"
+    if actual != digest:
+        raise DigestMismatch(f"the uploaded content has digest {actual}, not {digest}")
+    if size is not None and size != length:
+        raise SizeMismatch(f"the uploaded content is {length} bytes, not {size}")
+
+
+def blob_upload(*, repository: Repository, chunks: Iterable[bytes], digest: str) -> Blob:
+    """A whole blob in one request (POST ?digest= with the body): streamed to an upload file of its
+    own while hashed, verified, then the blob row, its file and the repository link in one
+    transaction. No upload session row: nothing can resume it, so a body that breaks off or does
+    not match is deleted here (perf: one INSERT, one UPDATE, one DELETE and two commits less per layer)."""
+    try:
+        algorithm = parse_digest(digest).algorithm
+    except InvalidDigest as exc:
+        raise DigestMismatch(str(exc)) from None
+    with streamed_upload(chunks, algorithm=algorithm) as upload:
+        if upload.digest != digest:
+            raise DigestMismatch(f"the uploaded content has digest {upload.digest}, not {digest}")
+        with transaction.atomic():
+            blob = blob_commit_verified(digest=digest, size=upload.size, upload_id=upload.upload_id)
+            blob_link(repository_id=repository.pk, blob=blob)
+    return blob
+
+
+@dataclass(frozen=True)
+class StreamedUpload:
+    upload_id: str
+    digest: str  # of the bytes streamed, `<algorithm>:<hex>`
+    size: int
+
+
+class UploadTooLarge(BlobError):
+    """The bytes streamed exceed the caller's `max_bytes`."""
+
+
+@contextmanager
+def streamed_upload(
+    chunks: Iterable[bytes], *, algorithm: str = DEFAULT_ALGORITHM, max_bytes: int | None = None, prefix: str = ""
+) -> Iterator[StreamedUpload]:
+    """`chunks` written to an upload file of their own while hashed (what is hashed is what was
+    written); the file is the caller's to inspect or commit (blob_commit_verified) inside the block,
+    and is deleted when the block ends if it was not committed, or when streaming fails.
+    UploadTooLarge, with nothing kept, past `max_bytes`."""
+    store = get_blob_store()
+    upload_id = f"{prefix}{uuid.uuid4()}"
+    writer = store.writer(upload_id)
+    try:
+        hasher, size = new_hasher(algorithm), 0
+        for chunk in chunks:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise UploadTooLarge(f"the upload is larger than {max_bytes} bytes")
+            writer.write(chunk)
+            hasher.update(chunk)
+        writer.close()
+        yield StreamedUpload(upload_id=upload_id, digest=f"{algorithm}:{hasher.hexdigest()}", size=size)
+    finally:
+        writer.cancel()  # closes; the file is gone already if it was committed (renamed into the store)
+
+
+def upload_session_cancel(*, session: UploadSession) -> None:
+    """Drop a session and its bytes. Callers other than a finishing PUT claim the session first
+    (a writer elsewhere keeps its bytes out of the store: its next save finds the session gone)."""
+    get_blob_store().delete_upload(session.pk)
+    with _hashers_lock:
+        _hashers.pop(str(session.pk), None)
+    UploadSession.objects.filter(pk=session.pk).delete()
+
+
+# --- the writer lock ---------------------------------------------------------------------------
+
+
+def lock_key(session_id: uuid.UUID) -> int:
+    """A signed 64-bit advisory lock key for the session (namespaced, so other advisory locks of
+    the database cannot collide with it by accident)."""
+    digest = hashlib.blake2b(session_id.bytes, digest_size=8, person=b"upload-session").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def upload_writer_lock(session_id: uuid.UUID) -> Iterator[bool]:
+    """Try to become the session's only writer: yields True when this request holds the lock until
+    the block ends, False when another request holds it (nothing waits)."""
+    if connection.vendor != "postgresql":
+        yield True  # one machine: the upload file's lock (blob store) is the writer lock
+        return
+    key = lock_key(session_id)
+    held = statements.upload_lock(key)
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                statements.upload_unlock(key)
+            except DatabaseError:
+                # The connection is unusable (e.g. the database restarted): closing it is what
+                # releases a session-level lock, if the server still holds one.
+                connection.close()
+
+
+def upload_sessions_collect_stale(*, older_than: datetime) -> int:
+    """Drop sessions not saved since `older_than` with their bytes (garbage collection); a request
+    writing one now keeps it. How many were dropped."""
+    dropped = 0
+    for session_id in list(UploadSession.objects.filter(updated_at__lt=older_than).values_list("pk", flat=True)):
+        with upload_writer_lock(session_id) as held:
+            session = UploadSession.objects.filter(pk=session_id, updated_at__lt=older_than).first() if held else None
+            if session is not None:
+                upload_session_cancel(session=session)
+                dropped += 1
+    return dropped
