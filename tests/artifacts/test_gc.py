@@ -2,7 +2,9 @@
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
+from django.db import connection, models
 from django.utils import timezone
 
 from artifacts.blobs import gc, links
@@ -157,3 +159,38 @@ def test_a_head_during_a_gc_deletion_waits_for_the_row_lock_and_answers_unknown(
     assert links.blob_touch(blob=looked_up) is False
     worker.join(10)
     timer.join()
+
+
+@pytest.fixture
+def blob_keeper():
+    """A model GC code has never heard of, pointing at Blob with PROTECT as every keeping relation
+    does (registered in an installed app for this test only; its table goes with the test's rollback)."""
+
+    class BlobKeeper(models.Model):
+        blob = models.ForeignKey("artifacts.Blob", on_delete=models.PROTECT, related_name="+")
+
+        class Meta:
+            app_label = "outbox"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(BlobKeeper)
+    try:
+        yield BlobKeeper
+    finally:
+        del apps.all_models["outbox"]["blobkeeper"]
+        apps.clear_cache()
+
+
+def test_a_new_relation_that_protects_a_blob_keeps_it_without_gc_knowing_its_app(blob_keeper):
+    kept = links.blob_put_bytes(data=b"kept by a new app", digest=sha256(b"kept by a new app"))
+    dropped = links.blob_put_bytes(data=b"kept by nothing", digest=sha256(b"kept by nothing"))
+    blob_keeper.objects.create(blob=kept)
+    _age_all_blobs()
+
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1
+    assert list(Blob.objects.values_list("digest", flat=True)) == [kept.digest]
+    assert get_blob_store().exists(kept.digest) and not get_blob_store().exists(dropped.digest)
+
+    blob_keeper.objects.all().delete()
+    assert gc.blob_collect_garbage(grace=timedelta(minutes=30)).blobs_deleted == 1
+    assert not Blob.objects.exists()
