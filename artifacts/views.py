@@ -7,7 +7,7 @@ Reads go through artifacts.selectors (scoped by the policy: a repository a user 
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from registry_portal.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can
 from accounts.roles import Service
+from registry_portal import http_ranges
 from registry_portal.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
 from artifacts.logos import logo_changes
@@ -23,7 +24,7 @@ from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
 from artifacts.markdown import render_markdown
 from artifacts.models import Logo, Repository
-from artifacts.blobs.store import get_blob_store
+from artifacts.blobs.serve import BlobMissing, blob_response
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
@@ -111,11 +112,17 @@ def logo(request, digest: str):
     """An uploaded logo (artifacts.logos) to any signed-in user, with the media type sniffed at upload.
     Content-addressed, so it may be cached for good; nosniff keeps browsers to that type. Like every
     blob, served only while verified: a quarantined one (artifacts.blobs.verify) is 404 until uploaded again."""
-    found = Logo.objects.filter(digest=digest, blob__verified_at__isnull=False).first()
-    store = get_blob_store()
-    if found is None or store.stat(digest) is None:
+    found = Logo.objects.select_related("blob").filter(digest=digest, blob__verified_at__isnull=False).first()
+    if found is None:
         raise Http404("No such logo.")
-    response = FileResponse(store.open(digest), content_type=found.media_type)
+    try:
+        response = blob_response(request, digest=digest, size=found.blob.size, content_type=found.media_type)
+    except BlobMissing:
+        raise Http404("No such logo.") from None
+    except http_ranges.RangeNotSatisfiable as exc:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = exc.content_range
+        return response
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     response["Content-Security-Policy"] = "default-src 'none'"

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError
 from accounts.permissions import Action, Space, get_space, require
 from accounts.roles import Service
-from artifacts.blobs.store import get_blob_store
+from artifacts.blobs.serve import BlobMissing, blob_response
 from helmrepo import index, services
 from helmrepo.auth import Unauthenticated, authenticate, challenge, token_reaches
 from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion
@@ -89,12 +89,10 @@ def package(request, user, space: Space, filename: str):
 
 def _package_response(request, row: ChartVersion, filename: str):
     """The package's bytes, honouring Range (registry_portal/http_ranges.py) as the other downloads do."""
-    digest = row.package.digest
     try:
-        return http_ranges.file_response(
-            request, size=row.package.size, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
-            content_type="application/gzip", etag=f'"{digest}"', filename=filename,
-        )
+        return blob_response(request, digest=row.package.digest, size=row.package.size, content_type="application/gzip", filename=filename)
+    except BlobMissing:
+        return _error(404, f"Chart package '{filename}' is missing from storage.")
     except http_ranges.RangeNotSatisfiable as exc:
         response = _error(416, f"The range is not satisfiable for the package's {exc.size} bytes.")
         response["Content-Range"] = exc.content_range

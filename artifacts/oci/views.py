@@ -19,6 +19,7 @@ from artifacts import selectors
 from artifacts.oci.fastpath import statements
 from artifacts.blobs import links, uploads
 from artifacts.blobs.errors import BlobError, RangeMismatch, UploadInUse
+from artifacts.blobs.serve import BlobMissing, blob_response
 from artifacts.digests import InvalidDigest, is_digest, parse_digest
 from artifacts.models import Repository, UploadSession
 from artifacts.oci import services
@@ -314,14 +315,13 @@ def blob(request, name: str, digest: str):
             raise OCIError("BLOB_UNKNOWN", detail={"digest": digest})
         return _head(found.size, headers)
     try:
-        response = http_ranges.file_response(
-            request, size=found.size, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
-            content_type="application/octet-stream", etag=f'"{digest}"',
-        )
+        response = blob_response(request, digest=digest, size=found.size, content_type="application/octet-stream")
     except http_ranges.RangeNotSatisfiable as exc:
         raise OCIError(
             "RANGE_INVALID", detail={"range": request.META.get("HTTP_RANGE")}, headers={"Content-Range": exc.content_range}
         ) from None
+    except BlobMissing:  # the row outlived its file: unknown content, which the client can push again
+        raise OCIError("BLOB_UNKNOWN", detail={"digest": digest}) from None
     response["Docker-Content-Digest"] = digest
     return response
 

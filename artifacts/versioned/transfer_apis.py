@@ -24,7 +24,7 @@ from accounts.apis import org_space
 from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
-from artifacts.blobs.store import get_blob_store
+from artifacts.blobs.serve import BlobMissing, blob_response
 from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
@@ -267,12 +267,13 @@ def download_file(request, file_id: int):
         )
     except RegistryError as exc:
         return _error(exc)
-    digest = file.blob.digest
     try:
-        return http_ranges.file_response(
-            request, size=file.size_bytes, open_at=lambda offset: get_blob_store().open(digest, offset=offset),
-            content_type="application/octet-stream", etag=f'"{digest}"', filename=os.path.basename(file.path),
+        return blob_response(
+            request, digest=file.blob.digest, size=file.size_bytes, content_type="application/octet-stream",
+            filename=os.path.basename(file.path),
         )
+    except BlobMissing:
+        return _error(NotFound("This file's bytes are missing from storage."))
     except http_ranges.RangeNotSatisfiable as exc:
         response = _error(InvalidInput(f"The range is not satisfiable for the file's {exc.size} bytes."))
         response.status_code = 416

@@ -33,3 +33,18 @@ def test_a_suffix_range_is_not_refused_as_an_invalid_upload(personas, registry):
 
     assert response.status_code == 206 and _body(response) == data[-500:]
     assert response["Docker-Content-Digest"] == digest and response["ETag"] == f'"{digest}"'
+
+
+def test_a_blob_whose_file_is_missing_from_storage_is_unknown_not_a_server_error(personas, registry):
+    """Storage lost the file (a disk replaced, a manual deletion) while the row stayed: a pull is told
+    BLOB_UNKNOWN (404, the spec's JSON), so the client re-pushes instead of retrying a 500."""
+    from artifacts.blobs.store import get_blob_store
+
+    reg = registry(personas.alpha_registry_user)
+    digest = reg.push_blob(NAME, b"bytes the disk lost")
+    get_blob_store().delete(digest)
+
+    for extra in ({}, {"HTTP_RANGE": "bytes=0-4"}):
+        response = reg.request("GET", f"/v2/{NAME}/blobs/{digest}", **extra)
+        assert response.status_code == 404, extra
+        assert [error["code"] for error in response.json()["errors"]] == ["BLOB_UNKNOWN"]
