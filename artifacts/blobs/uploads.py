@@ -90,16 +90,16 @@ def upload_session_start(*, repository: Repository, user=None, user_id: int | No
 
 
 def _session_create(repository: Repository, user_id: int | None) -> UploadSession:
-    connection = transaction.get_connection()
+    db = transaction.get_connection()
     # Only a transaction of its own may skip the WAL flush (never a caller's, holding other writes).
-    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
+    asynchronous = db.vendor == "postgresql" and not db.in_atomic_block
     with transaction.atomic():  # a savepoint inside a caller's transaction
         if asynchronous:
-            with connection.cursor() as cursor:
+            with db.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
     return UploadSession.from_db(
-        connection.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, repository.pk, 0, 0, user_id],
+        db.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, repository.pk, 0, 0, user_id],
     )
 
 

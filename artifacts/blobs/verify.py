@@ -39,6 +39,14 @@ def blob_stored_problem(digest: str, size: int, *, store: BlobStore | None = Non
     return None
 
 
+def blob_check_stored(digest: str, size: int, *, store: BlobStore | None = None, rehash: bool = True) -> str | None:
+    """`blob_stored_problem`; a blob whose bytes were re-hashed and match is marked verified."""
+    problem = blob_stored_problem(digest, size, store=store, rehash=rehash)
+    if problem is None and rehash:
+        Blob.objects.filter(digest=digest, verified_at__isnull=True).update(verified_at=timezone.now())
+    return problem
+
+
 @dataclass
 class BlobMismatch:
     digest: str
@@ -62,12 +70,11 @@ def blob_verify_stored(*, repair: bool = False, digests: Iterable[str] | None = 
     rows = Blob.objects.order_by("pk")
     if digests is not None:
         rows = rows.filter(digest__in=list(digests))
-    for pk, digest, size in rows.values_list("pk", "digest", "size").iterator():
-        problem = blob_stored_problem(digest, size, store=store)
+    for digest, size in rows.values_list("digest", "size").iterator():
+        problem = blob_check_stored(digest, size, store=store)
         report.checked += 1
         report.bytes_checked += size
         if problem is None:
-            Blob.objects.filter(pk=pk, verified_at__isnull=True).update(verified_at=timezone.now())
             continue
         if not repair:
             report.mismatches.append(BlobMismatch(digest=digest, problem=problem))

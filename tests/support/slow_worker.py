@@ -15,14 +15,14 @@ __all__ = ["app"]
 def _slow_hashing(**kwargs) -> None:
     from artifacts.versioned.transfers import finalize
 
-    original = finalize._verify_blob  # finalisation's per-blob check (it re-hashes unverified blobs)
+    original = finalize.blob_check_stored  # finalisation's per-blob check (it re-hashes unverified blobs)
     if getattr(original, "slowed", False):
         return
 
-    def slow_verify_blob(store, digest, size, *, rehash=True):
+    def slow_check(digest, size, *, store=None, rehash=True):
         if rehash:
             time.sleep(float(os.environ.get("SLOW_HASH_SECONDS", "60")))
-        return original(store, digest, size, rehash=rehash)
+        return original(digest, size, store=store, rehash=rehash)
 
-    slow_verify_blob.slowed = True
-    finalize._verify_blob = slow_verify_blob
+    slow_check.slowed = True
+    finalize.blob_check_stored = slow_check

@@ -5,11 +5,9 @@ import time
 
 from django.db import transaction
 from django.db.models import Count, Max, Sum
-from django.utils import timezone
 
 from accounts.permissions import Action
-from artifacts.blobs.verify import blob_stored_problem
-from artifacts.models import Blob
+from artifacts.blobs.verify import blob_check_stored
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.services import pick_latest
@@ -79,17 +77,10 @@ def _verify_files(version_id: int) -> str | None:
         if digest != f"sha256:{sha256}" or blob_size != size:
             return f"File '{path}' does not match its blob record."
         if digest not in checked:
-            checked[digest] = _verify_blob(store, digest, size, rehash=verified_at is None)
+            checked[digest] = blob_check_stored(digest, size, store=store, rehash=verified_at is None)
         if checked[digest]:
             return f"File '{path}' {checked[digest]}."
     return None
-
-
-def _verify_blob(store, digest: str, size: int, *, rehash: bool = True) -> str | None:
-    problem = blob_stored_problem(digest, size, store=store, rehash=rehash)
-    if problem is None and rehash:
-        Blob.objects.filter(digest=digest, verified_at__isnull=True).update(verified_at=timezone.now())
-    return problem
 
 
 def version_finalize(version_id: int) -> ArtifactVersion | None:

@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.permissions import Action
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.store import UploadBusy, get_blob_store
+from artifacts.digests import hash_file
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain, UploadAlreadyCompleted
@@ -202,7 +203,9 @@ class MultipartTransfer:
                     # Hashed while its one part arrived, under the exclusive lock; nothing wrote since.
                     actual, length = upload.streamed_sha256, os.fstat(handle.fileno()).st_size
                 else:
-                    actual, length = _hash_stream(handle)
+                    hasher = hashlib.sha256()
+                    length = hash_file(hasher, handle)
+                    actual = hasher.hexdigest()
                 if actual != expected or length != upload.size:
                     _discard(upload)
                     raise IntegrityFailure(
@@ -252,21 +255,6 @@ def multipart_collect_stale(*, older_than) -> int:
         _discard(upload)
         removed += 1
     return removed
-
-
-def _hash_stream(handle) -> tuple[str, int]:
-    """(sha256 hex, length) of what `handle` reads, through one reused IO_BUFFER-sized mapping."""
-    hasher, length = hashlib.sha256(), 0
-    buffer = mmap.mmap(-1, IO_BUFFER)
-    view = memoryview(buffer)
-    try:
-        while n := handle.readinto(view):
-            with view[:n] as chunk:
-                hasher.update(chunk)
-            length += n
-    finally:
-        _unmap(view, buffer)
-    return hasher.hexdigest(), length
 
 
 def _unmap(view: memoryview, buffer: mmap.mmap) -> None:
