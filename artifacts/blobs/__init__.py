@@ -6,7 +6,8 @@
 - `uploads`: registry upload sessions (start, append, finish, cancel) and their writer lock, and
   `streamed_upload`, the one "hash while streaming into an upload file" loop;
 - `gc`: garbage collection, "referenced" derived from the models' relations to Blob;
-- `verify`: re-hashing what storage holds (manage.py verify_blobs) and quarantine;
+- `verify`: re-hashing what storage holds (manage.py verify_blobs, version finalisation) and quarantine;
+- `serve`: a blob as a download (Range by registry_portal.http_ranges; a missing file is a 404);
 - `errors`: the refused writes, each with its OCI error code.
 Stored bytes are hashed by `artifacts.digests.hash_file`.
 """
