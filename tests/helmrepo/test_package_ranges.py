@@ -23,3 +23,16 @@ def test_package_downloads_answer_suffix_open_multi_and_unknown_unit_ranges_per_
         return response.status_code, dict(response.items()), body
 
     assert_ranges_per_rfc9110(fetch, data, error_body_key="error")
+
+
+def test_a_package_whose_file_is_missing_from_storage_is_not_found_not_a_server_error(client, personas):
+    from artifacts.blobs.store import get_blob_store
+    from helmrepo.models import ChartVersion
+
+    helm = Helm(client, personas.alpha_registry_user)
+    assert helm.push("acme/alpha", charts.package("demo", "1.0.0")).status_code == 201
+    get_blob_store().delete(ChartVersion.objects.get().package.digest)
+
+    for method in ("get", "head"):
+        response = getattr(client, method)("/helm/acme/alpha/charts/demo-1.0.0.tgz", **helm.headers)
+        assert response.status_code == 404, method
