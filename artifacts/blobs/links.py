@@ -86,7 +86,7 @@ def blob_put_bytes(*, data: bytes, digest: str, media_type: str = "") -> Blob:
     hasher.update(data)
     if f"{parsed.algorithm}:{hasher.hexdigest()}" != digest:
         raise DigestMismatch(f"content does not match {digest}")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a manifest PUT's transaction: no savepoint round trips
         return blob_commit_verified(digest=digest, size=len(data), data=data, media_type=media_type)
 
 

@@ -231,7 +231,7 @@ def manifest(request, name: str, reference: str):
         body = _read_limited(request, MAX_MANIFEST_BYTES)
         stored = services.manifest_put(
             repository=repository, reference=reference, content_type=request.META.get("CONTENT_TYPE", ""),
-            body=body, user=caller.user,
+            body=body, user_id=caller.user_id,
         )
         headers = {"Location": f"/v2/{name}/manifests/{stored.digest}", "Docker-Content-Digest": stored.digest}
         if stored.subject_digest:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from artifacts.blobs import gc, uploads
 from artifacts.oci.fastpath import statements
-from artifacts.models import Blob, RepositoryBlob, UploadSession
+from artifacts.models import Blob, RepositoryBlob, Tag, UploadSession
 from artifacts.blobs.store import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
 
@@ -100,6 +100,35 @@ def test_blob_head_hit_and_manifest_get_cost_one_query_each(pusher):
     with CaptureQueriesContext(connection) as by_digest:
         assert pusher.request("HEAD", f"/v2/{NAME}/manifests/{sha256(_)}").status_code == 200
     assert (len(head), len(get), len(by_digest)) == (1, 1, 1), [q["sql"] for q in head.captured_queries + get.captured_queries]
+
+
+def test_a_manifest_put_by_tag_is_one_transaction_of_a_few_statements_whatever_its_layers(pusher):
+    config = b'{"architecture":"amd64","os":"linux"}'
+    layers = [pusher.push_blob(NAME, f"layer {i}".encode()) for i in range(5)]
+    document = image_manifest(pusher.push_blob(NAME, config), len(config), [(d, 7) for d in layers])
+    with CaptureQueriesContext(connection) as first:
+        assert pusher.push_manifest(NAME, "v1", document, OCI_MANIFEST)[0].status_code == 201
+    with CaptureQueriesContext(connection) as retag:
+        assert pusher.push_manifest(NAME, "v2", document, OCI_MANIFEST)[0].status_code == 201
+    # user current; repository; SAVEPOINT (BEGIN in production); blobs checked and locked in one
+    # query; manifest bytes' blob upsert; manifest upsert; its blob links in one INSERT; the GPU
+    # check owed (outbox); tag upsert; repository updated_at; RELEASE (COMMIT). Was 18 with three
+    # savepoints, a user row load and a read-back per row written.
+    assert len(first) == 11, [q["sql"] for q in first]
+    assert [q["sql"].split()[0] for q in first].count("SAVEPOINT") == 1
+    # the same manifest under a new tag: no links, no GPU check (was 13)
+    assert len(retag) == 9, [q["sql"] for q in retag]
+    assert _writes(retag) == ["INSERT", "INSERT", "INSERT", "UPDATE"]  # blob, manifest and tag upserts; repository
+
+
+def test_a_moved_tag_points_at_the_new_manifest_and_a_repeated_put_changes_nothing(pusher):
+    first, _ = pusher.push_image(NAME, "v1")
+    moved = pusher.push_image(NAME, "v1", layer=b"other layer")[0]
+    tag = Tag.objects.get(repository__name=NAME, name="v1")
+    assert tag.manifest.digest == moved != first
+    pusher.push_image(NAME, "v1", layer=b"other layer")
+    assert Tag.objects.get(pk=tag.pk).updated_at == tag.updated_at
+    assert pusher.request("GET", f"/v2/{NAME}/manifests/v1")["Docker-Content-Digest"] == moved
 
 
 def test_a_miss_still_tells_an_unknown_repository_from_an_unknown_blob(personas, registry):

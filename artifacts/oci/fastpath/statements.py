@@ -13,6 +13,7 @@ Prepared statements live in a database session, which a transaction-pooling PgBo
 keep: set DATABASE_PREPARED_STATEMENTS=0 behind one (with DATABASE_CONN_MAX_AGE=0, a connection
 per request, they are not used either). Everything else stays in the ORM.
 """
+import json
 import re
 import uuid
 import weakref
@@ -77,6 +78,21 @@ SQL = {
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
+    # A manifest PUT (artifacts.oci.services.manifest_put). The manifest row is inserted, or the
+    # existing one is locked (a no-op update) and keeps its created_at, which the caller compares
+    # with its own to know which it got, as with blobs.
+    "registry_manifest_upsert": (
+        f"INSERT INTO {MANIFEST} (repository_id, digest, media_type, size, blob_id, artifact_type, subject_digest,"
+        " annotations, created_by_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        f" ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = {MANIFEST}.created_at RETURNING id, created_at"
+    ),
+    # The tag points at the manifest; updated_at moves only when the tag does.
+    "registry_tag_upsert": (
+        f"INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
+        f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id"
+    ),
+    "registry_repository_touch": f"UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s",
     # Every write under a bearer token (artifacts.oci.auth.Caller): has the user changed since it was issued?
     "registry_user_authz": f"SELECT is_active, authz_version FROM {USER} WHERE id = %s",
 }
@@ -221,3 +237,24 @@ def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> tu
 
 def link_insert(*, repository_id: int, blob_id: int, now: datetime) -> None:
     _run("registry_link_insert", [repository_id, blob_id, _db_datetime(now)])
+
+
+def manifest_upsert(
+    *, repository_id: int, digest: str, media_type: str, size: int, blob_id: int, artifact_type: str,
+    subject_digest: str, annotations: dict, user_id: int | None, now: datetime,
+) -> tuple[int, bool]:
+    """(id, inserted) of manifest `digest` of the repository: inserted now if new, else locked."""
+    rows = _rows("registry_manifest_upsert", [
+        repository_id, digest, media_type, size, blob_id, artifact_type, subject_digest,
+        json.dumps(annotations), user_id, _db_datetime(now),
+    ])
+    manifest_id, created_at = rows[0]
+    return manifest_id, _py_datetime(created_at) == now
+
+
+def tag_upsert(*, repository_id: int, name: str, manifest_id: int, now: datetime) -> None:
+    _run("registry_tag_upsert", [repository_id, name, manifest_id, _db_datetime(now)])
+
+
+def repository_touch(*, repository_id: int, now: datetime) -> None:
+    _run("registry_repository_touch", [_db_datetime(now), repository_id])
