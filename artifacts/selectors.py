@@ -27,15 +27,6 @@ def registry_blob(name: str, digest: str) -> tuple[bool, Blob | None]:
     return True, Blob(pk=blob_id, digest=digest, size=size, last_linked_at=linked)
 
 
-def tag_names(repository: Repository, *, last: str | None = None, limit: int | None = None) -> list[str]:
-    """Tag names in lexical order after `last`; `limit + 1` rows so the caller can tell if there is more."""
-    rows = Tag.objects.filter(repository=repository)
-    if last:
-        rows = rows.filter(name__gt=last)
-    rows = rows.order_by("name").values_list("name", flat=True)
-    return list(rows[: limit + 1] if limit is not None else rows)
-
-
 def referrers(repository: Repository, digest: str, *, artifact_type: str | None = None):
     rows = Manifest.objects.filter(repository=repository, subject_digest=digest).order_by("created_at", "pk")
     if artifact_type:

@@ -186,11 +186,14 @@ def _page_size(request) -> int | None:
 @registry_view("GET")
 def tags_list(request, name: str):
     request.registry_caller.require(name, PULL)
-    repository = _repository(name)
     limit = _page_size(request)
+    # One statement, the repository's existence included (perf: docs/performance.md); limit + 1
+    # rows tell whether there is a next page.
+    tags = statements.tag_names(name, last=request.GET.get("last"), limit=limit + 1 if limit is not None else None)
+    if tags is None:
+        raise OCIError("NAME_UNKNOWN", detail={"name": name})
     if limit == 0:
         return _json({"name": name, "tags": []})
-    tags = selectors.tag_names(repository, last=request.GET.get("last"), limit=limit)
     response = _json({"name": name, "tags": tags[:limit] if limit is not None else tags})
     if limit is not None and len(tags) > limit:
         response["Link"] = f'</v2/{name}/tags/list?{urlencode({"n": limit, "last": tags[limit - 1]})}>; rel="next"'

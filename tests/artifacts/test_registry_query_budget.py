@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from artifacts.blobs import gc, uploads
 from artifacts.oci.fastpath import statements
-from artifacts.models import Blob, RepositoryBlob, Tag, UploadSession
+from artifacts.models import Blob, Manifest, RepositoryBlob, Tag, UploadSession
 from artifacts.blobs.store import get_blob_store
 from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
 
@@ -129,6 +129,19 @@ def test_a_moved_tag_points_at_the_new_manifest_and_a_repeated_put_changes_nothi
     pusher.push_image(NAME, "v1", layer=b"other layer")
     assert Tag.objects.get(pk=tag.pk).updated_at == tag.updated_at
     assert pusher.request("GET", f"/v2/{NAME}/manifests/v1")["Docker-Content-Digest"] == moved
+
+
+def test_tags_list_is_one_statement_after_auth(pusher):
+    pusher.push_image(NAME, "v1")
+    manifest = Manifest.objects.get(repository__name=NAME)
+    Tag.objects.bulk_create([Tag(repository=manifest.repository, name=f"t{i:04}", manifest=manifest) for i in range(1000)])
+    with CaptureQueriesContext(connection) as captured:
+        response = pusher.request("GET", f"/v2/{NAME}/tags/list")
+    assert response.status_code == 200 and len(response.json()["tags"]) == 1001
+    assert len(captured) == 1, [q["sql"] for q in captured]  # was 2: the repository row, then its tags
+    with CaptureQueriesContext(connection) as page:
+        response = pusher.request("GET", f"/v2/{NAME}/tags/list?n=2&last=t0998")
+    assert response.json()["tags"] == ["t0999", "v1"] and "Link" not in response and len(page) == 1
 
 
 def test_a_miss_still_tells_an_unknown_repository_from_an_unknown_blob(personas, registry):

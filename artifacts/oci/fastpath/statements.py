@@ -78,6 +78,12 @@ SQL = {
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
+    # Tags of repository `name` after `last` (at most the limit); one row with a NULL tag when it has
+    # none, no row when there is no such repository. COALESCE: no limit, portably (SQLite refuses LIMIT NULL).
+    "registry_tag_names": (
+        f"SELECT t.name FROM {REPOSITORY} r LEFT JOIN {TAG} t ON t.repository_id = r.id AND t.name > %s"
+        " WHERE r.name = %s ORDER BY t.name LIMIT COALESCE(%s, 9223372036854775807)"
+    ),
     # A manifest PUT (artifacts.oci.services.manifest_put). The manifest row is inserted, or the
     # existing one is locked (a no-op update) and keeps its created_at, which the caller compares
     # with its own to know which it got, as with blobs.
@@ -184,6 +190,15 @@ def manifest_by_tag(name: str, tag: str) -> tuple[str, str] | None:
 def manifest_by_digest(name: str, digest: str) -> tuple[str, str] | None:
     rows = _rows("registry_manifest_by_digest", [name, digest])
     return rows[0] if rows else None
+
+
+def tag_names(name: str, *, last: str | None, limit: int | None) -> list[str] | None:
+    """Tag names of repository `name` in lexical order after `last`, at most `limit`; None when there
+    is no such repository."""
+    rows = _rows("registry_tag_names", [last or "", name, limit])
+    if not rows:
+        return None
+    return [tag for (tag,) in rows if tag is not None]
 
 
 def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
