@@ -110,6 +110,3 @@ def normalize_role(name: str) -> str:
         return ROLE_ALIASES[key]
     raise UnknownRole(f"Unknown role {raw!r}. Valid roles: {', '.join(Role.values)}.")
 
-
-def services_for(role: str) -> dict[str, frozenset[str]]:
-    return ROLE_SERVICE_ACCESS[role]

@@ -4,14 +4,15 @@
 - Bearer tokens (/token): HS256 JWTs with `exp`, the audience (service), the granted scopes, and
   the user's authz version and API key id at issue (`av`, `key`: writes compare them with the
   current ones, docs/permissions.md). Verifying one is an HMAC, so per-request auth stays cheap.
-- Link tokens (invitations, e-mail verification): "<id>-<hmac>" over the row id and a nonce kept
-  in the database, so neither the database nor the mail log alone can forge or replay a link.
+- Link tokens (invitations, e-mail verification): "<id>-<signature>" over the row id and a nonce
+  kept in the database, so neither the database nor the mail log alone can forge or replay a link.
 - Capability signatures (multipart part URLs, file download URLs, used without Authorization):
-  an HMAC over a purpose, the subject it is bound to (an upload id and part number, a file id and
-  user) and an expiry time, so a URL works only for that one thing and only until it expires.
+  a signature over a purpose, the subject it is bound to (an upload id and part number, a file id
+  and user) and an expiry time, so a URL works only for that one thing and only until it expires.
+Both are django.core.signing signatures, one salt per purpose: they verify under SECRET_KEY or any
+of SECRET_KEY_FALLBACKS, so the key can be rotated without breaking links already handed out.
 """
 import hashlib
-import hmac
 import secrets
 import time
 import uuid
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 import jwt
 from django.conf import settings
+from django.core import signing
 
 API_KEY_PREFIX = "rk_"
 API_KEY_VISIBLE_CHARS = 10
@@ -137,31 +139,51 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
+def _link_signer(purpose: str) -> signing.Signer:
+    return signing.Signer(salt=f"accounts.link.{purpose}")
+
+
 def link_token(*, purpose: str, row_id: int, nonce: str) -> str:
-    mac = hmac.new(settings.SECRET_KEY.encode(), f"{purpose}:{row_id}:{nonce}".encode(), hashlib.sha256)
-    return f"{row_id}-{mac.hexdigest()[:40]}"
+    """`<row id>-<signature>`: the signature covers the purpose (as the salt), the id and the nonce,
+    which stays in the database, so the link alone reveals nothing to replay once the nonce rotates."""
+    return f"{row_id}-{_link_signer(purpose).signature(f'{row_id}:{nonce}')}"
 
 
 def parse_link_token(token: str) -> tuple[int, str] | None:
-    """Split a link token into (row id, mac); None when it is malformed."""
-    row_id, _, mac = (token or "").partition("-")
-    if not row_id.isdigit() or len(mac) != 40:
+    """Split a link token into (row id, signature); None when it is malformed."""
+    row_id, _, signature = (token or "").partition("-")
+    if not row_id.isdigit() or not signature:
         return None
-    return int(row_id), mac
+    return int(row_id), signature
 
 
 def link_token_matches(token: str, *, purpose: str, row_id: int, nonce: str) -> bool:
-    return hmac.compare_digest(token, link_token(purpose=purpose, row_id=row_id, nonce=nonce))
+    """True when `token` was signed for this purpose, row and nonce with SECRET_KEY or one of
+    SECRET_KEY_FALLBACKS (so rotating the key does not kill links already mailed)."""
+    parsed = parse_link_token(token)
+    if parsed is None or parsed[0] != row_id:
+        return False
+    return _unsigns(_link_signer(purpose), f"{row_id}:{nonce}", parsed[1])
+
+
+def _capability_signer(purpose: str) -> signing.Signer:
+    return signing.Signer(salt=f"accounts.capability.{purpose}")
 
 
 def capability_signature(*, purpose: str, subject: str, expires_at: int) -> str:
-    key = hashlib.sha256(b"capability:" + settings.SECRET_KEY.encode()).digest()
-    return hmac.new(key, f"{purpose}:{subject}:{int(expires_at)}".encode(), hashlib.sha256).hexdigest()
+    return _capability_signer(purpose).signature(f"{subject}:{int(expires_at)}")
 
 
 def capability_valid(signature: str, *, purpose: str, subject: str, expires_at: int, now: float | None = None) -> bool:
     """True when `signature` was made for this purpose, subject and expiry, and it has not expired."""
     if int(expires_at) < (time.time() if now is None else now):
         return False
-    expected = capability_signature(purpose=purpose, subject=subject, expires_at=expires_at)
-    return hmac.compare_digest(str(signature or ""), expected)
+    return _unsigns(_capability_signer(purpose), f"{subject}:{int(expires_at)}", str(signature or ""))
+
+
+def _unsigns(signer: signing.Signer, value: str, signature: str) -> bool:
+    """Does `signature` sign `value` under the signer's key or a fallback key?"""
+    try:
+        return signer.unsign(f"{value}{signer.sep}{signature}") == value
+    except signing.BadSignature:
+        return False

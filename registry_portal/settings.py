@@ -24,6 +24,9 @@ if not SECRET_KEY:
     # Development default: stable per checkout so sessions survive restarts, never used in production.
     # Hashed so it is long enough (>= 32 bytes) for the HS256 tokens it also signs by default.
     SECRET_KEY = "insecure-dev-key-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()
+# Former keys, still accepted when verifying signatures (sessions, e-mailed links, capability
+# URLs), so the key can be rotated: set the new DJANGO_SECRET_KEY and list the old one here.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
