@@ -1,5 +1,6 @@
 """Django admin for the identity tables. Role changes made here bypass the services' grant rules,
-so it is for server operators; guardian permissions are re-synced on every binding saved here."""
+so it is for server operators; guardian permissions are re-synced (accounts.permissions) on every
+binding, team and org saved or deleted here, as the services do."""
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -105,6 +106,24 @@ class OrgAdmin(admin.ModelAdmin):
     search_fields = ("name", "display_name")
     inlines = [TeamInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Team:
+            return super().save_formset(request, form, formset, change)
+        teams = formset.save(commit=False)
+        for team in formset.deleted_objects:
+            permissions.team_delete_synced(team)
+        for team in teams:
+            team.save()
+        if formset.new_objects:
+            permissions.sync_org_permissions(org=form.instance)  # org-wide roles reach the new teams
+
+    def delete_model(self, request, obj):
+        permissions.org_delete_synced(obj)
+
+    def delete_queryset(self, request, queryset):
+        for org in queryset:
+            permissions.org_delete_synced(org)
+
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
@@ -113,6 +132,22 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ("org",)
     search_fields = ("name", "org__name")
     list_select_related = ("org",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A team's bindings and artifacts name its org too: a team does not move between orgs.
+        return ("org",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            permissions.sync_org_permissions(org=obj.org)  # org-wide roles reach the new team
+
+    def delete_model(self, request, obj):
+        permissions.team_delete_synced(obj)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset.select_related("org"):
+            permissions.team_delete_synced(team)
 
 
 @admin.register(RoleBinding)

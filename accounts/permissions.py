@@ -10,8 +10,10 @@ How a decision is made (docs/permissions.md states the same rules in prose):
    - Team object: the union of the user's roles bound on that team plus their org-level roles in
      ORG_WIDE_ROLES (Org Owner, Registry Admin, User Admin reach every team). Other org-level roles
      do not reach teams, so team artifacts stay invisible to everyone outside the team.
-2. `can(user, action, space)` reads those object permissions for the space (one query per space
-   per request, cached on the user object) and maps the action to a (service, access) pair.
+2. `can(user, action, space)` reads those object permissions through guardian's
+   ObjectPermissionChecker (one per user object, so one query per space per request) and maps the
+   action to a (service, access) pair. Lists ("what may this user see") are guardian's
+   get_objects_for_user, kept as SQL subqueries (`visible_orgs`, `teams_with`, `readable_spaces_q`).
 3. Artifact deletion needs ADMIN on the artifact's service, or WRITE plus being its creator.
 4. Granting: only roles the actor holds (in the space or at org level, a role counting as holding
    the lesser roles of its family) may be granted, removed or changed; the Org Owner may grant
@@ -23,7 +25,9 @@ from enum import StrEnum
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import get_objects_for_user
 
 from registry_portal.errors import AccessDenied, NotFound
 from accounts.models import Org, OrgUserObjectPermission, RoleBinding, Team, TeamUserObjectPermission, User
@@ -93,8 +97,9 @@ def _permission_ids(model) -> dict[str, int]:
     return dict(rows.values_list("codename", "id"))
 
 
-def sync_space_permissions(*, user: User, org: Org) -> None:
-    """Rewrite the user's guardian permissions on `org` and its teams from their role bindings."""
+def expected_permissions(*, user: User, org: Org) -> tuple[set[str], dict[int, set[str]]]:
+    """What the user's bindings in `org` give, by the rules above: (codenames on the org,
+    {team id: codenames on that team}), teams without any codename left out."""
     bindings = list(RoleBinding.objects.filter(user=user, org=org).values_list("team_id", "role"))
     org_roles = {role for team_id, role in bindings if team_id is None}
     team_roles: dict[int, set[str]] = {}
@@ -109,7 +114,42 @@ def sync_space_permissions(*, user: User, org: Org) -> None:
     team_ids = set(team_roles)
     if reaching:
         team_ids |= set(org.teams.values_list("id", flat=True))
+    team_codes = {team_id: grants_of(team_roles.get(team_id, set())) | reaching for team_id in team_ids}
+    return org_codes, {team_id: codes for team_id, codes in team_codes.items() if codes}
 
+
+def stored_permissions(*, user: User, org: Org) -> tuple[set[str], dict[int, set[str]]]:
+    """The guardian rows the user holds on `org` and its teams, shaped like `expected_permissions`."""
+    org_codes = set(
+        OrgUserObjectPermission.objects.filter(user=user, content_object=org).values_list("permission__codename", flat=True)
+    )
+    team_codes: dict[int, set[str]] = {}
+    rows = TeamUserObjectPermission.objects.filter(user=user, content_object__org=org)
+    for team_id, code in rows.values_list("content_object_id", "permission__codename"):
+        team_codes.setdefault(team_id, set()).add(code)
+    return org_codes, team_codes
+
+
+def permission_drift(*, user: User, org: Org) -> list[str]:
+    """How the stored rows differ from what the bindings give, one line per space that differs:
+    `<space>: +missing -extra` (empty when in sync)."""
+    expected_org, expected_teams = expected_permissions(user=user, org=org)
+    stored_org, stored_teams = stored_permissions(user=user, org=org)
+    differing = [(org.name, expected_org, stored_org)] if expected_org != stored_org else []
+    team_ids = {team_id for team_id in expected_teams.keys() | stored_teams.keys()
+                if expected_teams.get(team_id, set()) != stored_teams.get(team_id, set())}
+    names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    for team_id in sorted(team_ids, key=lambda pk: names.get(pk, "")):
+        differing.append((f"{org.name}/{names.get(team_id, team_id)}", expected_teams.get(team_id, set()), stored_teams.get(team_id, set())))
+    return [
+        f"{path}: " + " ".join([*(f"+{code}" for code in sorted(want - have)), *(f"-{code}" for code in sorted(have - want))])
+        for path, want, have in differing
+    ]
+
+
+def sync_space_permissions(*, user: User, org: Org) -> None:
+    """Rewrite the user's guardian permissions on `org` and its teams from their role bindings."""
+    org_codes, team_codes = expected_permissions(user=user, org=org)
     org_perm_ids = _permission_ids(Org)
     team_perm_ids = _permission_ids(Team)
     with transaction.atomic():
@@ -121,8 +161,8 @@ def sync_space_permissions(*, user: User, org: Org) -> None:
         )
         TeamUserObjectPermission.objects.bulk_create(
             TeamUserObjectPermission(user=user, content_object_id=team_id, permission_id=team_perm_ids[code])
-            for team_id in sorted(team_ids)
-            for code in sorted(grants_of(team_roles.get(team_id, set())) | reaching)
+            for team_id in sorted(team_codes)
+            for code in sorted(team_codes[team_id])
         )
         authz_version_bump(user=user)
     _forget_cached_permissions(user)
@@ -143,27 +183,64 @@ def sync_org_permissions(*, org: Org) -> None:
         sync_space_permissions(user=user, org=org)
 
 
+def team_delete_synced(team: Team) -> None:
+    """Delete a team (its bindings and guardian rows go by cascade) and re-sync the users who had
+    a binding in it: one whose only binding in the org was there is no longer a member."""
+    with transaction.atomic():
+        org = team.org
+        affected = list(User.objects.filter(role_bindings__team=team).distinct())
+        team.delete()
+        for user in affected:
+            sync_space_permissions(user=user, org=org)
+
+
+def org_delete_synced(org: Org) -> None:
+    """Delete an org (bindings, teams and guardian rows go by cascade); its former members'
+    tokens re-check the policy on their next write."""
+    with transaction.atomic():
+        affected = list(User.objects.filter(role_bindings__org=org).distinct())
+        org.delete()
+        for user in affected:
+            authz_version_bump(user=user)
+            _forget_cached_permissions(user)
+
+
 # --- reading ------------------------------------------------------------------------------
 
 
 def _forget_cached_permissions(user: User) -> None:
-    if hasattr(user, "_space_permission_cache"):
-        del user._space_permission_cache
+    user.__dict__.pop("_permission_checker", None)
+
+
+class MemberPermissionChecker(ObjectPermissionChecker):
+    """guardian's checker, reading the user's own rows only: the registry grants to users, never
+    to groups, and a Django superuser (an operator of the admin) is a member of no org by that."""
+
+    def get_perms(self, obj) -> list[str]:
+        key = self.get_local_cache_key(obj)
+        if key not in self._obj_perms_cache:
+            self._obj_perms_cache[key] = list(self.get_user_perms(obj))
+        return self._obj_perms_cache[key]
+
+
+def permission_checker(user: User) -> ObjectPermissionChecker:
+    """The user's checker, made once per user object (request.user lives one request), so each
+    space costs one query per request however often it is asked about."""
+    checker = user.__dict__.get("_permission_checker")
+    if checker is None:
+        checker = user.__dict__["_permission_checker"] = MemberPermissionChecker(user)
+    return checker
+
+
+def _acting(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
 
 
 def space_permissions(user, space: Space) -> frozenset[str]:
-    """The codenames the user holds on the space (cached on the user object for the request)."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    """The codenames the user holds on the space."""
+    if not _acting(user):
         return frozenset()
-    cache = user.__dict__.setdefault("_space_permission_cache", {})
-    key = ("team", space.team.pk) if space.team else ("org", space.org.pk)
-    if key not in cache:
-        if space.team:
-            rows = TeamUserObjectPermission.objects.filter(user=user, content_object=space.team)
-        else:
-            rows = OrgUserObjectPermission.objects.filter(user=user, content_object=space.org)
-        cache[key] = frozenset(rows.values_list("permission__codename", flat=True))
-    return cache[key]
+    return frozenset(permission_checker(user).get_perms(space.team or space.org))
 
 
 def can(user, action: Action, space: Space, *, service: str | None = None, creator_id: int | None = None) -> bool:
@@ -224,35 +301,42 @@ def get_space(user, org_name: str, team_name: str | None = None) -> Space:
     return space
 
 
-def visible_orgs(user):
-    """Orgs the user belongs to (any binding), for lists and the org switcher."""
-    if not user.is_authenticated:
-        return Org.objects.none()
-    return Org.objects.filter(role_bindings__user=user).distinct().order_by("name")
+def _objects_with(user, code: str, queryset: QuerySet) -> QuerySet:
+    """The rows of `queryset` on which the user holds `code`, as one SQL subquery (guardian's
+    get_objects_for_user, on the user's own rows: no groups, no superuser shortcut)."""
+    if not _acting(user):
+        return queryset.none()
+    return get_objects_for_user(
+        user, code, queryset, use_groups=False, with_superuser=False, accept_global_perms=False,
+    )
 
 
-def teams_with(user, org: Org, action: Action, *, service: str):
-    """Teams of `org` where `user` may READ or WRITE artifacts of `service`, in one query (for
-    lists that span an org and its teams)."""
+def visible_orgs(user) -> QuerySet[Org]:
+    """Orgs the user belongs to (any binding gives org_read), for lists and the org switcher."""
+    return _objects_with(user, codename(Service.ORG, Access.READ), Org.objects.all()).order_by("name")
+
+
+def teams_with(user, org: Org, action: Action, *, service: str) -> QuerySet[Team]:
+    """Teams of `org` where `user` may READ or WRITE artifacts of `service` (for lists that span
+    an org and its teams)."""
     access = {Action.READ: Access.READ, Action.WRITE: Access.WRITE}[action]
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Team.objects.none()
-    return Team.objects.filter(
-        org=org,
-        teamuserobjectpermission__user=user,
-        teamuserobjectpermission__permission__codename=codename(service, access),
-    ).distinct()
+    return _objects_with(user, codename(service, access), Team.objects.filter(org=org))
 
 
-def visible_teams(user, org: Org):
+def visible_teams(user, org: Org) -> QuerySet[Team]:
     """Teams of `org` the user may see: their own teams, or all of them for org-wide roles."""
-    if not user.is_authenticated:
-        return Team.objects.none()
-    return Team.objects.filter(
-        org=org,
-        teamuserobjectpermission__user=user,
-        teamuserobjectpermission__permission__codename=codename(Service.TEAM, Access.READ),
-    ).distinct()
+    return _objects_with(user, codename(Service.TEAM, Access.READ), Team.objects.filter(org=org))
+
+
+def readable_spaces_q(user, service: str, *, org_field: str = "org", team_field: str = "team") -> Q:
+    """A filter for rows (artifacts) in spaces where `user` may READ `service`: org-level rows of
+    orgs where they hold it and rows of teams where they hold it, as SQL subqueries."""
+    code = codename(service, Access.READ)
+    if not _acting(user):
+        return Q(pk__in=[])
+    orgs = _objects_with(user, code, Org.objects.all()).values("pk")
+    teams = _objects_with(user, code, Team.objects.all()).values("pk")
+    return Q(**{f"{org_field}__in": orgs, f"{team_field}__isnull": True}) | Q(**{f"{team_field}__in": teams})
 
 
 # --- granting ------------------------------------------------------------------------------

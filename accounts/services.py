@@ -221,12 +221,7 @@ def team_update(*, team: Team, actor: User, description: str) -> Team:
 def team_delete(*, team: Team, actor: User) -> None:
     """Deleting a team drops its role bindings and invitations (its members stay in the org)."""
     permissions.require(actor, Action.MANAGE_TEAMS, Space(team.org))
-    with transaction.atomic():
-        org = team.org
-        affected = list(User.objects.filter(role_bindings__team=team).distinct())
-        team.delete()
-        for user in affected:
-            permissions.sync_space_permissions(user=user, org=org)
+    permissions.team_delete_synced(team)
 
 
 # --- membership and roles ------------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from registry_portal.errors import NotFound
-from accounts.permissions import Action, Space, can
+from accounts.permissions import Action, Space, can, readable_spaces_q
 from accounts.roles import Service
 from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
@@ -34,19 +34,14 @@ def referrers(repository: Repository, digest: str, *, artifact_type: str | None 
     return rows
 
 
-def repositories_pullable(user, *, last: str | None = None) -> list[str]:
-    """Names of the repositories `user` may pull (public ones, and those in spaces they may read)."""
-    rows = Repository.objects.select_related("org", "team").order_by("name")
+def repositories_pullable(user, *, last: str | None = None, limit: int | None = None) -> list[str]:
+    """Names of the repositories `user` may pull (public ones, and those in spaces they may read)
+    in lexical order after `last`, in one query; `limit + 1` names so the caller can tell if there is more."""
+    rows = Repository.objects.filter(Q(is_public=True) | readable_spaces_q(user, Service.CONTAINER))
     if last:
         rows = rows.filter(name__gt=last)
-    names = []
-    for repository in rows:
-        if repository.is_public or (
-            user is not None and user.is_authenticated
-            and can(user, Action.READ, Space(repository.org, repository.team), service=Service.CONTAINER)
-        ):
-            names.append(repository.name)
-    return names
+    rows = rows.order_by("name").values_list("name", flat=True)
+    return list(rows[: limit + 1] if limit is not None else rows)
 
 
 # --- the portal's container pages -------------------------------------------------------------

@@ -159,7 +159,7 @@ def catalog(request):
         raise OCIError("DENIED")
     limit = _page_size(request)
     last = request.GET.get("last")
-    names = selectors.repositories_pullable(caller.user, last=last)
+    names = selectors.repositories_pullable(caller.user, last=last, limit=limit)
     response = _json({"repositories": names[:limit] if limit is not None else names})
     if limit is not None and len(names) > limit:
         response["Link"] = f'</v2/_catalog?{urlencode({"n": limit, "last": names[limit - 1]})}>; rel="next"'

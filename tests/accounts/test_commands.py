@@ -198,3 +198,29 @@ def test_the_commands_exit_zero_on_success_and_non_zero_with_a_message_on_error(
     unknown = manage("apikey", "ghost@example.test")
     assert unknown.returncode != 0
     assert "No account with e-mail ghost@example.test" in unknown.stderr
+
+
+# --- permissions_check ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_permissions_check_reports_drift_exits_non_zero_and_fixes_it(personas):
+    from accounts.models import OrgUserObjectPermission, Team, TeamUserObjectPermission
+
+    assert run("permissions_check").startswith("In sync:")
+    OrgUserObjectPermission.objects.filter(user=personas.org_registry_read, permission__codename="model_read").delete()
+    alpha = Team.objects.get(org=personas.acme, name="alpha")
+    extra = TeamUserObjectPermission.objects.filter(user=personas.owner, content_object=alpha).first()
+    TeamUserObjectPermission.objects.create(user=personas.outsider, content_object=alpha, permission=extra.permission)
+
+    out = StringIO()
+    with pytest.raises(CommandError, match="2 of .* drifted"):
+        call_command("permissions_check", stdout=out)
+    report = out.getvalue()
+    assert f"{personas.org_registry_read.email} acme: +model_read" in report
+    assert f"{personas.outsider.email} acme/alpha: -{extra.permission.codename}" in report
+
+    assert "Fixed 2" in run("permissions_check", "--fix")
+    assert run("permissions_check").startswith("In sync:")
+    assert not can(personas.outsider, Action.VIEW_SPACE, Space(personas.acme, alpha))
+    assert can(personas.org_registry_read, Action.READ, personas.acme_space, service="MODEL")

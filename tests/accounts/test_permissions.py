@@ -11,9 +11,9 @@ from guardian.shortcuts import get_perms
 
 from accounts import permissions, services
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound
-from accounts.models import OrgUserObjectPermission, Team, TeamUserObjectPermission
+from accounts.models import OrgUserObjectPermission, Team, TeamUserObjectPermission, User
 from accounts.permissions import Action, Space, can
-from accounts.roles import Role, UnknownRole, normalize_role
+from accounts.roles import Role, Service, UnknownRole, normalize_role
 
 ARTIFACT_SERVICES = ("CONTAINER", "MODEL", "MODELSCRIPT", "HELM")
 
@@ -267,3 +267,34 @@ def test_deleting_a_team_removes_its_guardian_rows(personas):
     assert not TeamUserObjectPermission.objects.filter(content_object_id=alpha_id).exists()
     # Its members stay nowhere: they had no other binding.
     assert not can(personas.alpha_registry_user, Action.VIEW_SPACE, personas.acme_space)
+
+
+@pytest.mark.django_db
+def test_the_visible_lists_are_one_query_each_whatever_their_length(personas, django_assert_num_queries):
+    permissions.space_permissions(personas.owner, personas.acme_space)  # warm the content-type cache
+    for i in range(5):
+        services.team_create(org=personas.acme, actor=personas.owner, name=f"extra{i}")
+    with django_assert_num_queries(1):
+        assert len(list(permissions.visible_orgs(personas.owner))) == 1
+    with django_assert_num_queries(1):
+        assert len(list(permissions.visible_teams(personas.owner, personas.acme))) == 7
+    with django_assert_num_queries(1):
+        assert len(list(permissions.teams_with(personas.owner, personas.acme, Action.READ, service=Service.MODEL))) == 7
+
+
+@pytest.mark.django_db
+def test_a_space_costs_one_query_per_user_object_however_often_it_is_asked(personas, django_assert_num_queries):
+    permissions.space_permissions(personas.owner, personas.acme_space)  # warm the content-type cache
+    user = User.objects.get(pk=personas.alpha_registry_user.pk)
+    space = Space(personas.acme, personas.alpha)
+    with django_assert_num_queries(1):
+        for _ in range(3):
+            assert permissions.can(user, Action.WRITE, space, service=Service.MODEL)
+            assert not permissions.can(user, Action.DELETE, space, service=Service.MODEL, creator_id=None)
+
+
+@pytest.mark.django_db
+def test_a_django_superuser_is_no_member_of_an_org_by_that(personas):
+    root = User.objects.create_superuser(email="root@example.test", password="root-pass-123456")
+    assert not permissions.can(root, Action.VIEW_SPACE, personas.acme_space)
+    assert list(permissions.visible_orgs(root)) == []

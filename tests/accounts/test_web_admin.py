@@ -3,7 +3,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts import services
+from accounts import permissions, services
 from accounts.models import ApiKey, Invitation, Org, RoleBinding, Team, User
 from accounts.roles import Role
 
@@ -58,3 +58,33 @@ def test_portal_users_cannot_open_the_admin(personas):
     client.force_login(personas.owner)
     response = client.get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+@pytest.mark.django_db
+def test_a_team_created_in_the_admin_is_seen_by_the_org_owner(admin_client_, personas):
+    response = admin_client_.post(reverse("admin:accounts_team_add"), {
+        "org": personas.acme.pk, "name": "gamma", "description": "", "created_at_0": "2026-01-01", "created_at_1": "00:00:00",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert "gamma" in {team.name for team in permissions.visible_teams(personas.owner, personas.acme)}
+    assert "gamma" not in {team.name for team in permissions.visible_teams(personas.org_registry_user, personas.acme)}
+
+
+@pytest.mark.django_db
+def test_a_team_deleted_in_the_admin_takes_its_only_members_out_of_the_org(admin_client_, personas):
+    beta = Team.objects.get(org=personas.acme, name="beta")
+    assert personas.acme in permissions.visible_orgs(personas.beta_user)
+    response = admin_client_.post(reverse("admin:accounts_team_delete", args=[beta.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not RoleBinding.objects.filter(user=personas.beta_user, org=personas.acme).exists()
+    assert personas.acme not in permissions.visible_orgs(personas.beta_user)
+
+
+@pytest.mark.django_db
+def test_a_binding_made_in_the_admin_gives_its_permissions(admin_client_, personas):
+    response = admin_client_.post(reverse("admin:accounts_rolebinding_add"), {
+        "user": personas.outsider.pk, "org": personas.acme.pk, "team": "", "role": Role.REGISTRY_READ,
+        "created_at_0": "2026-01-01", "created_at_1": "00:00:00",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert permissions.can(personas.outsider, permissions.Action.VIEW_SPACE, personas.acme_space)

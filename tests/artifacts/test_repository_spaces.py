@@ -5,6 +5,7 @@ import base64
 import json
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -20,6 +21,7 @@ from artifacts.models import Repository
 from artifacts.oci import services as oci_services
 from artifacts.oci.errors import OCIError
 from artifacts.oci.names import ResolvedName
+from artifacts.selectors import repositories_pullable
 from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
 from tests.support.web import client_for, onboard
 
@@ -205,3 +207,21 @@ def test_a_token_granted_before_a_team_of_that_name_existed_cannot_create_the_re
         oci_services.repository_get_or_create(resolved=stale, user=personas.org_registry_user)
     assert refused.value.code == "DENIED"
     assert not Repository.objects.filter(name="acme/delta/img").exists()
+
+
+@pytest.mark.django_db
+def test_the_catalog_is_one_query_however_many_repositories(personas, django_assert_num_queries):
+    permissions.space_permissions(personas.owner, personas.acme_space)  # warm the content-type cache
+    for i in range(6):
+        team = personas.alpha if i % 2 else None
+        prefix = "acme/alpha" if team else "acme"
+        Repository.objects.create(org=personas.acme, team=team, name=f"{prefix}/app{i}", path=f"app{i}", is_public=i == 4)
+    Repository.objects.create(org=personas.globex, name="globex/app", path="app")
+    with django_assert_num_queries(1):
+        assert repositories_pullable(personas.alpha_registry_read) == [f"acme/alpha/app{i}" for i in (1, 3, 5)] + ["acme/app4"]
+    with django_assert_num_queries(1):
+        assert repositories_pullable(personas.org_registry_read, last="acme/app0", limit=1) == ["acme/app2", "acme/app4"]
+    assert repositories_pullable(personas.owner) == sorted(
+        [f"acme/alpha/app{i}" for i in (1, 3, 5)] + [f"acme/app{i}" for i in (0, 2, 4)]
+    )
+    assert repositories_pullable(AnonymousUser()) == ["acme/app4"]
