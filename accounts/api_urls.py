@@ -8,7 +8,6 @@ ORG = "v2/org/<str:org>"
 ORGS3 = "v3/orgs/<str:org>"
 
 urlpatterns = [
-    path("token", apis.TokenApi.as_view(), name="api-token"),
     path("roles", apis.RolesApi.as_view(), name="api-roles"),
     path("v2/products", apis.ProductsApi.as_view(), name="api-products"),
     path("v2/orgs", apis.OrgListApi.as_view(), name="api-orgs"),

@@ -8,22 +8,19 @@ How a request is decided:
    obtained for org A is refused on org B's paths even when its owner belongs to both.
 3. The services decide writes (AccessDenied → 403), the selectors decide reads.
 """
-import re
 from datetime import timedelta
 from urllib.parse import unquote
 
-from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions, selectors, services, throttles, tokens
-from accounts.authentication import NGC_AUDIENCE, basic_credentials
-from registry_portal.errors import AccessDenied, InvalidInput, NotFound, error_body
+from accounts import permissions, selectors, services
+from accounts.authentication import token_reaches
+from accounts.tokens import TokenClaims
+from registry_portal.errors import AccessDenied, InvalidInput, NotFound
 from accounts.models import Invitation
 from accounts.permissions import Action, Space
 from accounts.serializers import (
@@ -35,37 +32,11 @@ from accounts.serializers import (
     TeamCreateInput,
     TeamOutput,
     TeamUpdateInput,
-    TokenOutput,
     UserOutput,
-    ngc_datetime,
     role_definitions,
 )
 from registry_portal import json_input
 from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated, pagination_schema, wrapped_schema
-from registry_portal.json_input import JSONParser
-
-# --- token scopes ----------------------------------------------------------------------------
-
-# `group/ngc:<org>[/<team>]`; NVIDIA's client says `ngc-stg` instead of `ngc` outside production.
-GROUP_SCOPE_RE = re.compile(r"^group/(?:ngc|ngc-stg):(?P<org>[^/\s]+)(?:/(?P<team>[^/\s]+))?$")
-
-
-def parse_group_scope(scope: str) -> tuple[str, str | None] | None:
-    """(org, team or None) for a group scope, None for anything else."""
-    match = GROUP_SCOPE_RE.match(scope)
-    return (match["org"], match["team"]) if match else None
-
-
-def scope_covers(scopes, space: Space) -> bool:
-    """An org scope covers the org and all its teams; a team scope covers only that team."""
-    for scope in scopes:
-        parsed = parse_group_scope(scope)
-        if parsed is None or parsed[0] != space.org.name:
-            continue
-        if parsed[1] is None or (space.team is not None and parsed[1] == space.team.name):
-            return True
-    return False
-
 
 def org_space(request, org_name: str, team_name: str | None = None) -> Space:
     """The space an org-scoped API request targets, checked by the policy and by the token's scopes.
@@ -76,15 +47,15 @@ def org_space(request, org_name: str, team_name: str | None = None) -> Space:
     that names group scopes reaches only those spaces, an unscoped one every space its user may see.
     """
     space = permissions.get_space(request.user, org_name, team_name)
-    claims = request.auth
-    if isinstance(claims, tokens.TokenClaims) and claims.scopes and not scope_covers(claims.scopes, space):
+    claims = request.auth if isinstance(request.auth, TokenClaims) else None
+    if not token_reaches(claims, space):
         raise AccessDenied(
             f"This token was not issued for {space.path}; request one with scope group/ngc:{space.path} from /token."
         )
     return space
 
 
-# --- auth ------------------------------------------------------------------------------------
+# --- unauthenticated ------------------------------------------------------------------------------------
 
 
 class ProductsApi(APIView):
@@ -96,108 +67,6 @@ class ProductsApi(APIView):
     @extend_schema(responses=inline_serializer("Products", {"products": drf_serializers.ListField()}))
     def get(self, request):
         return Response({"products": []})
-
-
-class TokenApi(APIView):
-    """`GET|POST /token?service=ngc&scope=group/ngc:<org>[/<team>]`: exchange an API key for a token.
-
-    Basic auth `$oauthtoken:<API key>`. Like docker's token auth, scopes for spaces the key's owner
-    cannot see are dropped, not refused; the token simply does not reach them.
-    """
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser, JSONParser]
-    # Repeated bad keys lock the caller out for a while; any caller gets a generous rate (429 + Retry-After).
-    throttle_classes = [throttles.TokenFailureThrottle, throttles.TokenRateThrottle]
-    # Services this endpoint issues tokens for. The container registry ("registry", scopes
-    # `repository:<name>:pull,push`) will add its own branch here.
-    SERVICES = (NGC_AUDIENCE,)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("service", str, required=True), OpenApiParameter("scope", str, many=True)],
-        responses={200: TokenOutput},
-    )
-    def get(self, request):
-        return self._issue(request, request.query_params)
-
-    @extend_schema(
-        request=inline_serializer("TokenRequest", {"service": drf_serializers.CharField(), "scope": drf_serializers.CharField()}),
-        responses={200: TokenOutput},
-    )
-    def post(self, request):
-        params = request.query_params.copy()
-        if hasattr(request.data, "getlist"):
-            for name in ("service", "scope"):
-                for value in request.data.getlist(name):
-                    params.appendlist(name, value)
-        return self._issue(request, params)
-
-    def _issue(self, request, params) -> Response:
-        if (params.get("service") or "") == settings.REGISTRY_SERVICE_NAME:
-            return self._issue_registry(request, params)
-        key = services.api_key_check(_basic_auth_password(request))
-        if key is None:
-            return _invalid_key(request)
-        service = params.get("service") or ""
-        if service not in self.SERVICES:
-            raise InvalidInput(f"Unknown service '{service}'; this server issues tokens for: {', '.join(self.SERVICES)}.", field="service")
-        user = key.user
-        authz_version = user.authz_version  # read before the grants (artifacts.oci.auth.token_response says why)
-        requested = [scope for value in params.getlist("scope") for scope in value.split()]
-        granted = _grantable_scopes(user, requested)
-        token, expires_in = tokens.issue_access_token(
-            user_id=user.pk, audience=NGC_AUDIENCE, scopes=granted, authz_version=authz_version, key_id=key.pk,
-        )
-        return Response({"token": token, "expires_in": expires_in, "issued_at": ngc_datetime(timezone.now())})
-
-    def _issue_registry(self, request, params) -> Response:
-        """Container registry tokens (docker token flow, artifacts/oci/auth.py). Without credentials
-        the caller is anonymous and gets pull on public repositories only."""
-        from django.contrib.auth.models import AnonymousUser
-
-        from artifacts.oci import auth as registry_auth
-
-        user, key_id = AnonymousUser(), None
-        if request.META.get("HTTP_AUTHORIZATION"):
-            key = services.api_key_check(_basic_auth_password(request))
-            if key is None:
-                return _invalid_key(request)
-            user, key_id = key.user, key.pk
-        return Response(registry_auth.token_response(user, params.getlist("scope"), key_id=key_id))
-
-
-def _invalid_key(request) -> Response:
-    """401 for a missing or wrong API key; a presented wrong one counts towards the caller's lockout."""
-    if request.META.get("HTTP_AUTHORIZATION"):
-        throttles.token_failures().record_failure(throttles.token_failure_ident(request))
-    return Response(
-        error_body(401, "Invalid API key: authenticate with Basic '$oauthtoken:<your API key>'."),
-        status=401,
-        headers={"WWW-Authenticate": f'Basic realm="{settings.SITE_URL}/token"'},
-    )
-
-
-def _basic_auth_password(request) -> str:
-    # The user name is "$oauthtoken" by convention; only the key identifies the caller.
-    return basic_credentials(request)[1]
-
-
-def _grantable_scopes(user, requested) -> list[str]:
-    """The requested group scopes naming spaces the user may see, in their canonical `group/ngc:` form."""
-    granted = []
-    for scope in requested:
-        parsed = parse_group_scope(scope)
-        if parsed is None:
-            continue
-        try:
-            space = permissions.get_space(user, *parsed)
-        except NotFound:
-            continue
-        canonical = f"group/ngc:{space.path}"
-        if canonical not in granted:
-            granted.append(canonical)
-    return granted
 
 
 class RolesApi(APIView):

@@ -173,9 +173,3 @@ class InvitationCreateInput(serializers.Serializer):
 
 class InvitationDeleteInput(serializers.Serializer):
     email = serializers.EmailField()
-
-
-class TokenOutput(serializers.Serializer):
-    token = serializers.CharField()
-    expires_in = serializers.IntegerField()
-    issued_at = serializers.CharField()

@@ -2,19 +2,15 @@
 
 - Portal sign-in (and the admin's): django-axes, by (e-mail, client IP); the form shows why and
   the page answers 429 with Retry-After.
-- `/token`: bad credentials per (client IP, Basic user name), and a generous rate per (client IP,
-  credential) so one busy client cannot starve others behind the same address.
+- `/token`: its own module (registry_portal/token_endpoint.py).
 - Invitation links: unknown or expired links per client IP, and acceptance POSTs per client IP.
 """
-import hashlib
 import math
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 
-from accounts.authentication import basic_credentials
-
-from registry_portal.throttling import FailOpenRateThrottle, FailureLockout, LockoutThrottle, client_ip
+from registry_portal.throttling import FailOpenRateThrottle, FailureLockout, client_ip
 
 # --- portal sign-in (django-axes) -------------------------------------------------------------
 
@@ -57,36 +53,6 @@ def signin_locked_out(request, original_response, credentials):
 def signin_was_locked_out(request) -> bool:
     """True when axes refused (or just locked out) the sign-in attempt of this request."""
     return bool(getattr(request, "axes_locked_out", False))
-
-
-# --- /token -----------------------------------------------------------------------------------
-
-
-def token_failures() -> FailureLockout:
-    return FailureLockout(
-        "token", limit=settings.THROTTLE_TOKEN_FAILURE_LIMIT, window=settings.THROTTLE_TOKEN_FAILURE_WINDOW
-    )
-
-
-def token_failure_ident(request) -> str:
-    return f"{client_ip(request)}|{basic_credentials(request)[0]}"
-
-
-class TokenFailureThrottle(LockoutThrottle):
-    def lockout(self) -> FailureLockout:
-        return token_failures()
-
-    def ident(self, request) -> str:
-        return token_failure_ident(request)
-
-
-class TokenRateThrottle(FailOpenRateThrottle):
-    scope = "token"
-    rate_setting = "THROTTLE_TOKEN_RATE"
-
-    def get_cache_key(self, request, view) -> str:
-        credential = hashlib.sha256(request.META.get("HTTP_AUTHORIZATION", "").encode()).hexdigest()
-        return self.key_for(f"{client_ip(request)}|{credential}")
 
 
 # --- invitation links -------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from accounts.permissions import Action, Space, get_space, require
 from accounts.roles import Service
 from artifacts.blobs.serve import BlobMissing, blob_response
 from helmrepo import index, services
-from helmrepo.auth import Unauthenticated, authenticate, challenge, token_reaches
+from accounts.authentication import token_reaches
+from helmrepo.auth import Unauthenticated, authenticate, challenge
 from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion
 from registry_portal import http_ranges
 

@@ -266,6 +266,13 @@ STORAGES = {
 }
 # The `service` of the registry's token challenge (audience of its tokens): SITE_URL's host by default.
 REGISTRY_SERVICE_NAME = env_str("REGISTRY_SERVICE_NAME") or SITE_URL.split("://", 1)[-1].split("/", 1)[0]
+# /token's issuer per `service` (registry_portal/token_endpoint.py); names it does not know go to
+# the fallback's issuer, which checks the API key before refusing the name.
+TOKEN_SERVICES = {
+    "ngc": "accounts.token_issuer.issue_ngc_token",
+    REGISTRY_SERVICE_NAME: "artifacts.oci.auth.issue_registry_token",
+}
+TOKEN_FALLBACK_SERVICE = "ngc"
 # Garbage collection never removes a blob touched in this window, nor an upload session this fresh.
 BLOB_GC_GRACE_MINUTES = env_int("BLOB_GC_GRACE_MINUTES", 60)
 UPLOAD_SESSION_TTL_HOURS = env_int("UPLOAD_SESSION_TTL_HOURS", 24)

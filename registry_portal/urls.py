@@ -5,6 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from registry_portal.token_endpoint import TokenApi
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Clients that ask for /favicon.ico without reading the page's <link rel="icon">.
@@ -14,6 +16,8 @@ urlpatterns = [
     path("", include("artifacts.oci.urls")),
     # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
     path("helm/", include("helmrepo.urls")),
+    # NVIDIA's client joins the relative `token` to its base URL, the host root.
+    path("token", TokenApi.as_view(), name="api-token"),
     path("", include("accounts.api_urls")),
     path("", include("artifacts.gpu.urls")),  # GPU hosts and image checks; before artifacts.api_urls
     path("", include("artifacts.api_urls")),

@@ -11,23 +11,25 @@ insufficient_scope) from "not allowed" (403 DENIED). Reads ride the token until 
 since the token was issued (roles changed, key replaced, user deactivated) and if so re-check.
 Basic `$oauthtoken:<api key>` is accepted directly too, at the cost of a key lookup per request.
 """
-import base64
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from rest_framework.response import Response
 
 from accounts.authentication import api_key_current
 from accounts.models import User
 from accounts.permissions import Action, can
 from accounts.roles import Service
-from accounts.services import api_key_authenticate
+from accounts.services import api_key_authenticate, api_key_check
 from accounts.tokens import InvalidToken, TokenClaims, issue_access_token, verify_access_token
 from artifacts.oci.fastpath import statements
 from artifacts.oci.errors import OCIError
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.selectors import repository_space
+from registry_portal.authorization import BASIC, BEARER, parse_authorization
+from registry_portal.token_endpoint import invalid_key_response
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 ANONYMOUS_USER_ID = 0
@@ -118,6 +120,18 @@ def token_response(user, scope_values, *, key_id: int | None = None) -> dict:
     )
     issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at}
+
+
+def issue_registry_token(request, service: str, params) -> Response:
+    """The `/token` issuer for the registry's service (registry_portal/token_endpoint.py). Without
+    credentials the caller is anonymous and gets pull on public repositories only."""
+    user, key_id = AnonymousUser(), None
+    if request.META.get("HTTP_AUTHORIZATION"):
+        key = api_key_check(parse_authorization(request).password)
+        if key is None:
+            return invalid_key_response(request)
+        user, key_id = key.user, key.pk
+    return Response(token_response(user, params.getlist("scope"), key_id=key_id))
 
 
 def challenge(scope: str | None = None, *, error: str | None = None) -> str:
@@ -215,26 +229,20 @@ class Caller:
 
 def authenticate(request) -> Caller:
     """Read the Authorization header: Bearer (a /token token), Basic $oauthtoken:<key>, or none."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    kind, _, credentials = header.partition(" ")
-    kind = kind.lower()
-    if not header:
+    auth = parse_authorization(request)
+    if not auth.present:
         return Caller(user_id=None)
-    if kind == "bearer":
+    if auth.scheme == BEARER:
         try:
-            claims = verify_access_token(credentials.strip(), audience=settings.REGISTRY_SERVICE_NAME)
+            claims = verify_access_token(auth.credentials, audience=settings.REGISTRY_SERVICE_NAME)
         except InvalidToken:
             raise OCIError("UNAUTHORIZED", "invalid or expired token", headers={"WWW-Authenticate": challenge()}) from None
         access = {}
         for item in claims.access:
             access.setdefault((item.get("type"), item.get("name")), set()).update(item.get("actions") or ())
         return Caller(user_id=claims.user_id or None, token_access=access, claims=claims)
-    if kind == "basic":
-        try:
-            username, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            username, password = "", ""
-        user = api_key_authenticate(password) if username == "$oauthtoken" else None
+    if auth.scheme == BASIC:
+        user = api_key_authenticate(auth.password) if auth.username == "$oauthtoken" else None
         if user is None:
             raise OCIError("UNAUTHORIZED", "invalid credentials", headers={"WWW-Authenticate": challenge()})
         return Caller(user_id=user.pk, _user=user)

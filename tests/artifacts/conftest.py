@@ -13,6 +13,7 @@ from artifacts.oci import auth
 def blob_root(settings, tmp_path):
     settings.BLOB_STORE_ROOT = tmp_path / "storage"
     settings.REGISTRY_SERVICE_NAME = "registry.test"
+    settings.TOKEN_SERVICES = {**settings.TOKEN_SERVICES, "registry.test": "artifacts.oci.auth.issue_registry_token"}
     settings.SITE_URL = "https://registry.test"
     # Personas get passwords; a fast hasher keeps these protocol tests quick (not a live-server setting).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,6 +12,7 @@ def helm_settings(settings, tmp_path):
     settings.BLOB_STORE_ROOT = tmp_path / "storage"
     settings.SITE_URL = "https://registry.test"
     settings.REGISTRY_SERVICE_NAME = "registry.test"
+    settings.TOKEN_SERVICES = {**settings.TOKEN_SERVICES, "registry.test": "artifacts.oci.auth.issue_registry_token"}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.HELM_MAX_CHART_BYTES = 1024 * 1024
     return settings
