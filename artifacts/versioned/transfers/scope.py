@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from accounts.permissions import Action, Space, can, require, teams_with, visible_orgs
+from accounts.permissions import Action, readable_spaces_q, require
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, VersionedArtifact
 from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space
@@ -16,13 +16,11 @@ MAX_HASHES_PER_CHECK = 1000
 
 
 def readable_artifacts(user):
-    """Models and resources whose files `user` may read: READ on the kind's service in their space."""
+    """Models and resources whose files `user` may read: READ on the kind's service in their space
+    (one query, whatever the number of orgs and teams)."""
     condition = Q(pk__in=[])
-    for org in visible_orgs(user):
-        for kind, service in SERVICE_OF_KIND.items():
-            if can(user, Action.READ, Space(org), service=service):
-                condition |= Q(kind=kind, org=org, team__isnull=True)
-            condition |= Q(kind=kind, team__in=teams_with(user, org, Action.READ, service=service))
+    for kind, service in SERVICE_OF_KIND.items():
+        condition |= Q(kind=kind) & readable_spaces_q(user, service)
     return VersionedArtifact.objects.filter(condition)
 
 

@@ -10,7 +10,7 @@ import pytest
 from registry_portal.errors import InvalidInput
 from artifacts.models import Blob
 from artifacts.blobs.store import get_blob_store
-from artifacts.versioned.transfers import capabilities, multipart, rules
+from artifacts.versioned.transfers import capabilities, multipart, rules, scope
 from artifacts.versioned.transfers.finalize import version_finalize, version_request_completion
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.transfer_models import MultipartUpload
@@ -272,6 +272,21 @@ def test_a_team_member_does_not_learn_of_another_teams_files(personas, uploader,
     make_version(personas.acme, personas.beta, "other", "1.0", personas.beta_user)
     beta = Uploader(DjangoTransport(personas.beta_user), "org/acme/team/beta", "models", "other", "1.0")
     assert beta.exists([b"alpha only"]).json()["files"][0]["exists"] is False
+
+
+def test_the_dedup_scope_costs_the_same_queries_however_many_orgs_and_teams(personas, uploader, version, django_assert_max_num_queries):
+    from accounts import services as account_services
+
+    uploader.upload_all({"w.bin": b"alpha bytes"})
+    digests = {hexsha(b"alpha bytes"), hexsha(b"unknown")}
+    assert scope.blobs_readable(user=personas.owner, hex_digests=digests) == {hexsha(b"alpha bytes")}
+    with django_assert_max_num_queries(2):
+        scope.blobs_readable(user=personas.owner, hex_digests=digests)
+    for i in range(4):
+        account_services.team_create(org=personas.acme, actor=personas.owner, name=f"more{i}")
+        account_services.org_create(name=f"more-org{i}", owner=personas.owner)
+    with django_assert_max_num_queries(2):
+        assert scope.blobs_readable(user=personas.owner, hex_digests=digests) == {hexsha(b"alpha bytes")}
 
 
 def test_a_second_upload_of_the_same_files_sends_no_file_bytes(personas, version, uploader):
