@@ -8,7 +8,6 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -16,13 +15,8 @@ from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
 from accounts.roles import Access, Role, Service
+from registry_portal.names import name_validator
 
-# Names used in URL paths: lowercase letters, digits, and inner '-', '_' or '.'.
-NAMESPACE_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
-namespace_name_validator = RegexValidator(
-    NAMESPACE_NAME_PATTERN,
-    "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit.",
-)
 
 # Org names that would collide with fixed routes of the API, the registry or the portal.
 RESERVED_ORG_NAMES = frozenset(
@@ -111,7 +105,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Org(models.Model):
     """An organization: the top-level registry space."""
 
-    name = models.CharField(max_length=64, unique=True, validators=[namespace_name_validator])
+    name = models.CharField(max_length=64, unique=True, validators=[name_validator])
     display_name = models.CharField(max_length=128)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -128,7 +122,7 @@ class Team(models.Model):
     """A team inside an org; its artifacts are invisible to other teams."""
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="teams")
-    name = models.CharField(max_length=64, validators=[namespace_name_validator])
+    name = models.CharField(max_length=64, validators=[name_validator])
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -18,9 +18,10 @@ from registry_portal.errors import AccessDenied, Conflict, Gone, InvalidInput, N
 from accounts.models import RESERVED_ORG_NAMES, ApiKey, Invitation, Org, RoleBinding, Team, User
 from accounts.permissions import Action, Space
 from accounts.roles import Role, UnknownRole, normalize_role
+from registry_portal.names import NAME_PATTERN
 from registry_portal.outbox.services import outbox_enqueue
 
-TEAM_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+TEAM_NAME_RE = re.compile(NAME_PATTERN)
 
 
 # --- validation helpers -------------------------------------------------------------------

@@ -6,9 +6,11 @@ per repository, one manifest per digest per repository, and links that cannot da
 import uuid
 
 from django.conf import settings
-from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+
+from accounts.roles import Service
+from artifacts.core.models import ArtifactCore
 
 
 class Blob(models.Model):
@@ -43,37 +45,31 @@ class Logo(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class Repository(models.Model):
+class Repository(ArtifactCore):
     """A container repository `<org>[/<team>]/<path>`; created on first push."""
 
-    org = models.ForeignKey("accounts.Org", on_delete=models.CASCADE, related_name="repositories")
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="repositories")
+    service = Service.CONTAINER
+
     name = models.CharField(max_length=255, unique=True, help_text="The full registry name, e.g. acme/alpha/app.")
     path = models.CharField(max_length=255, help_text="The name within its space.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     is_public = models.BooleanField(default=False, help_text="Unlocked: anyone may pull, without an API key.")
     # Metadata (guide 3.5, `ngc registry image update`); written only by artifacts.services.repository_update.
     # Wire names differ: NGC's `shortDescription` (--desc) is `description`, its `description` (--overview) is `overview`.
     description = models.TextField(blank=True, max_length=1000, help_text="The one-line short description.")
-    display_name = models.CharField(max_length=255, blank=True)
     overview = models.TextField(blank=True, max_length=100_000, help_text="Markdown; render with artifacts.markdown.")
-    labels = models.JSONField(default=list, blank=True, help_text="A list of label strings.")
-    logo = models.URLField(max_length=1000, blank=True, validators=[URLValidator(schemes=["http", "https"])])
-    publisher = models.CharField(max_length=255, blank=True)
-    built_by = models.CharField(max_length=255, blank=True)
     latest_tag = models.ForeignKey(
         "Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Pinned with set-latest; when empty the latest tag is the one pushed last.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     blobs = models.ManyToManyField(Blob, through="RepositoryBlob", related_name="repositories")
 
     class Meta:
         verbose_name_plural = "repositories"
         ordering = ["name"]
 
-    def __str__(self) -> str:
+    @property
+    def resource_id(self) -> str:
+        """The full registry name already is `org/[team/]path`."""
         return self.name
 
 

@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can, readable_spaces_q
 from accounts.roles import Service
+from artifacts.core.metadata import space_of
 from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from artifacts.platforms import image_details, manifest_platforms
@@ -95,15 +96,10 @@ def container_repository(user, name: str) -> Repository:
     NotFound otherwise, with the same message whether it exists or not."""
     repository = Repository.objects.select_related("org", "team", "created_by").filter(name=name).first()
     if repository is None or not (
-        repository.is_public or can(user, Action.READ, repository_space(repository), service=Service.CONTAINER)
+        repository.is_public or can(user, Action.READ, space_of(repository), service=Service.CONTAINER)
     ):
         raise NotFound(f"Container '{name}' not found.")
     return repository
-
-
-def repository_space(repository: Repository) -> Space:
-    """The space a repository was created in: the one every face asks the policy about."""
-    return Space(repository.org, repository.team)
 
 
 def org_repository_under(org, first_component: str) -> Repository | None:

@@ -3,43 +3,21 @@
 Blob writes (uploads, commits, mounts, garbage collection) are in artifacts/blobs/; protocol-specific
 writes (repositories on first push, manifests) in artifacts/oci/services.py.
 """
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from registry_portal.errors import Conflict, InvalidInput, NotFound
-from accounts.permissions import Action, Space, can, require
+from accounts.permissions import Action, Space, require
 from accounts.roles import Service
 from artifacts.blobs.store import get_blob_store
+from artifacts.core.metadata import clean_labels, full_clean_or_invalid, require_delete, require_edit, space_of
 from artifacts.models import ManifestChild, Repository, Tag, UploadSession
 from artifacts.oci.names import InvalidName, resolve_name
 
 # --- container repository metadata and removal ------------------------------------------------
 
-MAX_LABELS = 50
-MAX_LABEL_LENGTH = 100
 # The metadata `ngc registry image create|update` may set (guide 3.5), by model field.
 METADATA_FIELDS = ("display_name", "description", "overview", "labels", "logo", "publisher", "built_by")
-
-
-def _repository_space(repository: Repository) -> Space:
-    return Space(repository.org, repository.team)
-
-
-def _clean_labels(labels) -> list[str]:
-    """Labels trimmed (inner whitespace collapsed), empty ones dropped, duplicates removed in order."""
-    if not isinstance(labels, (list, tuple)) or not all(isinstance(label, str) for label in labels):
-        raise InvalidInput("labels must be a list of strings.", field="labels")
-    cleaned: list[str] = []
-    for label in labels:
-        label = " ".join(label.split())
-        if len(label) > MAX_LABEL_LENGTH:
-            raise InvalidInput(f"A label may have at most {MAX_LABEL_LENGTH} characters.", field="labels")
-        if label and label not in cleaned:
-            cleaned.append(label)
-    if len(cleaned) > MAX_LABELS:
-        raise InvalidInput(f"A repository may have at most {MAX_LABELS} labels.", field="labels")
-    return cleaned
 
 
 def _apply_metadata(repository: Repository, changes: dict) -> list[str]:
@@ -48,22 +26,13 @@ def _apply_metadata(repository: Repository, changes: dict) -> list[str]:
         if name not in METADATA_FIELDS:
             raise InvalidInput(f"Unknown repository field '{name}'.", field=name)
         if name == "labels":
-            value = _clean_labels(value)
+            value = clean_labels(value)
         elif not isinstance(value, str):
             raise InvalidInput(f"{name} must be a string.", field=name)
         elif name != "overview":
             value = value.strip()
         setattr(repository, name, value)
     return list(changes)
-
-
-def _full_clean(repository: Repository, **kwargs) -> None:
-    try:
-        repository.full_clean(**kwargs)
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        label = "" if field == "__all__" else f"{field}: "
-        raise InvalidInput(f"{label}{' '.join(messages)}", field=None if field == "__all__" else field) from None
 
 
 def repository_create(*, actor, space: Space, path: str, is_public: bool = False, **metadata) -> Repository:
@@ -84,7 +53,7 @@ def repository_create(*, actor, space: Space, path: str, is_public: bool = False
         org=space.org, team=space.team, name=name, path=resolved.path, created_by=actor, is_public=bool(is_public),
     )
     _apply_metadata(repository, metadata)
-    _full_clean(repository, exclude=["name"])
+    full_clean_or_invalid(repository, exclude=["name"])
     try:
         with transaction.atomic():
             # Under the org row lock team_create takes: no team of that name can appear before the insert.
@@ -103,19 +72,18 @@ def repository_update(*, actor, repository: Repository, is_public: bool | None =
     """Change metadata (WRITE on CONTAINER). Unlocking or locking it (`is_public`) decides who may
     pull without a key, so it needs what deleting needs: Registry Admin, or the creator with WRITE.
     Every value is checked before anything is saved: a refused update changes nothing."""
-    space = _repository_space(repository)
-    require(actor, Action.WRITE, space, service=Service.CONTAINER)
+    require_edit(actor, repository)
     if is_public is not None:
         if not isinstance(is_public, bool):
             raise InvalidInput("isPublic must be true or false.", field="isPublic")
-        require(actor, Action.DELETE, space, service=Service.CONTAINER, creator_id=repository.created_by_id)
+        require(actor, Action.DELETE, space_of(repository), service=Service.CONTAINER, creator_id=repository.created_by_id)
     with transaction.atomic():
         locked = Repository.objects.select_for_update().get(pk=repository.pk)
         fields = _apply_metadata(locked, changes)
         if is_public is not None:
             locked.is_public = is_public
             fields.append("is_public")
-        _full_clean(locked)
+        full_clean_or_invalid(locked)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
     return locked
@@ -126,18 +94,11 @@ def repository_set_public(*, actor, repository: Repository, is_public: bool) -> 
     return repository_update(actor=actor, repository=repository, is_public=is_public)
 
 
-def _require_delete(actor, repository: Repository, *creator_ids) -> None:
-    """DELETE on CONTAINER: Registry Admin, or WRITE and having created one of the things named."""
-    space = _repository_space(repository)
-    if not any(can(actor, Action.DELETE, space, service=Service.CONTAINER, creator_id=c) for c in creator_ids if c):
-        require(actor, Action.DELETE, space, service=Service.CONTAINER)
-
-
 def repository_delete(*, actor, repository: Repository) -> None:
     """Delete a whole repository: its tags, manifests and upload sessions (Registry Admin, or its
     creator with WRITE). Blobs are not touched here: the ones no other manifest references go at
     the next garbage collection. The registry answers NAME_UNKNOWN for the name afterwards."""
-    _require_delete(actor, repository, repository.created_by_id)
+    require_delete(actor, repository)
     with transaction.atomic():
         Repository.objects.select_for_update().filter(pk=repository.pk).first()
         session_ids = list(UploadSession.objects.filter(repository=repository).values_list("pk", flat=True))
@@ -152,19 +113,19 @@ def repository_delete(*, actor, repository: Repository) -> None:
 def tag_delete(*, actor, repository: Repository, tag: str) -> None:
     """Remove one tag (`ngc registry image remove repo:tag`): Registry Admin, or WRITE and having
     created the repository or pushed the tag's image. The manifest stays, reachable by digest."""
-    require(actor, Action.VIEW_SPACE, _repository_space(repository))
+    require(actor, Action.VIEW_SPACE, space_of(repository))
     with transaction.atomic():
         row = Tag.objects.select_for_update(of=("self",)).select_related("manifest").filter(repository=repository, name=tag).first()
         if row is None:
             raise NotFound(f"Tag '{tag}' not found in repository '{repository.name}'.")
-        _require_delete(actor, repository, repository.created_by_id, row.manifest.created_by_id)
+        require_delete(actor, repository, pushed_by_id=row.manifest.created_by_id)
         row.delete()
         Repository.objects.filter(pk=repository.pk).update(updated_at=timezone.now())
 
 
 def tag_set_latest(*, actor, repository: Repository, tag: str) -> Repository:
     """Pin `tag` as the repository's latest tag (WRITE on CONTAINER)."""
-    require(actor, Action.WRITE, _repository_space(repository), service=Service.CONTAINER)
+    require_edit(actor, repository)
     with transaction.atomic():
         locked = Repository.objects.select_for_update().get(pk=repository.pk)
         row = Tag.objects.filter(repository=locked, name=tag).first()

@@ -19,6 +19,7 @@ from accounts.roles import Service
 from registry_portal import http_ranges
 from registry_portal.web_gate import form_error, portal_page
 from artifacts import forms, selectors, services
+from artifacts.core.metadata import may_delete, may_edit, space_of
 from artifacts.logos import logo_changes
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
@@ -32,20 +33,7 @@ TAGS_PAGE_SIZE = 50
 
 def _actions(user, repository: Repository) -> dict:
     """What the user may do on the repository; pages show only these buttons."""
-    space = selectors.repository_space(repository)
-    return {
-        "can_edit": can(user, Action.WRITE, space, service=Service.CONTAINER),
-        "can_delete": can(user, Action.DELETE, space, service=Service.CONTAINER, creator_id=repository.created_by_id),
-    }
-
-
-def _may_delete_tag(user, repository: Repository, tag) -> bool:
-    """Registry Admin, or WRITE and having created the repository or pushed the tag's image."""
-    space = selectors.repository_space(repository)
-    return any(
-        can(user, Action.DELETE, space, service=Service.CONTAINER, creator_id=creator_id)
-        for creator_id in (repository.created_by_id, tag.manifest.created_by_id)
-    )
+    return {"can_edit": may_edit(user, repository), "can_delete": may_delete(user, repository)}
 
 
 def _require(allowed: bool, what: str, repository: Repository) -> None:
@@ -57,7 +45,7 @@ def _repository_context(request, name: str) -> dict:
     repository = selectors.container_repository(request.user, name)
     latest = selectors.latest_tag(repository)
     return {
-        "repository": repository, "space": selectors.repository_space(repository),
+        "repository": repository, "space": space_of(repository),
         "latest": selectors.describe_tags([latest])[0] if latest else None,
         "tag_count": selectors.repository_tags(repository).count(),
         **_actions(request.user, repository),
@@ -101,7 +89,7 @@ def container_tags(request, name: str):
     tags = gpu_selectors.attach_verdicts(request.user, context["repository"], selectors.describe_tags(page.object_list))
     selectors.attach_image_details(context["repository"], tags)
     for tag in tags:
-        tag.can_delete = _may_delete_tag(request.user, context["repository"], tag)
+        tag.can_delete = may_delete(request.user, context["repository"], pushed_by_id=tag.manifest.created_by_id)
     return render(request, "artifacts/container_tags.html", {
         **context, "tab": "tags", "page": page, "tags": tags, "any_deletable": any(tag.can_delete for tag in tags),
     })
@@ -152,7 +140,7 @@ def container_tag_delete(request, name: str, tag: str):
     context = _repository_context(request, name)
     repository = context["repository"]
     found = selectors.repository_tag(repository, tag)
-    _require(_may_delete_tag(request.user, repository, found), "delete tags of", repository)
+    _require(may_delete(request.user, repository, pushed_by_id=found.manifest.created_by_id), "delete tags of", repository)
     if request.method == "POST":
         services.tag_delete(actor=request.user, repository=repository, tag=tag)
         messages.success(request, f"Deleted tag {repository.name}:{tag}.")

@@ -28,7 +28,8 @@ from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, ScalarEvent
 from yaml.resolver import Resolver
 
-from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN
+from helmrepo.models import SEMVER2_PATTERN
+from registry_portal.names import NAME_PATTERN
 
 MAX_CHART_YAML_BYTES = 1024 * 1024  # the Chart.yaml member itself
 MAX_CHART_YAML_NODES = 10_000  # scalars, keys, lists and mappings, aliases counted as copies
@@ -290,7 +291,7 @@ def parse_chart_yaml(data: bytes) -> ChartPackage:
     if api_version not in ("v1", "v2"):
         raise InvalidPackage(f"Chart.yaml: apiVersion must be v1 or v2, got '{api_version}'")
     name = _string(document.get("name"), "name", limit=MAX_LINE_CHARS)
-    if not re.match(CHART_NAME_PATTERN, name):
+    if not re.match(NAME_PATTERN, name):
         raise InvalidPackage(f"Chart.yaml: '{name}' is not a valid chart name")
     version = _string(document.get("version"), "version", limit=MAX_VERSION_CHARS)
     if not re.match(SEMVER2_PATTERN, version):

@@ -7,16 +7,13 @@ from rows without opening a single package. `Chart.latest_version` is the highes
 precedence (artifacts.versioned.semver), kept by helmrepo.services on every push and delete.
 """
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, RegexValidator, URLValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-# Helm's own rule for chart names (lowercase letters, digits, '-', '_' or '.'), capped like NGC names.
-CHART_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
-chart_name_validator = RegexValidator(
-    CHART_NAME_PATTERN,
-    "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit.",
-)
+from accounts.roles import Service
+from artifacts.core.models import ArtifactCore
+
 # SemVer 2.0.0 (semver.org's grammar): MAJOR.MINOR.PATCH[-pre][+build], no leading zeros, no 'v'.
 SEMVER2_PATTERN = (
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -27,24 +24,16 @@ semver2_validator = RegexValidator(SEMVER2_PATTERN, "Use a SemVer 2 version, e.g
 sha256_hex_validator = RegexValidator(r"^[0-9a-f]{64}$", "A SHA-256 digest in lowercase hex.")
 
 
-class Chart(models.Model):
-    """A Helm chart record; written only by helmrepo.services."""
+class Chart(ArtifactCore):
+    """A Helm chart record; written only by helmrepo.services. Its name follows Helm's own rule for
+    chart names (lowercase letters, digits, '-', '_' or '.'), which is the NGC name grammar."""
 
-    org = models.ForeignKey("accounts.Org", on_delete=models.CASCADE, related_name="helm_charts")
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="helm_charts")
-    name = models.CharField(max_length=64, validators=[chart_name_validator])
+    service = Service.HELM
+
     short_description = models.CharField(max_length=1000)
-    display_name = models.CharField(max_length=255, blank=True)
-    publisher = models.CharField(max_length=255, blank=True)
-    built_by = models.CharField(max_length=255, blank=True)
-    labels = models.JSONField(default=list, blank=True, help_text="A list of label strings.")
-    logo = models.URLField(max_length=1000, blank=True, validators=[URLValidator(schemes=["http", "https"])])
     overview = models.TextField(
         blank=True, validators=[MaxLengthValidator(100_000)], help_text="Markdown; render with artifacts.markdown."
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     latest_version = models.ForeignKey(
         "ChartVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The highest version by SemVer precedence; pulls use it when none is named.",
@@ -59,16 +48,6 @@ class Chart(models.Model):
             models.UniqueConstraint(fields=["org", "name"], condition=Q(team__isnull=True), name="helm_chart_unique_name_in_org"),
             models.CheckConstraint(condition=~Q(short_description=""), name="helm_chart_short_description_required"),
         ]
-
-    def __str__(self) -> str:
-        return self.resource_id
-
-    @property
-    def resource_id(self) -> str:
-        """`org/[team/]name`, as the CLI writes targets."""
-        if self.team_id is not None:
-            return f"{self.org.name}/{self.team.name}/{self.name}"
-        return f"{self.org.name}/{self.name}"
 
 
 class ChartVersion(models.Model):

@@ -18,6 +18,7 @@ from registry_portal.errors import AccessDenied, RegistryError
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
 from registry_portal.web_gate import form_error, portal_page
+from artifacts.core.metadata import may_delete, may_edit
 from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
@@ -34,15 +35,6 @@ def helm_repo_name(space) -> str:
     return space.path.replace("/", "-")
 
 
-def _may_delete_version(user, chart: Chart, version: ChartVersion) -> bool:
-    """Registry Admin, or WRITE and having created the chart or pushed the version."""
-    space = selectors.chart_space(chart)
-    return any(
-        can(user, Action.DELETE, space, service=Service.HELM, creator_id=creator_id)
-        for creator_id in (chart.created_by_id, version.created_by_id)
-    )
-
-
 def _require(allowed: bool, what: str, chart: Chart) -> None:
     if not allowed:
         raise AccessDenied(f"You do not have permission to {what} {chart.resource_id}.")
@@ -57,8 +49,7 @@ def _chart_context(request, ref: str) -> dict:
         "chart": chart, "space": space, "latest": chart.latest_version,
         "version_count": chart.versions.count(), "repo_url": helm_repository_url(space.path),
         "repo_name": helm_repo_name(space), "push_url": helm_push_url(space.path),
-        "can_edit": can(request.user, Action.WRITE, space, service=Service.HELM),
-        "can_delete": can(request.user, Action.DELETE, space, service=Service.HELM, creator_id=chart.created_by_id),
+        "can_edit": may_edit(request.user, chart), "can_delete": may_delete(request.user, chart),
     }
 
 
@@ -100,7 +91,7 @@ def chart_versions(request, ref: str):
     versions = selectors.chart_versions(chart)
     for version in versions:
         version.fetch = _fetch(context, version)
-        version.can_delete = _may_delete_version(request.user, chart, version)
+        version.can_delete = may_delete(request.user, chart, pushed_by_id=version.created_by_id)
     return render(request, "helmrepo/chart_versions.html", {
         **context, "tab": "versions", "versions": versions, "any_deletable": any(v.can_delete for v in versions),
     })
@@ -115,7 +106,7 @@ def chart_version(request, ref: str, version: str):
     return render(request, "helmrepo/chart_version.html", {
         **context, "tab": "versions", "version": row, "fetch": _fetch(context, row), "files": listed_files(row),
         "maintainers": row.chart_metadata.get("maintainers") or [], "home": row.chart_metadata.get("home", ""),
-        "can_delete_version": _may_delete_version(request.user, chart, row),
+        "can_delete_version": may_delete(request.user, chart, pushed_by_id=row.created_by_id),
     })
 
 
@@ -215,7 +206,7 @@ def chart_version_delete(request, ref: str, version: str):
     context = _chart_context(request, ref)
     chart = context["chart"]
     row = selectors.chart_version(chart, version)
-    _require(_may_delete_version(request.user, chart, row), "delete versions of", chart)
+    _require(may_delete(request.user, chart, pushed_by_id=row.created_by_id), "delete versions of", chart)
     if request.method == "POST":
         services.chart_version_delete(actor=request.user, version=row)
         messages.success(request, f"Deleted version {chart.resource_id}:{row.version}.")

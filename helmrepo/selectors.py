@@ -15,17 +15,13 @@ from artifacts.versioned.semver import semver_desc
 from helmrepo.models import Chart, ChartVersion
 
 __all__ = [
-    "chart_in_space", "chart_space", "chart_version", "chart_versions", "charts_in_search_scope", "charts_in_space",
+    "chart_in_space", "chart_version", "chart_versions", "charts_in_search_scope", "charts_in_space",
     "matching_glob",
 ]
 
 
 def _with_relations(rows: QuerySet) -> QuerySet:
     return rows.select_related("org", "team", "latest_version", "created_by")
-
-
-def chart_space(chart: Chart) -> Space:
-    return Space(chart.org, chart.team)
 
 
 def charts_in_space(user, space: Space, *, search: str = "") -> QuerySet:

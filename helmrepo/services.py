@@ -12,7 +12,6 @@ the highest version by SemVer precedence. Every write bumps the space's index ge
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from accounts.roles import Service
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.uploads import StreamedUpload, UploadTooLarge, streamed_upload
 from artifacts.blobs.store import get_blob_store
+from artifacts.core.metadata import clean_labels, full_clean_or_invalid, require_delete, require_edit, space_of
 from artifacts.digests import parse_digest
 from artifacts.versioned.semver import semver_key
 from registry_portal.outbox.services import outbox_enqueue
@@ -37,29 +37,6 @@ class PackageTooLarge(InvalidInput):
     status = "PAYLOAD_TOO_LARGE"
 
 
-def chart_space(chart: Chart) -> Space:
-    return Space(chart.org, chart.team)
-
-
-def _raise_invalid(error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field) from None
-    raise InvalidInput(" ".join(error.messages)) from None
-
-
-def _clean_labels(labels) -> list[str]:
-    if labels is None:
-        return []
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise InvalidInput("labels must be a list of strings.", field="labels")
-    seen: list[str] = []
-    for label in (label.strip() for label in labels):
-        if label and label not in seen:
-            seen.append(label)
-    return seen
-
-
 def _clean_chart_fields(fields: dict) -> dict:
     unknown = set(fields) - CHART_FIELDS
     if unknown:
@@ -67,7 +44,7 @@ def _clean_chart_fields(fields: dict) -> dict:
     cleaned = {}
     for name, value in fields.items():
         if name == "labels":
-            value = _clean_labels(value)
+            value = clean_labels(value)
         elif value is None:
             value = ""
         elif isinstance(value, str):
@@ -94,10 +71,7 @@ def chart_create(*, actor, space: Space, name: str, short_description: str, **fi
     if not cleaned["short_description"]:
         raise InvalidInput("shortDescription is required.", field="shortDescription")
     chart = Chart(org=space.org, team=space.team, name=name, created_by=actor, **cleaned)
-    try:
-        chart.full_clean(validate_constraints=False, exclude=["latest_version"])
-    except ValidationError as error:
-        _raise_invalid(error)
+    full_clean_or_invalid(chart, validate_constraints=False, exclude=["latest_version"])
     try:
         with transaction.atomic():
             if Chart.objects.filter(org=space.org, team=space.team, name=name).exists():
@@ -111,7 +85,7 @@ def chart_create(*, actor, space: Space, name: str, short_description: str, **fi
 
 def chart_update(*, actor, chart: Chart, **changes) -> Chart:
     """Change chart metadata (only the fields given). WRITE on HELM."""
-    require(actor, Action.WRITE, chart_space(chart), service=Service.HELM)
+    require_edit(actor, chart)
     cleaned = _clean_chart_fields(changes)
     if "short_description" in cleaned and not cleaned["short_description"]:
         raise InvalidInput("shortDescription may not be empty.", field="shortDescription")
@@ -122,31 +96,21 @@ def chart_update(*, actor, chart: Chart, **changes) -> Chart:
         locked.org, locked.team = chart.org, chart.team
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        try:
-            locked.full_clean(validate_constraints=False, exclude=["latest_version"])
-        except ValidationError as error:
-            _raise_invalid(error)
+        full_clean_or_invalid(locked, validate_constraints=False, exclude=["latest_version"])
         locked.save(update_fields=[*cleaned, "updated_at"])
     return locked
-
-
-def _require_delete(actor, chart: Chart, *creator_ids) -> None:
-    space = chart_space(chart)
-    require(actor, Action.READ, space, service=Service.HELM)
-    if not any(can(actor, Action.DELETE, space, service=Service.HELM, creator_id=cid) for cid in creator_ids):
-        raise AccessDenied(f"Only a Registry Admin or its creator may delete '{chart.resource_id}'.")
 
 
 def chart_delete(*, actor, chart: Chart) -> None:
     """Remove a chart with all its versions (their package blobs stay for GC).
     Registry Admin, or the chart's creator with WRITE."""
-    _require_delete(actor, chart, chart.created_by_id)
+    require_delete(actor, chart)
     with transaction.atomic():
         locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
         locked.latest_version = None
         locked.save(update_fields=["latest_version"])
         locked.delete()
-        _bump_index(chart_space(chart))
+        _bump_index(space_of(chart))
 
 
 # --- versions -----------------------------------------------------------------------------------
@@ -224,10 +188,7 @@ def _store_version(*, actor, space: Space, upload: StreamedUpload, chart_name: s
         row.created_by = actor
         if existing is not None:
             row.created_at = timezone.now()
-        try:
-            row.full_clean(validate_constraints=False)
-        except ValidationError as error:
-            _raise_invalid(error)
+        full_clean_or_invalid(row, validate_constraints=False)
         row.save()
         _repoint_latest(chart)
         _bump_index(space)
@@ -241,10 +202,7 @@ def _chart_for_push(*, actor, space: Space, package) -> Chart:
         return chart
     short = (package.description or "").strip()[:1000] or f"Helm chart {package.name}"
     chart = Chart(org=space.org, team=space.team, name=package.name, short_description=short, created_by=actor)
-    try:
-        chart.full_clean(validate_constraints=False, exclude=["latest_version"])
-    except ValidationError as error:
-        _raise_invalid(error)
+    full_clean_or_invalid(chart, validate_constraints=False, exclude=["latest_version"])
     try:
         with transaction.atomic():
             chart.save()
@@ -257,12 +215,12 @@ def chart_version_delete(*, actor, version: ChartVersion) -> None:
     """Remove one version (its package blob stays for GC); the chart's latest moves to the next
     highest. Registry Admin, or the creator (of the version or of the chart) with WRITE."""
     chart = version.chart
-    _require_delete(actor, chart, version.created_by_id, chart.created_by_id)
+    require_delete(actor, chart, pushed_by_id=version.created_by_id)
     with transaction.atomic():
         locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
         ChartVersion.objects.filter(pk=version.pk).delete()
         _repoint_latest(locked)
-        _bump_index(chart_space(chart))
+        _bump_index(space_of(chart))
 
 
 def chart_version_for_pull(*, actor, space: Space, name: str, version: str | None = None) -> ChartVersion:

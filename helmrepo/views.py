@@ -19,7 +19,8 @@ from artifacts.blobs.serve import BlobMissing, blob_response
 from helmrepo import index, services
 from accounts.authentication import token_reaches
 from helmrepo.auth import Unauthenticated, authenticate, challenge
-from helmrepo.models import CHART_NAME_PATTERN, SEMVER2_PATTERN, ChartVersion
+from helmrepo.models import SEMVER2_PATTERN, ChartVersion
+from registry_portal.names import NAME_PATTERN
 from registry_portal import http_ranges
 
 _READ = 64 * 1024
@@ -69,7 +70,7 @@ def _split_filename(filename: str) -> list[tuple[str, str]]:
     pairs = []
     for match in re.finditer("-", stem):
         name, version = stem[: match.start()], stem[match.end():]
-        if re.match(CHART_NAME_PATTERN, name) and re.match(SEMVER2_PATTERN, version):
+        if re.match(NAME_PATTERN, name) and re.match(SEMVER2_PATTERN, version):
             pairs.append((name, version))
     return pairs
 

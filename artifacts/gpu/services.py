@@ -16,6 +16,7 @@ from django.db import transaction
 from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
+from artifacts.core.metadata import clean_labels
 from artifacts.gpu import constraints as c
 from artifacts.gpu.models import HOST_NAME_PATTERN, GpuHost, GpuVerdict
 from artifacts.models import Manifest
@@ -91,9 +92,7 @@ def _clean(changes: dict) -> dict:
         if key == "gpus":
             cleaned[key] = _clean_gpus(value)
         elif key == "labels":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InvalidInput("labels must be a list of strings.", field="labels")
-            cleaned[key] = list(dict.fromkeys(v.strip()[:100] for v in value if v.strip()))[:50]
+            cleaned[key] = clean_labels(value)
         elif key in ("driver_version", "cuda_version"):
             value = str(value or "").strip()
             if value:

@@ -24,10 +24,10 @@ from accounts.permissions import Action, can
 from accounts.roles import Service
 from accounts.services import api_key_authenticate, api_key_check
 from accounts.tokens import InvalidToken, TokenClaims, issue_access_token, verify_access_token
+from artifacts.core.metadata import space_of
 from artifacts.oci.fastpath import statements
 from artifacts.oci.errors import OCIError
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
-from artifacts.selectors import repository_space
 from registry_portal.authorization import BASIC, BEARER, parse_authorization
 from registry_portal.token_endpoint import invalid_key_response
 
@@ -71,7 +71,7 @@ def repository_actions(user, name: str) -> set[str]:
         return set()
     repository = Repository.objects.select_related("org", "team").filter(name=name).first()
     if repository is not None:
-        space = repository_space(repository)
+        space = space_of(repository)
     else:
         space = resolve_name(name).space
         if space is None:

@@ -3,7 +3,7 @@
 `<org>/<repo>` lives in the org; `<org>/<team>/<repo...>` lives in the team when the second
 segment names a team of that org, otherwise in the org with a nested path. This decides only
 where a repository is *created*: once it exists, its stored org/team is its space on every face
-(artifacts.selectors.repository_space), and no team can later take the name of its first
+(artifacts.core.metadata.space_of), and no team can later take the name of its first
 path component (accounts.services.team_name_conflict).
 """
 import re

@@ -5,7 +5,8 @@ from django import forms
 from accounts.models import RoleBinding, User
 from artifacts.logos import LogoUploadField
 from artifacts.versioned import choices
-from artifacts.versioned.models import ARTIFACT_NAME_PATTERN, ArtifactKind, VersionedArtifact
+from artifacts.versioned.models import ArtifactKind, VersionedArtifact
+from registry_portal.names import NAME_PATTERN, NAME_RULE
 
 RESOURCE_DOCS = (
     ("advanced_guide", "Advanced guide"), ("performance", "Performance"), ("quick_start_guide", "Quick start guide"),
@@ -102,8 +103,8 @@ class ArtifactCreateForm(ArtifactDetailsForm):
     """Create Model / Create Resource (guide 4.2): a name in the current space, then the details."""
 
     name = forms.RegexField(
-        label="Name", regex=ARTIFACT_NAME_PATTERN, max_length=64,
-        error_messages={"invalid": "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit."},
+        label="Name", regex=NAME_PATTERN, max_length=64,
+        error_messages={"invalid": NAME_RULE},
         help_text="Lowercase, e.g. bert-large-qa. It is part of the download target and cannot be changed.",
     )
     field_order = ["name", "display_name", "owner_name", "short_description", "description", "labels"]

@@ -5,17 +5,14 @@ content-addressed Blob (shared with containers, so identical bytes are stored on
 UPLOAD_COMPLETE version may be an artifact's `latest_version`.
 """
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, RegexValidator, URLValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.roles import Service
+from artifacts.core.models import ArtifactCore
 from artifacts.versioned.paths import MAX_PATH_LENGTH
 
-ARTIFACT_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
-artifact_name_validator = RegexValidator(
-    ARTIFACT_NAME_PATTERN,
-    "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit.",
-)
 # A version is one URL path segment: SemVer fits ("1.0.0-rc.1+build.5"), so do "1" and "first-upload".
 VERSION_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,63})$"
 version_validator = RegexValidator(
@@ -32,6 +29,9 @@ class ArtifactKind(models.TextChoices):
     RESOURCE = "resources", "Resource"
 
 
+SERVICE_OF_KIND = {ArtifactKind.MODEL: Service.MODEL, ArtifactKind.RESOURCE: Service.MODELSCRIPT}
+
+
 class VersionStatus(models.TextChoices):
     UPLOAD_PENDING = "UPLOAD_PENDING"
     UPLOAD_COMPLETE = "UPLOAD_COMPLETE"
@@ -44,24 +44,14 @@ class LinkType(models.TextChoices):
     OTHER = "Other"
 
 
-class VersionedArtifact(models.Model):
+class VersionedArtifact(ArtifactCore):
     """A model or resource; written only by artifacts.versioned.services."""
 
     kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
-    org = models.ForeignKey("accounts.Org", on_delete=models.CASCADE, related_name="versioned_artifacts")
-    team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="versioned_artifacts"
-    )
-    name = models.CharField(max_length=64, validators=[artifact_name_validator])
-    display_name = models.CharField(max_length=255, blank=True)
     short_description = models.CharField(max_length=1000, blank=True)
     description = models.TextField(
         blank=True, validators=[MaxLengthValidator(100_000)], help_text="The overview, markdown."
     )
-    labels = models.JSONField(default=list, blank=True, help_text="A list of label strings.")
-    logo = models.URLField(max_length=1000, blank=True, validators=[URLValidator(schemes=["http", "https"])])
-    publisher = models.CharField(max_length=255, blank=True)
-    built_by = models.CharField(max_length=255, blank=True)
     owner_name = models.CharField(max_length=255, blank=True)
     # Canonical spellings ("Object Detection", "FP16"); artifacts.versioned.choices normalises input.
     application = models.CharField(max_length=128, blank=True)
@@ -77,11 +67,6 @@ class VersionedArtifact(models.Model):
     quick_start_guide = models.TextField(blank=True, validators=[MaxLengthValidator(100_000)])
     release_notes = models.TextField(blank=True, validators=[MaxLengthValidator(100_000)])
     setup_guide = models.TextField(blank=True, validators=[MaxLengthValidator(100_000)])
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     latest_version = models.ForeignKey(
         "ArtifactVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The UPLOAD_COMPLETE version downloads use when none is named.",
@@ -101,15 +86,10 @@ class VersionedArtifact(models.Model):
             models.CheckConstraint(condition=Q(kind__in=ArtifactKind.values), name="versioned_artifact_kind_valid"),
         ]
 
-    def __str__(self) -> str:
-        return self.resource_id
-
     @property
-    def resource_id(self) -> str:
-        """`org/[team/]name`, as the CLI writes targets."""
-        if self.team_id is not None:
-            return f"{self.org.name}/{self.team.name}/{self.name}"
-        return f"{self.org.name}/{self.name}"
+    def service(self) -> str:
+        """MODEL for models, MODELSCRIPT for resources."""
+        return SERVICE_OF_KIND[self.kind]
 
 
 class ArtifactVersion(models.Model):

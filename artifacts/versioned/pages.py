@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from registry_portal.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
 from registry_portal.web_gate import form_error, portal_page
+from artifacts.core.metadata import may_delete, may_edit
 from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
@@ -28,8 +29,7 @@ from artifacts.blobs.store import get_blob_store
 from artifacts.versioned import selectors, services
 from artifacts.versioned.transfers.capabilities import file_url_path
 from artifacts.versioned.forms import RESOURCE_DOCS, ArtifactCreateForm, ArtifactDetailsForm
-from artifacts.versioned.models import ArtifactKind, ArtifactVersion, VersionedArtifact
-from artifacts.versioned.services import SERVICE_OF_KIND
+from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactKind, ArtifactVersion, VersionedArtifact
 
 PAGE_SIZE = 25
 PREVIEW_LIMIT = 256 * 1024
@@ -54,15 +54,6 @@ def _require(allowed: bool, what: str, artifact: VersionedArtifact) -> None:
         raise AccessDenied(f"You do not have permission to {what} {artifact.resource_id}.")
 
 
-def _may_delete_version(user, artifact: VersionedArtifact, version: ArtifactVersion) -> bool:
-    """Registry Admin, or WRITE and having created the artifact or the version."""
-    space = services.artifact_space(artifact)
-    return any(
-        can(user, Action.DELETE, space, service=SERVICE_OF_KIND[artifact.kind], creator_id=creator_id)
-        for creator_id in (artifact.created_by_id, version.created_by_id)
-    )
-
-
 def _urls(kind: str, ref: str) -> dict:
     prefix = url_prefix(kind)
     return {
@@ -76,15 +67,13 @@ def _context(request, kind: str, ref: str) -> dict:
     org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
     space = get_space(request.user, org, team)
     artifact = selectors.artifact_in_space(request.user, space, kind, name)
-    service = SERVICE_OF_KIND[kind]
     docs = [(slug, label) for slug, (field, label) in DOC_SLUGS.items() if kind == ArtifactKind.RESOURCE and getattr(artifact, field)]
     return {
         "artifact": artifact, "space": space, "kind": kind, "noun": _noun(kind), "prefix": url_prefix(kind),
         "kind_label": ArtifactKind(kind).label, "kind_plural": "Models" if kind == ArtifactKind.MODEL else "Resources",
         "list_url": reverse(f"{url_prefix(kind)}s"), "urls": _urls(kind, artifact.resource_id),
         "latest": artifact.latest_version, "version_count": artifact.versions.count(), "docs": docs,
-        "can_edit": can(request.user, Action.WRITE, space, service=service),
-        "can_delete": can(request.user, Action.DELETE, space, service=service, creator_id=artifact.created_by_id),
+        "can_edit": may_edit(request.user, artifact), "can_delete": may_delete(request.user, artifact),
     }
 
 
@@ -202,7 +191,7 @@ def artifact_versions(request, kind: str, ref: str):
     artifact = context["artifact"]
     versions = selectors.artifact_versions(artifact, sort_order="SEMVER_DESC")
     for version in versions:
-        version.can_delete = _may_delete_version(request.user, artifact, version)
+        version.can_delete = may_delete(request.user, artifact, pushed_by_id=version.created_by_id)
         version.details = [(label, getattr(version, field)) for field, label in VERSION_FIELDS]
         version.command = download_command(artifact, version.version)
     return render(request, "versioned/artifact_versions.html", {
@@ -239,7 +228,7 @@ def artifact_version(request, kind: str, ref: str, version: str):
         "link": related_link(row), "command": download_command(artifact, row.version),
         "zip": zip_url(artifact, row.version) if row.is_complete else None,
         "files_url": reverse(f"{url_prefix(kind)}-files", args=[artifact.resource_id, row.version]),
-        "can_delete_version": _may_delete_version(request.user, artifact, row),
+        "can_delete_version": may_delete(request.user, artifact, pushed_by_id=row.created_by_id),
     })
 
 
@@ -390,7 +379,7 @@ def version_delete(request, kind: str, ref: str, version: str):
     context = _context(request, kind, ref)
     artifact = context["artifact"]
     row = selectors.version_of(artifact, version)
-    _require(_may_delete_version(request.user, artifact, row), "delete versions of", artifact)
+    _require(may_delete(request.user, artifact, pushed_by_id=row.created_by_id), "delete versions of", artifact)
     if request.method == "POST":
         services.version_delete(actor=request.user, version=row)
         messages.success(request, f"Deleted version {artifact.resource_id}:{row.version}.")

@@ -13,7 +13,8 @@ from accounts.permissions import Action, Space, can, teams_with
 from artifacts.selectors import glob_regex
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact
 from artifacts.versioned.semver import semver_desc
-from artifacts.versioned.services import SERVICE_OF_KIND, kind_label
+from artifacts.versioned.models import SERVICE_OF_KIND
+from artifacts.versioned.services import kind_label
 
 
 def _with_relations(rows: QuerySet) -> QuerySet:

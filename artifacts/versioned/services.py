@@ -6,17 +6,15 @@ kind and space; a version string unique per artifact, auto-incremented for resou
 omitted; at most 3 custom metrics tables of at most 12 attributes each; only UPLOAD_COMPLETE
 versions are ever an artifact's latest. Status changes belong to `transfers/finalize.py`.
 """
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from registry_portal.errors import AccessDenied, Conflict, InvalidInput
-from accounts.permissions import Action, Space, can, require
-from accounts.roles import Service
+from registry_portal.errors import Conflict, InvalidInput
+from accounts.permissions import Action, Space, require
+from artifacts.core.metadata import clean_labels, full_clean_or_invalid, require_delete, require_edit
 from artifacts.versioned.choices import normalise_choice
-from artifacts.versioned.models import ArtifactKind, ArtifactVersion, LinkType, VersionedArtifact, VersionStatus
+from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactKind, ArtifactVersion, LinkType, VersionedArtifact, VersionStatus
 from artifacts.versioned.semver import semver_desc, semver_key
 
-SERVICE_OF_KIND = {ArtifactKind.MODEL: Service.MODEL, ArtifactKind.RESOURCE: Service.MODELSCRIPT}
 MAX_METRICS_TABLES = 3
 MAX_METRICS_ATTRIBUTES = 12
 
@@ -32,19 +30,8 @@ VERSION_FIELDS = frozenset({
 _CHOICE_FIELDS = {"application": "application", "framework": "framework", "model_format": "modelFormat", "precision": "precision"}
 
 
-def artifact_space(artifact: VersionedArtifact) -> Space:
-    return Space(artifact.org, artifact.team)
-
-
 def kind_label(kind: str) -> str:
     return ArtifactKind(kind).label
-
-
-def _raise_invalid(error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field) from None
-    raise InvalidInput(" ".join(error.messages)) from None
 
 
 def _clean_artifact_fields(fields: dict) -> dict:
@@ -56,23 +43,11 @@ def _clean_artifact_fields(fields: dict) -> dict:
         if name in _CHOICE_FIELDS:
             value = normalise_choice(_CHOICE_FIELDS[name], value)
         elif name == "labels":
-            value = _clean_labels(value)
+            value = clean_labels(value)
         elif value is None:
             value = ""
         cleaned[name] = value
     return cleaned
-
-
-def _clean_labels(labels) -> list[str]:
-    if labels is None:
-        return []
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise InvalidInput("labels must be a list of strings.", field="labels")
-    seen: list[str] = []
-    for label in (label.strip() for label in labels):
-        if label and label not in seen:
-            seen.append(label)
-    return seen
 
 
 def validate_custom_metrics(tables) -> list[dict]:
@@ -144,10 +119,7 @@ def artifact_create(*, actor, space: Space, kind: str, name: str, **fields) -> V
     artifact = VersionedArtifact(
         kind=kind, org=space.org, team=space.team, name=name, created_by=actor, **_clean_artifact_fields(fields)
     )
-    try:
-        artifact.full_clean(validate_constraints=False)
-    except ValidationError as error:
-        _raise_invalid(error)
+    full_clean_or_invalid(artifact, validate_constraints=False)
     label = kind_label(kind)
     try:
         with transaction.atomic():
@@ -161,7 +133,7 @@ def artifact_create(*, actor, space: Space, kind: str, name: str, **fields) -> V
 
 def artifact_update(*, actor, artifact: VersionedArtifact, **changes) -> VersionedArtifact:
     """Change metadata fields (only those given). WRITE on the kind's service."""
-    require(actor, Action.WRITE, artifact_space(artifact), service=SERVICE_OF_KIND[artifact.kind])
+    require_edit(actor, artifact)
     cleaned = _clean_artifact_fields(changes)
     if not cleaned:
         return artifact
@@ -170,25 +142,15 @@ def artifact_update(*, actor, artifact: VersionedArtifact, **changes) -> Version
         locked.org, locked.team = artifact.org, artifact.team
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        try:
-            locked.full_clean(validate_constraints=False)
-        except ValidationError as error:
-            _raise_invalid(error)
+        full_clean_or_invalid(locked, validate_constraints=False)
         locked.save(update_fields=[*cleaned, "updated_at"])
     return locked
-
-
-def _require_delete(actor, artifact: VersionedArtifact, *creator_ids) -> None:
-    space, service = artifact_space(artifact), SERVICE_OF_KIND[artifact.kind]
-    require(actor, Action.READ, space, service=service)
-    if not any(can(actor, Action.DELETE, space, service=service, creator_id=cid) for cid in creator_ids):
-        raise AccessDenied(f"Only a Registry Admin or its creator may delete '{artifact.resource_id}'.")
 
 
 def artifact_delete(*, actor, artifact: VersionedArtifact) -> None:
     """Remove a model or resource with all its versions and file rows (the blobs stay for GC).
     Registry Admin, or the artifact's creator with WRITE."""
-    _require_delete(actor, artifact, artifact.created_by_id)
+    require_delete(actor, artifact)
     with transaction.atomic():
         locked = VersionedArtifact.objects.select_for_update().get(pk=artifact.pk)
         locked.latest_version = None
@@ -207,7 +169,7 @@ def _next_version(artifact: VersionedArtifact) -> str:
 def version_create(*, actor, artifact: VersionedArtifact, version: str | None = None, **fields) -> ArtifactVersion:
     """Create a version in UPLOAD_PENDING. WRITE on the kind's service. Resources get the next
     integer when no version is given; an existing version is a 409 (the client then resumes)."""
-    require(actor, Action.WRITE, artifact_space(artifact), service=SERVICE_OF_KIND[artifact.kind])
+    require_edit(actor, artifact)
     cleaned = _clean_version_fields(fields)
     version = (version or "").strip() or None
     if version is None and artifact.kind != ArtifactKind.RESOURCE:
@@ -218,10 +180,7 @@ def version_create(*, actor, artifact: VersionedArtifact, version: str | None = 
         if version is None:
             version = _next_version(artifact)
         row = ArtifactVersion(artifact=artifact, version=version, created_by=actor, **cleaned)
-        try:
-            row.full_clean(validate_constraints=False)
-        except ValidationError as error:
-            _raise_invalid(error)
+        full_clean_or_invalid(row, validate_constraints=False)
         if ArtifactVersion.objects.filter(artifact=artifact, version=version).exists():
             raise Conflict(f"Version '{version}' of '{artifact.resource_id}' already exists.")
         row.save()
@@ -232,7 +191,7 @@ def version_create(*, actor, artifact: VersionedArtifact, version: str | None = 
 def version_update(*, actor, version: ArtifactVersion, **changes) -> ArtifactVersion:
     """Change version metadata (only fields given). WRITE on the kind's service."""
     artifact = version.artifact
-    require(actor, Action.WRITE, artifact_space(artifact), service=SERVICE_OF_KIND[artifact.kind])
+    require_edit(actor, artifact)
     cleaned = _clean_version_fields(changes)
     if not cleaned:
         return version
@@ -240,10 +199,7 @@ def version_update(*, actor, version: ArtifactVersion, **changes) -> ArtifactVer
         locked = ArtifactVersion.objects.select_for_update().get(pk=version.pk)
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        try:
-            locked.full_clean(validate_constraints=False)
-        except ValidationError as error:
-            _raise_invalid(error)
+        full_clean_or_invalid(locked, validate_constraints=False)
         locked.save(update_fields=[*cleaned, "updated_at"])
     locked.artifact = artifact
     return locked
@@ -263,7 +219,7 @@ def version_delete(*, actor, version: ArtifactVersion) -> None:
     """Remove one version and its file rows; the artifact's latest moves to the next complete one.
     Registry Admin, or the creator (of the version or of the artifact) with WRITE."""
     artifact = version.artifact
-    _require_delete(actor, artifact, version.created_by_id, artifact.created_by_id)
+    require_delete(actor, artifact, pushed_by_id=version.created_by_id)
     with transaction.atomic():
         locked = VersionedArtifact.objects.select_for_update().get(pk=artifact.pk)
         ArtifactVersion.objects.filter(pk=version.pk).delete()

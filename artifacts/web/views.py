@@ -21,7 +21,8 @@ from artifacts import services as container_services
 from artifacts.versioned import choices
 from artifacts.versioned import selectors as versioned_selectors
 from artifacts.versioned.models import ArtifactKind, LinkType
-from artifacts.versioned.services import MAX_METRICS_ATTRIBUTES, MAX_METRICS_TABLES, SERVICE_OF_KIND
+from artifacts.versioned.models import SERVICE_OF_KIND
+from artifacts.versioned.services import MAX_METRICS_ATTRIBUTES, MAX_METRICS_TABLES
 from artifacts.web import catalog
 from artifacts.web.forms import ContainerRecordForm
 

@@ -9,10 +9,9 @@ from accounts import tokens
 from accounts.models import User
 from accounts.permissions import Action, can
 from artifacts.versioned.models import ArtifactFile
-from artifacts.versioned.services import artifact_space
+from artifacts.core.metadata import space_of
 from artifacts.versioned.transfer_models import MultipartUpload
 from artifacts.versioned.transfers.download import require_downloadable
-from artifacts.versioned.transfers.rules import artifact_service
 from registry_portal.errors import AccessDenied, NotFound
 
 URL_TTL = timedelta(hours=24)
@@ -67,7 +66,7 @@ def file_for_download(*, file_id: int, user_id, expires, signature) -> ArtifactF
         raise NotFound("This file no longer exists.")
     user = User.objects.filter(pk=user_id, is_active=True).first()
     artifact = file.version.artifact
-    if user is None or not can(user, Action.READ, artifact_space(artifact), service=artifact_service(artifact)):
+    if user is None or not can(user, Action.READ, space_of(artifact), service=artifact.service):
         raise AccessDenied("The user this link was issued to may no longer read this file.")
     require_downloadable(file.version)
     return file

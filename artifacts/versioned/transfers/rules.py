@@ -4,9 +4,9 @@ import binascii
 import re
 
 from accounts.permissions import Action, require
-from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, VersionStatus
+from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
-from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space
+from artifacts.core.metadata import space_of
 from registry_portal.errors import Conflict, InvalidInput
 
 
@@ -36,13 +36,9 @@ def clean_path(path, *, field: str = "filePath") -> str:
         raise InvalidInput(str(exc), field=field) from None
 
 
-def artifact_service(artifact: VersionedArtifact) -> str:
-    return SERVICE_OF_KIND[artifact.kind]
-
-
 def require_on_version(actor, action: Action, version: ArtifactVersion) -> None:
     artifact = version.artifact
-    require(actor, action, artifact_space(artifact), service=artifact_service(artifact))
+    require(actor, action, space_of(artifact), service=artifact.service)
 
 
 def require_upload(actor, version: ArtifactVersion) -> None:

@@ -7,9 +7,10 @@ from django.db.models import Q
 from accounts.permissions import Action, readable_spaces_q, require
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, VersionedArtifact
-from artifacts.versioned.services import SERVICE_OF_KIND, artifact_space
+from artifacts.core.metadata import space_of
+from artifacts.versioned.models import SERVICE_OF_KIND
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
-from artifacts.versioned.transfers.rules import artifact_service, sha256_hex
+from artifacts.versioned.transfers.rules import sha256_hex
 from registry_portal.errors import InvalidInput
 
 MAX_HASHES_PER_CHECK = 1000
@@ -48,7 +49,7 @@ def blobs_readable(*, user, hex_digests: Iterable[str]) -> set[str]:
 def files_exist(*, actor, artifact: VersionedArtifact, hashes: list) -> list[dict]:
     """The dedup check (`POST /v2/{ot}/{kind}/{name}/files`): WRITE on the artifact's service;
     `exists` is true only for bytes the caller may already read (see `blobs_readable`)."""
-    require(actor, Action.WRITE, artifact_space(artifact), service=artifact_service(artifact))
+    require(actor, Action.WRITE, space_of(artifact), service=artifact.service)
     if len(hashes) > MAX_HASHES_PER_CHECK:
         raise InvalidInput(f"At most {MAX_HASHES_PER_CHECK} hashes per request.", field="files")
     parsed = [(value, sha256_hex(value, field="files.sha256")) for value in hashes]
