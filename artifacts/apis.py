@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import org_space
-from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated, pagination_schema, valid_body
 from registry_portal.errors import InvalidInput, NotFound
 from artifacts import selectors, services
 from artifacts.gpu import selectors as gpu_selectors
@@ -25,22 +25,14 @@ from artifacts.serializers import (
     RepositoryListOutput,
     RepositoryMetadataInput,
     architecture_variants,
-    repository_detail,
+    RepositoryBody,
+    RepositoryDetailOutput,
     search_resource,
 )
 from helmrepo import search as helm_search
 from registry_portal import json_input
 
-REPOSITORY = inline_serializer("ContainerRepository", {"name": drf_serializers.CharField()})
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
-
-
-def _valid(serializer_class, data):
-    if not isinstance(data, dict):
-        raise InvalidInput("The request body must be a JSON object.")
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 def _repository(request, org: str, team: str | None, repo: str):
@@ -51,7 +43,7 @@ def _repository(request, org: str, team: str | None, repo: str):
 def _detail(request, repository) -> Response:
     tags = selectors.describe_tags(selectors.repository_tags(repository))
     latest = selectors.pick_latest(repository, tags)
-    return ok(**repository_detail(repository, tags, latest))
+    return ok(**RepositoryDetailOutput(repository, context={"tags": tags, "latest": latest}).data)
 
 
 class RepositoryListApi(APIView):
@@ -59,7 +51,7 @@ class RepositoryListApi(APIView):
 
     @extend_schema(
         parameters=[*PAGE_PARAMETERS, OpenApiParameter("name", str, description="shell-style pattern, e.g. app*")],
-        responses=RepositoryListOutput(many=True),
+        responses=pagination_schema("RepositoryList", "repositories", RepositoryListOutput),
     )
     def get(self, request, org: str, team: str | None = None):
         space = org_space(request, org, team)
@@ -73,10 +65,10 @@ class RepositoryListApi(APIView):
             request, rows, key="repositories", serializer=RepositoryListOutput, prepare=selectors.attach_latest_sizes,
         )
 
-    @extend_schema(request=RepositoryCreateInput, responses=REPOSITORY)
+    @extend_schema(request=RepositoryCreateInput, responses=RepositoryBody)
     def post(self, request, org: str, team: str | None = None):
         space = org_space(request, org, team)
-        data = _valid(RepositoryCreateInput, request.data)
+        data = valid_body(RepositoryCreateInput, request.data)
         kwargs = data.service_kwargs()
         path = data.validated_data["name"]
         repository = services.repository_create(actor=request.user, space=space, path=path, **kwargs)
@@ -86,14 +78,14 @@ class RepositoryListApi(APIView):
 class RepositoryDetailApi(APIView):
     """`GET|PATCH|DELETE /v2/{ot}/repos/<repo>` (the name may be nested: `a/b`)."""
 
-    @extend_schema(parameters=[RESOLVE_LABELS], responses=REPOSITORY)
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=RepositoryBody)
     def get(self, request, org: str, repo: str, team: str | None = None):
         return _detail(request, _repository(request, org, team, repo))
 
-    @extend_schema(request=RepositoryMetadataInput, responses=REPOSITORY)
+    @extend_schema(request=RepositoryMetadataInput, responses=RepositoryBody)
     def patch(self, request, org: str, repo: str, team: str | None = None):
         repository = _repository(request, org, team, repo)
-        changes = _valid(RepositoryMetadataInput, request.data).service_kwargs()
+        changes = valid_body(RepositoryMetadataInput, request.data).service_kwargs()
         updated = services.repository_update(actor=request.user, repository=repository, **changes)
         return _detail(request, updated)
 
@@ -106,7 +98,7 @@ class RepositoryDetailApi(APIView):
 class ImageListApi(APIView):
     """`GET /v2/{ot}/repos/<repo>/images`: paged `images[]`, the tag pushed last first."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=ImageOutput(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=pagination_schema("ImageList", "images", ImageOutput))
     def get(self, request, org: str, repo: str, team: str | None = None):
         repository = _repository(request, org, team, repo)
         return paginated(

@@ -5,9 +5,11 @@ Field names follow NVIDIA's client (`registry.data.registry.Repository`, `Reposi
 `description` is the markdown overview (model `overview`). Output serializers only rename and
 format; sizes and platforms were attached by the selectors (`latest_size`, `size`, `platforms`).
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import NgcDateTimeField, ngc_datetime
+from accounts.serializers import NgcDateTimeField
+from artifacts.core.serializers import search_hit, wire_labels
 
 
 class StrictCharField(serializers.CharField):
@@ -52,10 +54,10 @@ class RepositoryMetadataInput(serializers.Serializer):
     }
 
     def service_kwargs(self) -> dict:
-        data = dict(self.validated_data)
-        if "labelsV2" in data:  # what current clients send; `labels` is the older spelling
-            data["labels"] = data.pop("labelsV2")
-        return {self.WIRE_TO_MODEL[key]: value for key, value in data.items() if key in self.WIRE_TO_MODEL}
+        kwargs = {self.WIRE_TO_MODEL[key]: value for key, value in self.validated_data.items() if key in self.WIRE_TO_MODEL}
+        if wire_labels(self.validated_data) is not None:
+            kwargs["labels"] = wire_labels(self.validated_data)
+        return kwargs
 
 
 class RepositoryCreateInput(RepositoryMetadataInput):
@@ -122,42 +124,54 @@ class RepositoryListOutput(serializers.Serializer):
         return f"{repository.org.name}/{repository.team.name}" if repository.team_id else repository.org.name
 
 
-def repository_detail(repository, tags: list, latest) -> dict:
+class RepositoryDetailOutput(RepositoryListOutput):
     """`GET /v2/{ot}/repos/{repo}` (Repository): the list row's fields, the overview, and every tag
-    with its digest, size and platforms (`tags` from selectors.describe_tags, `latest` one of them)."""
-    body = RepositoryListOutput(repository).data
-    latest_variants = architecture_variants(latest) if latest else []
-    body.update({
-        "description": repository.overview,
-        "latestTag": latest.name if latest else None,
-        "latestImageSize": latest.size if latest else None,
-        "latestArchitectureVariants": latest_variants,
-        "isMultiArchitecture": len(latest_variants) > 1,
-        "tags": [tag.name for tag in tags],
-        "tagDetails": ImageOutput(tags, many=True).data,
-    })
-    return body
+    with its digest, size and platforms. Context: `tags` (from selectors.describe_tags) and
+    `latest` (one of them, or None)."""
+
+    description = serializers.CharField(source="overview")
+    latestTag = serializers.SerializerMethodField()
+    latestImageSize = serializers.SerializerMethodField()
+    latestArchitectureVariants = serializers.SerializerMethodField()
+    isMultiArchitecture = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+    tagDetails = serializers.SerializerMethodField()
+
+    def get_latestTag(self, repository) -> str | None:
+        latest = self.context["latest"]
+        return latest.name if latest else None
+
+    def get_latestImageSize(self, repository) -> int | None:
+        latest = self.context["latest"]
+        return latest.size if latest else None
+
+    @extend_schema_field(PlatformOutput(many=True))
+    def get_latestArchitectureVariants(self, repository) -> list[dict]:
+        latest = self.context["latest"]
+        return architecture_variants(latest) if latest else []
+
+    def get_isMultiArchitecture(self, repository) -> bool:
+        return len(self.get_latestArchitectureVariants(repository)) > 1
+
+    def get_tags(self, repository) -> list[str]:
+        return [tag.name for tag in self.context["tags"]]
+
+    @extend_schema_field(ImageOutput(many=True))
+    def get_tagDetails(self, repository) -> list[dict]:
+        return ImageOutput(self.context["tags"], many=True).data
+
+
+class RepositoryBody(RepositoryDetailOutput):
+    """What the repository endpoints answer (the OpenAPI schema): `ok(**RepositoryDetailOutput(...).data)`."""
+
+    requestStatus = serializers.DictField()
 
 
 def search_resource(repository) -> dict:
-    """A CONTAINER hit of `/v2/search/...` (SearchResponseResultResource); the client flattens
-    `attributes` into Repository fields (`size` becomes `latestImageSize`)."""
-    return {
-        "resourceId": repository.name,
-        "resourceType": "CONTAINER",
-        "name": repository.path,
-        "displayName": repository.display_name or repository.path,
-        "orgName": repository.org.name,
-        "teamName": repository.team.name if repository.team_id else None,
-        "description": repository.description,
-        "shortDescription": repository.description,
-        "isPublic": repository.is_public,
-        "guestAccess": repository.is_public,
-        "dateCreated": ngc_datetime(repository.created_at),
-        "dateModified": ngc_datetime(repository.updated_at),
-        "labels": [{"key": "general", "values": list(repository.labels)}] if repository.labels else [],
-        "attributes": [
-            {"key": "latestTag", "value": repository.latest_tag_name or ""},
-            {"key": "size", "value": str(repository.latest_size or 0)},
-        ],
-    }
+    """A CONTAINER hit of `/v2/search/...`; the client flattens `attributes` into Repository
+    fields (`size` becomes `latestImageSize`)."""
+    return search_hit(
+        repository, resource_type="CONTAINER", name=repository.path, description=repository.description,
+        shortDescription=repository.description, isPublic=repository.is_public, guestAccess=repository.is_public,
+        attributes={"latestTag": repository.latest_tag_name or "", "size": str(repository.latest_size or 0)},
+    )

@@ -9,22 +9,23 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from accounts.apis import org_space
-from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.api import PAGE_PARAMETERS, ok, paginated, valid_body
 from registry_portal.errors import InvalidInput
 from helmrepo import selectors, services
 from helmrepo.package_files import listed_files
-from helmrepo.serializers import ChartInput, chart_output, file_output, version_output
+from helmrepo.serializers import (
+    CHART_BODY,
+    CHART_FILES_BODY,
+    CHART_VERSION_BODY,
+    CHART_VERSIONS_BODY,
+    ChartFileOutput,
+    ChartInput,
+    ChartOutput,
+    ChartVersionOutput,
+)
 
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
 SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC (the only order: chart versions are SemVer 2)")
-
-
-def _valid(data, *, partial: bool = False) -> ChartInput:
-    if not isinstance(data, dict):
-        raise InvalidInput("The request body must be a JSON object.")
-    serializer = ChartInput(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 def _chart(request, org: str, team: str | None, name: str):
@@ -38,36 +39,36 @@ def _version(request, org, team, name, version):
 class ChartListApi(APIView):
     """`POST /v2/{ot}/helm-charts`: create the chart record before any push (409 when the name is taken)."""
 
-    @extend_schema(request=ChartInput, responses=STATUS_ONLY)
+    @extend_schema(request=ChartInput, responses=CHART_BODY)
     def post(self, request, org: str, team: str | None = None):
         space = org_space(request, org, team)
-        data = _valid(request.data)
+        data = valid_body(ChartInput, request.data)
         name = data.validated_data.get("name")
         if not name:
             raise InvalidInput("name is required.", field="name")
         kwargs = data.service_kwargs()
         short = kwargs.pop("short_description", "")
         chart = services.chart_create(actor=request.user, space=space, name=name, short_description=short, **kwargs)
-        return ok(artifact=chart_output(chart))
+        return ok(artifact=ChartOutput(chart).data)
 
 
 class ChartDetailApi(APIView):
     """`GET|PATCH|DELETE /v2/{ot}/helm-charts/<name>`; DELETE removes every version too."""
 
-    @extend_schema(parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=CHART_BODY)
     def get(self, request, org: str, name: str, team: str | None = None):
-        return ok(artifact=chart_output(_chart(request, org, team, name)))
+        return ok(artifact=ChartOutput(_chart(request, org, team, name)).data)
 
-    @extend_schema(request=ChartInput, responses=STATUS_ONLY)
+    @extend_schema(request=ChartInput, responses=CHART_BODY)
     def patch(self, request, org: str, name: str, team: str | None = None):
         chart = _chart(request, org, team, name)
-        changes = _valid(request.data, partial=True).service_kwargs()
-        return ok(artifact=chart_output(services.chart_update(actor=request.user, chart=chart, **changes)))
+        changes = valid_body(ChartInput, request.data, partial=True).service_kwargs()
+        return ok(artifact=ChartOutput(services.chart_update(actor=request.user, chart=chart, **changes)).data)
 
-    @extend_schema(responses=STATUS_ONLY)
+    @extend_schema(responses=CHART_BODY)
     def delete(self, request, org: str, name: str, team: str | None = None):
         chart = _chart(request, org, team, name)
-        body = chart_output(chart)
+        body = ChartOutput(chart).data
         services.chart_delete(actor=request.user, chart=chart)
         return ok(artifact=body)
 
@@ -75,23 +76,23 @@ class ChartDetailApi(APIView):
 class VersionListApi(APIView):
     """`GET /v2/{ot}/helm-charts/<name>/versions`: paged `artifactVersions[]`, highest SemVer first."""
 
-    @extend_schema(parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=STATUS_ONLY)
+    @extend_schema(parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=CHART_VERSIONS_BODY)
     def get(self, request, org: str, name: str, team: str | None = None):
         chart = _chart(request, org, team, name)
-        return paginated(request, selectors.chart_versions(chart), key="artifactVersions", serializer=version_output, artifact=chart_output(chart))
+        return paginated(request, selectors.chart_versions(chart), key="artifactVersions", serializer=ChartVersionOutput, artifact=ChartOutput(chart).data)
 
 
 class VersionDetailApi(APIView):
     """`GET|DELETE /v2/{ot}/helm-charts/<name>/versions/<version>` (`artifactVersion`)."""
 
-    @extend_schema(parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    @extend_schema(parameters=[RESOLVE_LABELS], responses=CHART_VERSION_BODY)
     def get(self, request, org: str, name: str, version: str, team: str | None = None):
-        return ok(artifactVersion=version_output(_version(request, org, team, name, version)))
+        return ok(artifactVersion=ChartVersionOutput(_version(request, org, team, name, version)).data)
 
-    @extend_schema(responses=STATUS_ONLY)
+    @extend_schema(responses=CHART_VERSION_BODY)
     def delete(self, request, org: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, name, version)
-        body = version_output(row)
+        body = ChartVersionOutput(row).data
         services.chart_version_delete(actor=request.user, version=row)
         return ok(artifactVersion=body)
 
@@ -100,7 +101,7 @@ class VersionFilesApi(APIView):
     """`GET /v2/{ot}/helm-charts/<name>/versions/<version>/files`: paged `artifactFiles[]` (path,
     sizeInBytes) from the listing stored at push time; the package is not opened."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=STATUS_ONLY)
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=CHART_FILES_BODY)
     def get(self, request, org: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, name, version)
-        return paginated(request, listed_files(row), key="artifactFiles", serializer=file_output)
+        return paginated(request, listed_files(row), key="artifactFiles", serializer=ChartFileOutput)

@@ -6,7 +6,9 @@ them so); `latestVersionIdStr` is repeated for search-style readers.
 """
 from rest_framework import serializers
 
-from accounts.serializers import ngc_datetime
+from accounts.serializers import NgcDateTimeField
+from artifacts.core.serializers import ArtifactCoreOutput, CreatedByUserField, optional_text, search_hit, user_label, wire_labels
+from registry_portal.api import pagination_schema, wrapped_schema
 from helmrepo.models import Chart, ChartVersion
 
 # NGC's client sends null for every option not given; the guide's PATCH body (6.5.1) has these keys.
@@ -14,10 +16,6 @@ CHART_WIRE = {
     "displayName": "display_name", "shortDescription": "short_description", "description": "overview",
     "logo": "logo", "publisher": "publisher", "builtBy": "built_by",
 }
-
-
-def _text(**kwargs):
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False, **kwargs)
 
 
 class ChartAttributeInput(serializers.Serializer):
@@ -30,12 +28,12 @@ class ChartInput(serializers.Serializer):
     is accepted and ignored: charts have no custom attributes here)."""
 
     name = serializers.CharField(required=False, max_length=64)
-    displayName = _text(max_length=255)
-    shortDescription = _text(max_length=1000)
-    description = _text()
-    logo = _text(max_length=1000)
-    publisher = _text(max_length=255)
-    builtBy = _text(max_length=255)
+    displayName = optional_text(max_length=255)
+    shortDescription = optional_text(max_length=1000)
+    description = optional_text()
+    logo = optional_text(max_length=1000)
+    publisher = optional_text(max_length=255)
+    builtBy = optional_text(max_length=255)
     labelsV2 = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True)
     labels = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True)
     attributes = ChartAttributeInput(many=True, required=False, allow_null=True)
@@ -44,80 +42,78 @@ class ChartInput(serializers.Serializer):
         """Keyword arguments for chart_create/chart_update: the fields present and not null."""
         data = self.validated_data
         kwargs = {CHART_WIRE[key]: value for key, value in data.items() if key in CHART_WIRE and value is not None}
-        labels = data.get("labelsV2") if data.get("labelsV2") is not None else data.get("labels")
-        if labels is not None:
-            kwargs["labels"] = [label.strip() for label in labels if label.strip()]
+        if wire_labels(data) is not None:
+            kwargs["labels"] = wire_labels(data)
         return kwargs
 
 
-def _user_label(user) -> str:
-    return (user.name or user.email) if user is not None else ""
+class ChartOutput(ArtifactCoreOutput):
+    """A chart (`artifact`). Its version ids are strings in `latestVersionId` too."""
+
+    description = serializers.CharField(source="overview")
+    isReadOnly = serializers.SerializerMethodField()
+    latestVersionId = serializers.CharField(source="latest_version.version", allow_null=True)
+    latestVersionIdStr = serializers.CharField(source="latest_version.version", allow_null=True)
+    latestVersionSizeInBytes = serializers.IntegerField(source="latest_version.size", allow_null=True)
+
+    def get_isReadOnly(self, chart: Chart) -> bool:
+        return False
 
 
-def chart_output(chart: Chart) -> dict:
-    latest = chart.latest_version
-    return {
-        "name": chart.name,
-        "orgName": chart.org.name,
-        "teamName": chart.team.name if chart.team_id else None,
-        "displayName": chart.display_name or chart.name,
-        "shortDescription": chart.short_description,
-        "description": chart.overview,
-        "labels": list(chart.labels or []),
-        "logo": chart.logo or None,
-        "publisher": chart.publisher,
-        "builtBy": chart.built_by,
-        "createdDate": ngc_datetime(chart.created_at),
-        "updatedDate": ngc_datetime(chart.updated_at),
-        "createdByUser": _user_label(chart.created_by),
-        "isPublic": False,
-        "isReadOnly": False,
-        "latestVersionId": latest.version if latest else None,
-        "latestVersionIdStr": latest.version if latest else None,
-        "latestVersionSizeInBytes": latest.size if latest else None,
-    }
+class ChartVersionOutput(serializers.Serializer):
+    """A chart version (`artifactVersion`): a version exists only once its package is stored."""
+
+    id = serializers.CharField(source="version")
+    versionId = serializers.CharField(source="version")
+    status = serializers.SerializerMethodField()
+    totalFileCount = serializers.SerializerMethodField()
+    totalSizeInBytes = serializers.IntegerField(source="size")
+    createdDate = NgcDateTimeField(source="created_at")
+    updatedDate = NgcDateTimeField(source="created_at")
+    createdByUser = CreatedByUserField()
+    appVersion = serializers.CharField(source="app_version")
+    description = serializers.CharField()
+    digest = serializers.SerializerMethodField()
+    malwareScanStatus = serializers.SerializerMethodField()
+
+    def get_status(self, version: ChartVersion) -> str:
+        return "UPLOAD_COMPLETE"
+
+    def get_totalFileCount(self, version: ChartVersion) -> int:
+        return len(version.files or [])
+
+    def get_digest(self, version: ChartVersion) -> str:
+        return f"sha256:{version.digest}"
+
+    def get_malwareScanStatus(self, version: ChartVersion) -> str:
+        return "NOT_SCANNED"
 
 
-def version_output(version: ChartVersion) -> dict:
-    return {
-        "id": version.version,
-        "versionId": version.version,
-        "status": "UPLOAD_COMPLETE",  # a version exists only once its package is stored
-        "totalFileCount": len(version.files or []),
-        "totalSizeInBytes": version.size,
-        "createdDate": ngc_datetime(version.created_at),
-        "updatedDate": ngc_datetime(version.created_at),
-        "createdByUser": _user_label(version.created_by),
-        "appVersion": version.app_version,
-        "description": version.description,
-        "digest": f"sha256:{version.digest}",
-        "malwareScanStatus": "NOT_SCANNED",
-    }
+class ChartFileOutput(serializers.Serializer):
+    """A member of the package, from the listing stored at push time (`{"path", "size"}` rows)."""
+
+    path = serializers.CharField()
+    sizeInBytes = serializers.SerializerMethodField()
+
+    def get_sizeInBytes(self, row: dict) -> int:
+        return int(row.get("size") or 0)
 
 
-def file_output(row: dict) -> dict:
-    return {"path": row["path"], "sizeInBytes": int(row.get("size") or 0)}
+CHART_BODY = wrapped_schema("ChartBody", "artifact", ChartOutput)
+CHART_VERSION_BODY = wrapped_schema("ChartVersionBody", "artifactVersion", ChartVersionOutput)
+CHART_VERSIONS_BODY = pagination_schema("ChartVersionList", "artifactVersions", ChartVersionOutput, artifact=ChartOutput())
+CHART_FILES_BODY = pagination_schema("ChartFileList", "artifactFiles", ChartFileOutput)
 
 
 def search_resource(chart: Chart) -> dict:
     """One hit of `/v2/search/…/resources/HELM_CHART` (§5.5): the client reads the latest version
     and its size from `attributes`."""
     latest = chart.latest_version
-    attributes = {
-        "latestVersionIdStr": latest.version if latest else "",
-        "latestVersionSizeInBytes": str(latest.size) if latest else "0",
-    }
-    return {
-        "resourceId": chart.resource_id,
-        "resourceType": "HELM_CHART",
-        "name": chart.name,
-        "displayName": chart.display_name or chart.name,
-        "orgName": chart.org.name,
-        "teamName": chart.team.name if chart.team_id else None,
-        "description": chart.short_description,
-        "dateCreated": ngc_datetime(chart.created_at),
-        "dateModified": ngc_datetime(chart.updated_at),
-        "createdBy": _user_label(chart.created_by),
-        "labels": [{"key": "general", "values": list(chart.labels or [])}] if chart.labels else [],
-        "attributes": [{"key": key, "value": value} for key, value in attributes.items()],
-    }
+    return search_hit(
+        chart, resource_type="HELM_CHART", name=chart.name, description=chart.short_description,
+        createdBy=user_label(chart.created_by),
+        attributes={
+            "latestVersionIdStr": latest.version if latest else "",
+            "latestVersionSizeInBytes": str(latest.size) if latest else "0",
+        },
+    )

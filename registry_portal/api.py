@@ -32,6 +32,15 @@ def ok(status: int = 200, **payload) -> Response:
     return Response(body, status=status)
 
 
+def valid_body(serializer_class: type[drf_serializers.Serializer], data, *, partial: bool = False) -> drf_serializers.Serializer:
+    """The request body checked by an input serializer: a JSON object, or InvalidInput."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
 def int_param(request, name: str, default: int) -> int:
     """A non-negative whole-number query parameter, or a 400 naming it."""
     raw = request.query_params.get(name)
@@ -97,28 +106,31 @@ PAGE_PARAMETERS = [
 ]
 
 
-def pagination_schema(name: str, key: str, item) -> drf_serializers.Serializer:
-    """The OpenAPI body of a paginated response: `{key: [item...], paginationInfo}`."""
-    return inline_serializer(
-        name,
-        {
-            key: item(many=True),
-            "paginationInfo": inline_serializer(
-                f"{name}Pagination",
-                {
-                    "index": drf_serializers.IntegerField(),
-                    "size": drf_serializers.IntegerField(),
-                    "totalResults": drf_serializers.IntegerField(),
-                    "totalPages": drf_serializers.IntegerField(),
-                },
-            ),
-        },
-    )
+# The OpenAPI shape of NgcPagination.info.
+PAGINATION_INFO = inline_serializer(
+    "PaginationInfo",
+    {
+        "index": drf_serializers.IntegerField(),
+        "size": drf_serializers.IntegerField(),
+        "totalResults": drf_serializers.IntegerField(),
+        "totalPages": drf_serializers.IntegerField(),
+    },
+)
+
+
+def ok_schema(name: str, fields: dict) -> drf_serializers.Serializer:
+    """The OpenAPI body `ok(**fields)` answers: `requestStatus` and the given fields."""
+    return inline_serializer(name, {"requestStatus": drf_serializers.DictField(), **fields})
+
+
+def pagination_schema(name: str, key: str, item, **extra) -> drf_serializers.Serializer:
+    """The OpenAPI body of a paginated response: `{key: [item...], paginationInfo}` plus `extra` fields."""
+    return ok_schema(name, {key: item(many=True), **extra, "paginationInfo": PAGINATION_INFO})
 
 
 def wrapped_schema(name: str, key: str, item) -> drf_serializers.Serializer:
-    """The OpenAPI body of `{key: item}`."""
-    return inline_serializer(name, {key: item()})
+    """The OpenAPI body of `ok(key=item)`."""
+    return ok_schema(name, {key: item()})
 
 
-STATUS_ONLY = inline_serializer("RequestStatus", {"requestStatus": drf_serializers.DictField()})
+STATUS_ONLY = ok_schema("RequestStatus", {})

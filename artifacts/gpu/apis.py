@@ -4,14 +4,14 @@
 creates or replaces the reported fields: what `ngc gpuhost report` sends), and
 `POST /v2/{ot}/repos/<repo>/images/<tag>/gpu-check` (re-check an image now, in the background).
 """
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework.views import APIView
 
 from accounts.apis import org_space
-from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, ok_schema, paginated, pagination_schema, wrapped_schema
 from registry_portal.errors import InvalidInput, NotFound
-from accounts.serializers import ngc_datetime
+from accounts.serializers import NgcDateTimeField
 from artifacts import selectors as artifact_selectors
 from artifacts.gpu import selectors, services, tasks
 
@@ -19,17 +19,32 @@ WIRE_FIELDS = {
     "architecture": "architecture", "variant": "variant", "os": "os", "driverVersion": "driver_version",
     "cudaVersion": "cuda_version", "gpus": "gpus", "labels": "labels",
 }
-HOST = inline_serializer("GpuHost", {"gpuHost": drf_serializers.DictField()})
+
+
+class GpuOutput(drf_serializers.Serializer):
+    name = drf_serializers.CharField()
+    computeCapability = drf_serializers.CharField()
+    brand = drf_serializers.CharField()
 
 
 class GpuHostOutput(drf_serializers.Serializer):
-    def to_representation(self, host):
-        return {
-            "name": host.name, "org": host.org.name, "architecture": host.architecture, "variant": host.variant,
-            "os": host.os, "driverVersion": host.driver_version, "cudaVersion": host.cuda_version,
-            "gpus": host.gpus, "labels": host.labels,
-            "createdDate": ngc_datetime(host.created_at), "updatedDate": ngc_datetime(host.updated_at),
-        }
+    name = drf_serializers.CharField()
+    org = drf_serializers.CharField(source="org.name")
+    architecture = drf_serializers.CharField()
+    variant = drf_serializers.CharField()
+    os = drf_serializers.CharField()
+    driverVersion = drf_serializers.CharField(source="driver_version")
+    cudaVersion = drf_serializers.CharField(source="cuda_version")
+    gpus = GpuOutput(many=True)
+    labels = drf_serializers.ListField(child=drf_serializers.CharField())
+    createdDate = NgcDateTimeField(source="created_at")
+    updatedDate = NgcDateTimeField(source="updated_at")
+
+
+HOST = wrapped_schema("GpuHostBody", "gpuHost", GpuHostOutput)
+HOSTS = pagination_schema("GpuHostList", "gpuHosts", GpuHostOutput)
+# `gpuCompatibility[]`: artifacts.gpu.selectors.verdict_payload, one per host and platform.
+COMPATIBILITY = ok_schema("GpuCompatibility", {"gpuCompatibility": drf_serializers.ListField(child=drf_serializers.DictField())})
 
 
 def _fields(data, *, allow_name: bool = False) -> dict:
@@ -48,7 +63,7 @@ def _host_response(host, status: int = 200):
 class GpuHostListApi(APIView):
     """`GET /v2/org/<org>/gpu-hosts` (paged `gpuHosts`, any org member) and `POST` (Registry Admin)."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=HOST)
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=HOSTS)
     def get(self, request, org: str):
         space = org_space(request, org)
         return paginated(request, selectors.org_hosts(space.org), key="gpuHosts", serializer=GpuHostOutput)
@@ -100,13 +115,13 @@ class GpuCheckApi(APIView):
             raise NotFound(f"Tag '{tag}' not found in repository '{repository.name}'.")
         return repository, row
 
-    @extend_schema(request=None, responses=STATUS_ONLY)
+    @extend_schema(request=None, responses={202: COMPATIBILITY})
     def post(self, request, org: str, repo: str, tag: str, team: str | None = None):
         repository, row = self._tag(request, org, repo, tag, team)
         tasks.enqueue(tasks.check_manifest, row.manifest_id)
         return ok(202, gpuCompatibility=selectors.compatibility(request.user, repository, row))
 
-    @extend_schema(responses=STATUS_ONLY)
+    @extend_schema(responses=COMPATIBILITY)
     def get(self, request, org: str, repo: str, tag: str, team: str | None = None):
         repository, row = self._tag(request, org, repo, tag, team)
         return ok(gpuCompatibility=selectors.compatibility(request.user, repository, row))

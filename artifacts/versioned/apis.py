@@ -8,33 +8,30 @@ download of files are in transfer_apis.py.
 """
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from accounts.apis import org_space
-from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated
+from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated, valid_body, wrapped_schema
 from registry_portal.errors import InvalidInput
 from artifacts.versioned import selectors, services
 from artifacts.versioned.models import VersionStatus
 from artifacts.versioned.serializers import (
+    ARTIFACT_BODY,
+    FILES_BODY,
+    VERSION_BODY,
+    VERSIONS_BODY,
     ArtifactInput,
     FileOutput,
+    ArtifactOutput,
     VersionInput,
-    artifact_output,
+    VersionOutput,
     json_key,
-    version_output,
 )
 
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
 SORT_ORDER = OpenApiParameter("sort-order", str, description="SEMVER_DESC: SemVer precedence, non-SemVer after")
 SET_LATEST = OpenApiParameter("set-latest", bool, description="accepted; the latest is the highest complete version")
-
-
-def _valid(serializer_class, data, *, partial: bool = False):
-    if not isinstance(data, dict):
-        raise InvalidInput("The request body must be a JSON object.")
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 def _artifact(request, org: str, team: str | None, kind: str, name: str):
@@ -47,20 +44,20 @@ def _version(request, org, team, kind, name, version):
 
 
 def _one(artifact):
-    return ok(**{json_key(artifact.kind, "one"): artifact_output(artifact)})
+    return ok(**{json_key(artifact.kind, "one"): ArtifactOutput(artifact).data})
 
 
 def _one_version(version):
-    return ok(**{json_key(version.artifact.kind, "version"): version_output(version)})
+    return ok(**{json_key(version.artifact.kind, "version"): VersionOutput(version).data})
 
 
 class ArtifactListApi(APIView):
     """`POST /v2/{ot}/{kind}`: create a model or resource (409 when the name is taken)."""
 
-    @extend_schema(operation_id="versioned_artifact_create", request=ArtifactInput, responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_create", request=ArtifactInput, responses=ARTIFACT_BODY)
     def post(self, request, org: str, kind: str, team: str | None = None):
         space = org_space(request, org, team)
-        data = _valid(ArtifactInput, request.data)
+        data = valid_body(ArtifactInput, request.data)
         name = data.validated_data.get("name")
         if not name:
             raise InvalidInput("name is required.", field="name")
@@ -71,14 +68,14 @@ class ArtifactListApi(APIView):
 class ArtifactDetailApi(APIView):
     """`GET|PATCH|DELETE /v2/{ot}/{kind}/<name>`."""
 
-    @extend_schema(operation_id="versioned_artifact_detail", parameters=[RESOLVE_LABELS], responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_detail", parameters=[RESOLVE_LABELS], responses=ARTIFACT_BODY)
     def get(self, request, org: str, kind: str, name: str, team: str | None = None):
         return _one(_artifact(request, org, team, kind, name))
 
-    @extend_schema(operation_id="versioned_artifact_update", request=ArtifactInput, responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_update", request=ArtifactInput, responses=ARTIFACT_BODY)
     def patch(self, request, org: str, kind: str, name: str, team: str | None = None):
         artifact = _artifact(request, org, team, kind, name)
-        changes = _valid(ArtifactInput, request.data, partial=True).service_kwargs()
+        changes = valid_body(ArtifactInput, request.data, partial=True).service_kwargs()
         return _one(services.artifact_update(actor=request.user, artifact=artifact, **changes))
 
     @extend_schema(operation_id="versioned_artifact_delete", responses=STATUS_ONLY)
@@ -91,19 +88,19 @@ class VersionListApi(APIView):
     """`GET /v2/{ot}/{kind}/<name>/versions` (paged, `sort-order=SEMVER_DESC`) and `POST` (create a
     version; 409 when it exists, and NVIDIA's client then GETs it to resume)."""
 
-    @extend_schema(operation_id="versioned_artifact_versions", parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_versions", parameters=[*PAGE_PARAMETERS, SORT_ORDER], responses=VERSIONS_BODY)
     def get(self, request, org: str, kind: str, name: str, team: str | None = None):
         artifact = _artifact(request, org, team, kind, name)
         rows = selectors.artifact_versions(artifact, sort_order=request.query_params.get("sort-order"))
         return paginated(
-            request, rows, key=json_key(kind, "versions"), serializer=version_output,
-            **{json_key(kind, "one"): artifact_output(artifact)},
+            request, rows, key=json_key(kind, "versions"), serializer=VersionOutput,
+            **{json_key(kind, "one"): ArtifactOutput(artifact).data},
         )
 
-    @extend_schema(operation_id="versioned_artifact_version_create", request=VersionInput, responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_version_create", request=VersionInput, responses=VERSION_BODY)
     def post(self, request, org: str, kind: str, name: str, team: str | None = None):
         artifact = _artifact(request, org, team, kind, name)
-        data = _valid(VersionInput, request.data)
+        data = valid_body(VersionInput, request.data)
         version = services.version_create(
             actor=request.user, artifact=artifact, version=data.validated_data.get("versionId"), **data.version_kwargs()
         )
@@ -117,14 +114,14 @@ class VersionDetailApi(APIView):
     """`GET|PATCH|DELETE /v2/{ot}/{kind}/<name>/versions/<version>`; a PATCH with
     `"status": "UPLOAD_COMPLETE"` asks the transfer layer to verify and complete the version."""
 
-    @extend_schema(operation_id="versioned_artifact_version_detail", responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_version_detail", responses=VERSION_BODY)
     def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         return _one_version(_version(request, org, team, kind, name, version))
 
-    @extend_schema(operation_id="versioned_artifact_version_update", parameters=[SET_LATEST], request=VersionInput, responses=STATUS_ONLY)
+    @extend_schema(operation_id="versioned_artifact_version_update", parameters=[SET_LATEST], request=VersionInput, responses=VERSION_BODY)
     def patch(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, kind, name, version)
-        data = _valid(VersionInput, request.data, partial=True)
+        data = valid_body(VersionInput, request.data, partial=True)
         status = data.validated_data.get("status")
         if status not in (None, VersionStatus.UPLOAD_COMPLETE):
             raise InvalidInput("status may only be set to UPLOAD_COMPLETE.", field="status")
@@ -151,7 +148,7 @@ class VersionDetailApi(APIView):
 class VersionFilesApi(APIView):
     """`GET /v2/{ot}/{kind}/<name>/versions/<version>/files`: paged `modelFiles[]` (path, sizeInBytes, sha256)."""
 
-    @extend_schema(operation_id="versioned_artifact_version_files", parameters=PAGE_PARAMETERS, responses=FileOutput(many=True))
+    @extend_schema(operation_id="versioned_artifact_version_files", parameters=PAGE_PARAMETERS, responses=FILES_BODY)
     def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
         row = _version(request, org, team, kind, name, version)
         return paginated(request, selectors.version_files(row), key=json_key(kind, "files"), serializer=FileOutput)
@@ -165,7 +162,7 @@ class LabelSetListApi(APIView):
     @extend_schema(
         operation_id="label_sets_list",
         parameters=[OpenApiParameter("resource-type", str, description="accepted; there are no label sets")],
-        responses=STATUS_ONLY,
+        responses=wrapped_schema("LabelSets", "labelSets", lambda: serializers.ListField(child=serializers.DictField())),
     )
     def get(self, request):
         return ok(labelSets=[])

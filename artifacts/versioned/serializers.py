@@ -5,10 +5,21 @@ build the response objects. Models answer `model`/`modelVersion…`, resources `
 with `trainingFramework` for the framework. Only string ids (`versionId`, `latestVersionIdStr`):
 NVIDIA's client parses the legacy integer ids as int.
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from registry_portal.api import PAGINATION_INFO, ok_schema
 from registry_portal.errors import InvalidInput
-from accounts.serializers import NgcDateTimeField, ngc_datetime
+from accounts.serializers import NgcDateTimeField
+from artifacts.core.serializers import (
+    ArtifactCoreOutput,
+    BlankAsNullCharField,
+    CreatedByUserField,
+    optional_text,
+    search_hit,
+    user_label,
+    wire_labels,
+)
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion, VersionedArtifact
 
 JSON_KEYS = {
@@ -23,14 +34,10 @@ def json_key(kind: str, what: str) -> str:
     return JSON_KEYS[kind][what]
 
 
-def _text(**kwargs):
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False, **kwargs)
-
-
 class PublicDatasetInput(serializers.Serializer):
-    name = _text()
-    link = _text()
-    license = _text()
+    name = optional_text()
+    link = optional_text()
+    license = optional_text()
 
 
 # wire name → service keyword
@@ -49,23 +56,23 @@ class ArtifactInput(serializers.Serializer):
     bias, explainability, privacy, safetyAndSecurity, encryptionKey…)."""
 
     name = serializers.CharField(required=False, max_length=64)
-    displayName = _text()
-    shortDescription = _text()
-    description = _text()
-    logo = _text()
-    publisher = _text()
-    builtBy = _text()
-    ownerName = _text()
-    application = _text()
-    framework = _text()
-    trainingFramework = _text()
-    modelFormat = _text()
-    precision = _text()
-    advanced = _text()
-    performance = _text()
-    quickStartGuide = _text()
-    releaseNotes = _text()
-    setup = _text()
+    displayName = optional_text()
+    shortDescription = optional_text()
+    description = optional_text()
+    logo = optional_text()
+    publisher = optional_text()
+    builtBy = optional_text()
+    ownerName = optional_text()
+    application = optional_text()
+    framework = optional_text()
+    trainingFramework = optional_text()
+    modelFormat = optional_text()
+    precision = optional_text()
+    advanced = optional_text()
+    performance = optional_text()
+    quickStartGuide = optional_text()
+    releaseNotes = optional_text()
+    setup = optional_text()
     labelsV2 = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True)
     labels = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True)
     publicDatasetUsed = PublicDatasetInput(required=False, allow_null=True)
@@ -75,9 +82,8 @@ class ArtifactInput(serializers.Serializer):
         sends null for every option not given)."""
         data = self.validated_data
         kwargs = {ARTIFACT_WIRE[key]: value for key, value in data.items() if key in ARTIFACT_WIRE and value is not None}
-        labels = data.get("labelsV2") if data.get("labelsV2") is not None else data.get("labels")
-        if labels is not None:
-            kwargs["labels"] = labels
+        if wire_labels(data) is not None:
+            kwargs["labels"] = wire_labels(data)
         dataset = data.get("publicDatasetUsed")
         if dataset:
             for key in ("name", "link", "license"):
@@ -107,22 +113,22 @@ class VersionInput(serializers.Serializer):
     """The create/update body of a version (`upload-version`, `update <target>:<version>`)."""
 
     versionId = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=64)
-    description = _text()
-    accuracyReached = _text()
-    batchSize = _text()
-    gpuModel = _text()
-    memoryFootprint = _text()
-    numberOfEpochs = _text()
-    ownerName = _text()
-    link = _text()
-    linkType = _text()
+    description = optional_text()
+    accuracyReached = optional_text()
+    batchSize = optional_text()
+    gpuModel = optional_text()
+    memoryFootprint = optional_text()
+    numberOfEpochs = optional_text()
+    ownerName = optional_text()
+    link = optional_text()
+    linkType = optional_text()
     otherContents = KeyValueInput(many=True, required=False, allow_null=True)
     customMetrics = serializers.JSONField(required=False, allow_null=True)
-    releaseNotes = _text()
-    performance = _text()
-    quickStartGuide = _text()
-    setup = _text()
-    advanced = _text()
+    releaseNotes = optional_text()
+    performance = optional_text()
+    quickStartGuide = optional_text()
+    setup = optional_text()
+    advanced = optional_text()
     status = serializers.CharField(required=False, allow_null=True)
 
     def version_kwargs(self) -> dict:
@@ -147,75 +153,88 @@ class VersionInput(serializers.Serializer):
 # --- output -------------------------------------------------------------------------------------
 
 
-def _user_label(user) -> str:
-    return (user.name or user.email) if user is not None else ""
+class PublicDatasetOutput(serializers.Serializer):
+    name = serializers.CharField(source="public_dataset_name")
+    link = serializers.CharField(source="public_dataset_link")
+    license = serializers.CharField(source="public_dataset_license")
 
 
-def artifact_output(artifact: VersionedArtifact) -> dict:
-    latest = artifact.latest_version
-    body = {
-        "name": artifact.name,
-        "orgName": artifact.org.name,
-        "teamName": artifact.team.name if artifact.team_id else None,
-        "displayName": artifact.display_name or artifact.name,
-        "shortDescription": artifact.short_description,
-        "description": artifact.description,
-        "labels": list(artifact.labels or []),
-        "logo": artifact.logo or None,
-        "publisher": artifact.publisher,
-        "builtBy": artifact.built_by,
-        "ownerName": artifact.owner_name,
-        "application": artifact.application,
-        "framework": artifact.framework,
-        "modelFormat": artifact.model_format,
-        "precision": artifact.precision,
-        "publicDatasetUsed": {
-            "name": artifact.public_dataset_name,
-            "link": artifact.public_dataset_link,
-            "license": artifact.public_dataset_license,
-        },
-        "createdDate": ngc_datetime(artifact.created_at),
-        "updatedDate": ngc_datetime(artifact.updated_at),
-        "createdByUser": _user_label(artifact.created_by),
-        "isPublic": False,
-        "latestVersionIdStr": latest.version if latest else None,
-        "latestVersionSizeInBytes": latest.total_size_bytes if latest else 0,
-    }
-    if artifact.kind == ArtifactKind.RESOURCE:
-        body.update(
-            trainingFramework=artifact.framework,
-            advanced=artifact.advanced_guide,
-            performance=artifact.performance,
-            quickStartGuide=artifact.quick_start_guide,
-            releaseNotes=artifact.release_notes,
-            setup=artifact.setup_guide,
-        )
-    return body
+RESOURCE_ONLY = ("trainingFramework", "advanced", "performance", "quickStartGuide", "releaseNotes", "setup")
 
 
-def version_output(version: ArtifactVersion) -> dict:
-    return {
-        "versionId": version.version,
-        "status": version.status,
-        "failureReason": version.failure_reason or None,
-        "totalFileCount": version.total_file_count,
-        "totalSizeInBytes": version.total_size_bytes,
-        "createdDate": ngc_datetime(version.created_at),
-        "updatedDate": ngc_datetime(version.updated_at),
-        "createdByUser": _user_label(version.created_by),
-        "ownerName": version.owner_name,
-        "description": version.description,
-        "gpuModel": version.gpu_model,
-        # NVIDIA's client parses these three with int()/float() and crashes on "": null when unset.
-        "batchSize": version.batch_size or None,
-        "numberOfEpochs": version.number_of_epochs or None,
-        "accuracyReached": version.accuracy_reached or None,
-        "memoryFootprint": version.memory_footprint,
-        "isSigned": False,
-        "storageVersion": "V2",
-        "customMetrics": list(version.custom_metrics or []),
-        "otherContents": [{"key": version.link_type, "value": version.link}] if version.link else [],
-    }
+class ArtifactOutput(ArtifactCoreOutput):
+    """A model (`model`) or resource (`recipe`); resources add their framework and documentation tabs."""
+
+    description = serializers.CharField()
+    ownerName = serializers.CharField(source="owner_name")
+    application = serializers.CharField()
+    framework = serializers.CharField()
+    modelFormat = serializers.CharField(source="model_format")
+    precision = serializers.CharField()
+    publicDatasetUsed = PublicDatasetOutput(source="*")
+    latestVersionIdStr = serializers.CharField(source="latest_version.version", allow_null=True)
+    latestVersionSizeInBytes = serializers.SerializerMethodField()
+    trainingFramework = serializers.CharField(source="framework", required=False)
+    advanced = serializers.CharField(source="advanced_guide", required=False)
+    performance = serializers.CharField(required=False)
+    quickStartGuide = serializers.CharField(source="quick_start_guide", required=False)
+    releaseNotes = serializers.CharField(source="release_notes", required=False)
+    setup = serializers.CharField(source="setup_guide", required=False)
+
+    def get_latestVersionSizeInBytes(self, artifact: VersionedArtifact) -> int:
+        return artifact.latest_version.total_size_bytes if artifact.latest_version else 0
+
+    def to_representation(self, artifact: VersionedArtifact) -> dict:
+        body = super().to_representation(artifact)
+        if artifact.kind != ArtifactKind.RESOURCE:
+            for key in RESOURCE_ONLY:
+                del body[key]
+        return body
+
+
+class KeyValueOutput(serializers.Serializer):
+    key = serializers.CharField()
+    value = serializers.CharField()
+
+
+class MetricsTableOutput(serializers.Serializer):
+    name = serializers.CharField()
+    attributes = KeyValueOutput(many=True)
+
+
+class VersionOutput(serializers.Serializer):
+    """A version (`modelVersion` / `recipeVersion`)."""
+
+    versionId = serializers.CharField(source="version")
+    status = serializers.CharField()
+    failureReason = BlankAsNullCharField(source="failure_reason")
+    totalFileCount = serializers.IntegerField(source="total_file_count")
+    totalSizeInBytes = serializers.IntegerField(source="total_size_bytes")
+    createdDate = NgcDateTimeField(source="created_at")
+    updatedDate = NgcDateTimeField(source="updated_at")
+    createdByUser = CreatedByUserField()
+    ownerName = serializers.CharField(source="owner_name")
+    description = serializers.CharField()
+    gpuModel = serializers.CharField(source="gpu_model")
+    # NVIDIA's client parses these three with int()/float() and crashes on "": null when unset.
+    batchSize = BlankAsNullCharField(source="batch_size")
+    numberOfEpochs = BlankAsNullCharField(source="number_of_epochs")
+    accuracyReached = BlankAsNullCharField(source="accuracy_reached")
+    memoryFootprint = serializers.CharField(source="memory_footprint")
+    isSigned = serializers.SerializerMethodField()
+    storageVersion = serializers.SerializerMethodField()
+    customMetrics = MetricsTableOutput(source="custom_metrics", many=True)
+    otherContents = serializers.SerializerMethodField()
+
+    def get_isSigned(self, version: ArtifactVersion) -> bool:
+        return False
+
+    def get_storageVersion(self, version: ArtifactVersion) -> str:
+        return "V2"
+
+    @extend_schema_field(KeyValueOutput(many=True))
+    def get_otherContents(self, version: ArtifactVersion) -> list[dict]:
+        return [{"key": version.link_type, "value": version.link}] if version.link else []
 
 
 class FileOutput(serializers.ModelSerializer):
@@ -229,28 +248,32 @@ class FileOutput(serializers.ModelSerializer):
         fields = ["path", "sizeInBytes", "sha256", "createdDate"]
 
 
+def _by_kind(what: str, item, **kwargs) -> dict:
+    """OpenAPI fields `{model…: item, recipe…: item}`, neither required: one operation serves both kinds."""
+    return {JSON_KEYS[kind][what]: item(required=False, **kwargs) for kind in ArtifactKind}
+
+
+ARTIFACT_BODY = ok_schema("VersionedArtifactBody", _by_kind("one", ArtifactOutput))
+VERSION_BODY = ok_schema("ArtifactVersionBody", _by_kind("version", VersionOutput))
+VERSIONS_BODY = ok_schema(
+    "ArtifactVersionList",
+    {**_by_kind("one", ArtifactOutput), **_by_kind("versions", VersionOutput, many=True), "paginationInfo": PAGINATION_INFO},
+)
+FILES_BODY = ok_schema("ArtifactFileList", {**_by_kind("files", FileOutput, many=True), "paginationInfo": PAGINATION_INFO})
+
+
 def search_resource(artifact: VersionedArtifact) -> dict:
-    """One hit of `/v2/search/…/resources/MODEL|RECIPE` (§5.5): the client flattens `attributes`."""
+    """One hit of `/v2/search/…/resources/MODEL|RECIPE` (§5.5)."""
     latest = artifact.latest_version
-    attributes = {
-        "application": artifact.application,
-        "framework": artifact.framework,
-        "precision": artifact.precision,
-        "format": artifact.model_format,
-        "latestVersionIdStr": latest.version if latest else "",
-        "latestVersionSizeInBytes": str(latest.total_size_bytes) if latest else "0",
-    }
-    return {
-        "resourceId": artifact.resource_id,
-        "resourceType": "MODEL" if artifact.kind == ArtifactKind.MODEL else "RECIPE",
-        "name": artifact.name,
-        "displayName": artifact.display_name or artifact.name,
-        "orgName": artifact.org.name,
-        "teamName": artifact.team.name if artifact.team_id else None,
-        "description": artifact.short_description,
-        "dateCreated": ngc_datetime(artifact.created_at),
-        "dateModified": ngc_datetime(artifact.updated_at),
-        "createdBy": _user_label(artifact.created_by),
-        "labels": [{"key": "general", "values": list(artifact.labels or [])}] if artifact.labels else [],
-        "attributes": [{"key": key, "value": value} for key, value in attributes.items()],
-    }
+    return search_hit(
+        artifact, resource_type="MODEL" if artifact.kind == ArtifactKind.MODEL else "RECIPE", name=artifact.name,
+        description=artifact.short_description, createdBy=user_label(artifact.created_by),
+        attributes={
+            "application": artifact.application,
+            "framework": artifact.framework,
+            "precision": artifact.precision,
+            "format": artifact.model_format,
+            "latestVersionIdStr": latest.version if latest else "",
+            "latestVersionSizeInBytes": str(latest.total_size_bytes) if latest else "0",
+        },
+    )
