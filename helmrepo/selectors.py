@@ -8,20 +8,15 @@ latest version, creator) so their query count does not grow with the rows.
 from django.db.models import Q, QuerySet
 
 from registry_portal.errors import NotFound
-from accounts.permissions import Action, Space, can, teams_with
+from accounts.permissions import Action, Space, can
 from accounts.roles import Service
-from artifacts.versioned.selectors import matching_glob
+from artifacts.core.selectors import readable_in_scope, with_relations
 from artifacts.versioned.semver import semver_desc
 from helmrepo.models import Chart, ChartVersion
 
 __all__ = [
     "chart_in_space", "chart_version", "chart_versions", "charts_in_search_scope", "charts_in_space",
-    "matching_glob",
 ]
-
-
-def _with_relations(rows: QuerySet) -> QuerySet:
-    return rows.select_related("org", "team", "latest_version", "created_by")
 
 
 def charts_in_space(user, space: Space, *, search: str = "") -> QuerySet:
@@ -32,28 +27,19 @@ def charts_in_space(user, space: Space, *, search: str = "") -> QuerySet:
     rows = Chart.objects.filter(org=space.org, team=space.team)
     if search:
         rows = rows.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
-    return _with_relations(rows).order_by("name")
+    return with_relations(rows).order_by("name")
 
 
 def charts_in_search_scope(user, space: Space) -> QuerySet:
-    """Charts the user may read in `space`: for an org space, the org's own and those of the org's
-    teams the user may read; for a team space, that team's."""
-    rows = Chart.objects.filter(org=space.org)
-    if space.team is not None:
-        if not can(user, Action.READ, space, service=Service.HELM):
-            return rows.none()
-        return _with_relations(rows.filter(team=space.team))
-    condition = Q(team__in=teams_with(user, space.org, Action.READ, service=Service.HELM))
-    if can(user, Action.READ, space, service=Service.HELM):
-        condition |= Q(team__isnull=True)
-    return _with_relations(rows.filter(condition))
+    """Charts the user may read in `space` (artifacts.core.selectors.readable_in_scope)."""
+    return readable_in_scope(user, Chart.objects.all(), space, service=Service.HELM)
 
 
 def chart_in_space(user, space: Space, name: str) -> Chart:
     """The chart `name` of `space`; NotFound unless it exists and the user may READ it."""
     chart = None
     if can(user, Action.READ, space, service=Service.HELM):
-        chart = _with_relations(Chart.objects.filter(org=space.org, team=space.team, name=name)).first()
+        chart = with_relations(Chart.objects.filter(org=space.org, team=space.team, name=name)).first()
     if chart is None:
         raise NotFound(f"Helm chart '{space.path}/{name}' not found.")
     return chart

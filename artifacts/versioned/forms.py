@@ -3,7 +3,7 @@ the dropdowns of artifacts.versioned.choices; artifacts.versioned.services decid
 from django import forms
 
 from accounts.models import RoleBinding, User
-from artifacts.logos import LogoUploadField
+from artifacts.core.forms import MARKDOWN_HELP, ArtifactMetadataForm, LabelsField
 from artifacts.versioned import choices
 from artifacts.versioned.models import ArtifactKind, VersionedArtifact
 from registry_portal.names import NAME_PATTERN, NAME_RULE
@@ -12,7 +12,6 @@ RESOURCE_DOCS = (
     ("advanced_guide", "Advanced guide"), ("performance", "Performance"), ("quick_start_guide", "Quick start guide"),
     ("release_notes", "Release notes"), ("setup_guide", "Setup"),
 )
-MARKDOWN_HELP = "Markdown: headings, lists, links, tables and fenced code. Raw HTML is removed."
 
 
 def _dropdown(values: tuple[str, ...], current: str = "") -> list[tuple[str, str]]:
@@ -37,10 +36,11 @@ def owner_choices(space, current: str = "") -> list[tuple[str, str]]:
     return [("", "—"), *((name, name) for name in names)]
 
 
-class ArtifactDetailsForm(forms.Form):
-    """The fields of guide 4.2 (and 5.4 for resources): what Edit Details changes and Create sets."""
+class ArtifactDetailsForm(ArtifactMetadataForm):
+    """The fields of guide 4.2 (and 5.4 for resources): what Edit Details changes and Create sets.
+    The overview is `description` here (NGC's spelling for models)."""
 
-    display_name = forms.CharField(label="Display name", required=False, max_length=255)
+    overview = None
     owner_name = forms.ChoiceField(label="Owner", required=False, help_text="The person who owns this asset.")
     short_description = forms.CharField(
         label="Description", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
@@ -50,24 +50,18 @@ class ArtifactDetailsForm(forms.Form):
         label="Overview", required=False, max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 14, "class": "monospace"}), help_text=MARKDOWN_HELP,
     )
-    labels = forms.CharField(label="Labels", required=False, help_text="Separate labels with commas, e.g. NLP, BERT.")
+    labels = LabelsField(example="NLP, BERT")
     application = forms.ChoiceField(label="Application", required=False, help_text="Intended use case.")
     framework = forms.ChoiceField(label="Training framework", required=False)
     model_format = forms.ChoiceField(label="Model format", required=False, help_text="Output format of the weights file.")
     precision = forms.ChoiceField(label="Precision", required=False, help_text="Training precision used.")
     logo = forms.URLField(label="Logo URL", required=False, max_length=1000, assume_scheme="https", help_text="An http(s) URL of an image.")
-    logo_file = LogoUploadField()
-    publisher = forms.CharField(label="Publisher", required=False, max_length=255)
-    built_by = forms.CharField(label="Built by", required=False, max_length=255)
     public_dataset_name = forms.CharField(label="Public dataset name", required=False, max_length=255)
     public_dataset_link = forms.CharField(label="Public dataset link", required=False, max_length=1000)
     public_dataset_license = forms.CharField(label="Public dataset license", required=False, max_length=255)
 
     def __init__(self, *args, kind: str, space, artifact: VersionedArtifact | None = None, **kwargs):
-        initial = kwargs.pop("initial", {})
-        if artifact is not None:
-            initial = {name: getattr(artifact, name) for name in self.base_fields if hasattr(artifact, name)}
-            initial["labels"] = ", ".join(artifact.labels or [])
+        initial = self.initial_of(artifact, self.base_fields) if artifact else kwargs.pop("initial", {})
         super().__init__(*args, initial=initial, **kwargs)
         self.kind = kind
         if artifact is None:
@@ -84,15 +78,6 @@ class ArtifactDetailsForm(forms.Form):
                     label=label, required=False, max_length=100_000, help_text=MARKDOWN_HELP,
                     widget=forms.Textarea(attrs={"rows": 8, "class": "monospace"}), initial=current(name),
                 )
-
-    def clean_labels(self) -> list[str]:
-        return [label.strip() for label in self.cleaned_data["labels"].split(",") if label.strip()]
-
-    def changes(self) -> dict:
-        """Keyword arguments for artifact_create / artifact_update."""
-        data = dict(self.cleaned_data)
-        data.pop("logo_file", None)  # stored by artifacts.logos.logo_changes
-        return data
 
     @property
     def doc_fields(self):

@@ -5,54 +5,26 @@ invisible outside the team (the policy grants org-level roles no team reach exce
 ones). Lists span the org and the caller's readable teams in one query each, with the rows a
 response needs joined in (org, team, latest version, creators): no per-row queries.
 """
-from django.db.models import Case, CharField, Q, QuerySet, Value, When
-from django.db.models.functions import Concat
+from django.db.models import QuerySet
 
 from registry_portal.errors import NotFound
-from accounts.permissions import Action, Space, can, teams_with
-from artifacts.selectors import glob_regex
-from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact
+from accounts.permissions import Action, Space, can
+from artifacts.core.selectors import readable_in_scope, with_relations
+from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactFile, ArtifactVersion, VersionedArtifact
 from artifacts.versioned.semver import semver_desc
-from artifacts.versioned.models import SERVICE_OF_KIND
 from artifacts.versioned.services import kind_label
 
 
-def _with_relations(rows: QuerySet) -> QuerySet:
-    return rows.select_related("org", "team", "latest_version", "created_by")
-
-
 def artifacts_in_search_scope(user, space: Space, kind: str) -> QuerySet:
-    """Artifacts of `kind` the user may read in `space`: for an org space, the org's own and those
-    of the org's teams the user may read; for a team space, that team's."""
-    service = SERVICE_OF_KIND[kind]
-    rows = VersionedArtifact.objects.filter(kind=kind, org=space.org)
-    if space.team is not None:
-        if not can(user, Action.READ, space, service=service):
-            return rows.none()
-        return _with_relations(rows.filter(team=space.team))
-    condition = Q(team__in=teams_with(user, space.org, Action.READ, service=service))
-    if can(user, Action.READ, space, service=service):
-        condition |= Q(team__isnull=True)
-    return _with_relations(rows.filter(condition))
-
-
-def matching_glob(rows: QuerySet, pattern: str) -> QuerySet:
-    """Rows whose `org/[team/]name` matches a shell-style pattern (`*` also crosses '/')."""
-    if pattern in ("", "*"):
-        return rows
-    # Concat coalesces NULL to '' part by part, so the team segment is chosen explicitly.
-    team_segment = Case(
-        When(team__isnull=True, then=Value("")), default=Concat("team__name", Value("/")), output_field=CharField()
-    )
-    resource_id = Concat("org__name", Value("/"), team_segment, "name", output_field=CharField())
-    return rows.annotate(resource_id_text=resource_id).filter(resource_id_text__regex=glob_regex(pattern))
+    """Artifacts of `kind` the user may read in `space` (artifacts.core.selectors.readable_in_scope)."""
+    return readable_in_scope(user, VersionedArtifact.objects.filter(kind=kind), space, service=SERVICE_OF_KIND[kind])
 
 
 def artifact_in_space(user, space: Space, kind: str, name: str) -> VersionedArtifact:
     """The artifact `name` of `space`; NotFound unless it exists and the user may READ it."""
     artifact = None
     if can(user, Action.READ, space, service=SERVICE_OF_KIND[kind]):
-        artifact = _with_relations(VersionedArtifact.objects.filter(kind=kind, org=space.org, team=space.team, name=name)).first()
+        artifact = with_relations(VersionedArtifact.objects.filter(kind=kind, org=space.org, team=space.team, name=name)).first()
     if artifact is None:
         raise NotFound(f"{kind_label(kind)} '{space.path}/{name}' not found.")
     return artifact
