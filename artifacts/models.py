@@ -48,15 +48,12 @@ class Logo(models.Model):
 class Repository(ArtifactCore):
     """A container repository `<org>[/<team>]/<path>`; created on first push."""
 
-    service = Service.CONTAINER
-
     name = models.CharField(max_length=255, unique=True, help_text="The full registry name, e.g. acme/alpha/app.")
     path = models.CharField(max_length=255, help_text="The name within its space.")
     is_public = models.BooleanField(default=False, help_text="Unlocked: anyone may pull, without an API key.")
     # Metadata (guide 3.5, `ngc registry image update`); written only by artifacts.services.repository_update.
     # Wire names differ: NGC's `shortDescription` (--desc) is `description`, its `description` (--overview) is `overview`.
     description = models.TextField(blank=True, max_length=1000, help_text="The one-line short description.")
-    overview = models.TextField(blank=True, max_length=100_000, help_text="Markdown; render with artifacts.markdown.")
     latest_tag = models.ForeignKey(
         "Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Pinned with set-latest; when empty the latest tag is the one pushed last.",
@@ -66,6 +63,10 @@ class Repository(ArtifactCore):
     class Meta:
         verbose_name_plural = "repositories"
         ordering = ["name"]
+
+    @property
+    def service(self) -> str:
+        return Service.CONTAINER
 
     @property
     def resource_id(self) -> str:

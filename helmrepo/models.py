@@ -28,12 +28,7 @@ class Chart(ArtifactCore):
     """A Helm chart record; written only by helmrepo.services. Its name follows Helm's own rule for
     chart names (lowercase letters, digits, '-', '_' or '.'), which is the NGC name grammar."""
 
-    service = Service.HELM
-
     short_description = models.CharField(max_length=1000)
-    overview = models.TextField(
-        blank=True, validators=[MaxLengthValidator(100_000)], help_text="Markdown; render with artifacts.markdown."
-    )
     latest_version = models.ForeignKey(
         "ChartVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The highest version by SemVer precedence; pulls use it when none is named.",
@@ -48,6 +43,10 @@ class Chart(ArtifactCore):
             models.UniqueConstraint(fields=["org", "name"], condition=Q(team__isnull=True), name="helm_chart_unique_name_in_org"),
             models.CheckConstraint(condition=~Q(short_description=""), name="helm_chart_short_description_required"),
         ]
+
+    @property
+    def service(self) -> str:
+        return Service.HELM
 
 
 class ChartVersion(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from registry_portal.errors import NotFound
 from accounts.permissions import Action, Space, can
 from accounts.roles import Service
-from artifacts.core.selectors import readable_in_scope, with_relations
+from artifacts.core.selectors import readable_in_scope, readable_one, with_relations
 from artifacts.versioned.semver import semver_desc
 from helmrepo.models import Chart, ChartVersion
 
@@ -37,12 +37,7 @@ def charts_in_search_scope(user, space: Space) -> QuerySet:
 
 def chart_in_space(user, space: Space, name: str) -> Chart:
     """The chart `name` of `space`; NotFound unless it exists and the user may READ it."""
-    chart = None
-    if can(user, Action.READ, space, service=Service.HELM):
-        chart = with_relations(Chart.objects.filter(org=space.org, team=space.team, name=name)).first()
-    if chart is None:
-        raise NotFound(f"Helm chart '{space.path}/{name}' not found.")
-    return chart
+    return readable_one(user, Chart.objects.all(), space, name, service=Service.HELM, missing=f"Helm chart '{space.path}/{name}' not found.")
 
 
 def _versions(chart: Chart) -> QuerySet:

@@ -22,6 +22,7 @@ from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.uploads import StreamedUpload, UploadTooLarge, streamed_upload
 from artifacts.blobs.store import get_blob_store
 from artifacts.core.metadata import clean_labels, full_clean_or_invalid, require_delete, require_edit, space_of
+from artifacts.core.services import artifact_change, artifact_insert
 from artifacts.digests import parse_digest
 from artifacts.versioned.semver import semver_key
 from registry_portal.outbox.services import outbox_enqueue
@@ -71,15 +72,12 @@ def chart_create(*, actor, space: Space, name: str, short_description: str, **fi
     if not cleaned["short_description"]:
         raise InvalidInput("shortDescription is required.", field="shortDescription")
     chart = Chart(org=space.org, team=space.team, name=name, created_by=actor, **cleaned)
-    full_clean_or_invalid(chart, validate_constraints=False, exclude=["latest_version"])
-    try:
-        with transaction.atomic():
-            if Chart.objects.filter(org=space.org, team=space.team, name=name).exists():
-                raise Conflict(f"Helm chart '{space.path}/{name}' already exists.")
-            chart.save()
-            _bump_index(space)
-    except IntegrityError:
-        raise Conflict(f"Helm chart '{space.path}/{name}' already exists.") from None
+    with transaction.atomic():
+        artifact_insert(
+            chart, same_name=Chart.objects.filter(org=space.org, team=space.team, name=name),
+            conflict=f"Helm chart '{space.path}/{name}' already exists.",
+        )
+        _bump_index(space)
     return chart
 
 
@@ -89,16 +87,7 @@ def chart_update(*, actor, chart: Chart, **changes) -> Chart:
     cleaned = _clean_chart_fields(changes)
     if "short_description" in cleaned and not cleaned["short_description"]:
         raise InvalidInput("shortDescription may not be empty.", field="shortDescription")
-    if not cleaned:
-        return chart
-    with transaction.atomic():
-        locked = Chart.objects.order_by().select_for_update().get(pk=chart.pk)
-        locked.org, locked.team = chart.org, chart.team
-        for name, value in cleaned.items():
-            setattr(locked, name, value)
-        full_clean_or_invalid(locked, validate_constraints=False, exclude=["latest_version"])
-        locked.save(update_fields=[*cleaned, "updated_at"])
-    return locked
+    return artifact_change(chart, cleaned)
 
 
 def chart_delete(*, actor, chart: Chart) -> None:

@@ -12,8 +12,9 @@ MARKDOWN_HELP = "Markdown: headings, lists, links, tables and fenced code. Raw H
 class LabelsField(forms.CharField):
     """Labels typed comma-separated: a list once cleaned, shown joined again."""
 
-    def __init__(self, *, example: str, **kwargs):
-        super().__init__(label="Labels", required=False, help_text=f"Separate labels with commas, e.g. {example}.", **kwargs)
+    def __init__(self, *, example: str | None = None, **kwargs):
+        help_text = f"Separate labels with commas, e.g. {example}." if example else "Separate labels with commas."
+        super().__init__(label="Labels", required=False, help_text=help_text, **kwargs)
 
     def to_python(self, value) -> list[str]:
         return labels_from_text(super().to_python(value))

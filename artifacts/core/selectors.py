@@ -5,6 +5,7 @@ from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.db.models.functions import Concat
 
 from accounts.permissions import Action, Space, can, teams_with
+from registry_portal.errors import NotFound
 from artifacts.selectors import glob_regex
 
 
@@ -24,6 +25,17 @@ def readable_in_scope(user, rows: QuerySet, space: Space, *, service: str) -> Qu
     if can(user, Action.READ, space, service=service):
         condition |= Q(team__isnull=True)
     return with_relations(rows.filter(condition))
+
+
+def readable_one(user, rows: QuerySet, space: Space, name: str, *, service: str, missing: str):
+    """The artifact `name` of `space` among `rows` (one kind); NotFound(`missing`) unless it exists
+    and the user may READ it, so existence does not leak."""
+    row = None
+    if can(user, Action.READ, space, service=service):
+        row = with_relations(rows.filter(org=space.org, team=space.team, name=name)).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def matching_glob(rows: QuerySet, pattern: str) -> QuerySet:

@@ -1,6 +1,7 @@
 """Forms of the portal's GPU host pages. They parse input; artifacts.gpu.services validates and decides."""
 from django import forms
 
+from artifacts.core.forms import LabelsField
 from artifacts.gpu.models import GpuHost
 
 
@@ -24,7 +25,7 @@ class GpuHostForm(forms.Form):
         label="GPUs", required=False, widget=forms.Textarea(attrs={"rows": 4, "class": "monospace"}),
         help_text="One per line: name, compute capability[, brand], e.g. NVIDIA H100 80GB HBM3, 9.0. The brand is guessed when left out.",
     )
-    labels = forms.CharField(label="Labels", required=False, help_text="Separate labels with commas.")
+    labels = LabelsField()
 
     def __init__(self, *args, host: GpuHost | None = None, **kwargs):
         self.host = host
@@ -33,7 +34,7 @@ class GpuHostForm(forms.Form):
             initial = {
                 "name": host.name, "architecture": host.architecture, "variant": host.variant, "os": host.os,
                 "driver_version": host.driver_version, "cuda_version": host.cuda_version,
-                "gpus": gpus_to_text(host.gpus), "labels": ", ".join(host.labels or []),
+                "gpus": gpus_to_text(host.gpus), "labels": host.labels,
             }
         super().__init__(*args, initial=initial, **kwargs)
         if host is not None:
@@ -53,9 +54,6 @@ class GpuHostForm(forms.Form):
                 gpu["brand"] = parts[2]
             gpus.append(gpu)
         return gpus
-
-    def clean_labels(self) -> list[str]:
-        return [label.strip() for label in self.cleaned_data["labels"].split(",") if label.strip()]
 
     def changes(self) -> dict:
         data = self.cleaned_data

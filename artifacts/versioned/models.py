@@ -49,6 +49,8 @@ class VersionedArtifact(ArtifactCore):
 
     kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
     short_description = models.CharField(max_length=1000, blank=True)
+    # The overview is `description` here, NGC's spelling for models and resources.
+    overview = None
     description = models.TextField(
         blank=True, validators=[MaxLengthValidator(100_000)], help_text="The overview, markdown."
     )

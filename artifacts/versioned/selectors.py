@@ -8,8 +8,8 @@ response needs joined in (org, team, latest version, creators): no per-row queri
 from django.db.models import QuerySet
 
 from registry_portal.errors import NotFound
-from accounts.permissions import Action, Space, can
-from artifacts.core.selectors import readable_in_scope, with_relations
+from accounts.permissions import Space
+from artifacts.core.selectors import readable_in_scope, readable_one
 from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactFile, ArtifactVersion, VersionedArtifact
 from artifacts.versioned.semver import semver_desc
 from artifacts.versioned.services import kind_label
@@ -22,12 +22,10 @@ def artifacts_in_search_scope(user, space: Space, kind: str) -> QuerySet:
 
 def artifact_in_space(user, space: Space, kind: str, name: str) -> VersionedArtifact:
     """The artifact `name` of `space`; NotFound unless it exists and the user may READ it."""
-    artifact = None
-    if can(user, Action.READ, space, service=SERVICE_OF_KIND[kind]):
-        artifact = with_relations(VersionedArtifact.objects.filter(kind=kind, org=space.org, team=space.team, name=name)).first()
-    if artifact is None:
-        raise NotFound(f"{kind_label(kind)} '{space.path}/{name}' not found.")
-    return artifact
+    return readable_one(
+        user, VersionedArtifact.objects.filter(kind=kind), space, name,
+        service=SERVICE_OF_KIND[kind], missing=f"{kind_label(kind)} '{space.path}/{name}' not found.",
+    )
 
 
 def _versions(artifact: VersionedArtifact) -> QuerySet:

@@ -6,11 +6,12 @@ kind and space; a version string unique per artifact, auto-incremented for resou
 omitted; at most 3 custom metrics tables of at most 12 attributes each; only UPLOAD_COMPLETE
 versions are ever an artifact's latest. Status changes belong to `transfers/finalize.py`.
 """
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from registry_portal.errors import Conflict, InvalidInput
 from accounts.permissions import Action, Space, require
 from artifacts.core.metadata import clean_labels, full_clean_or_invalid, require_delete, require_edit
+from artifacts.core.services import artifact_change, artifact_insert
 from artifacts.versioned.choices import normalise_choice
 from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactKind, ArtifactVersion, LinkType, VersionedArtifact, VersionStatus
 from artifacts.versioned.semver import semver_desc, semver_key
@@ -119,32 +120,17 @@ def artifact_create(*, actor, space: Space, kind: str, name: str, **fields) -> V
     artifact = VersionedArtifact(
         kind=kind, org=space.org, team=space.team, name=name, created_by=actor, **_clean_artifact_fields(fields)
     )
-    full_clean_or_invalid(artifact, validate_constraints=False)
-    label = kind_label(kind)
-    try:
-        with transaction.atomic():
-            if VersionedArtifact.objects.filter(kind=kind, org=space.org, team=space.team, name=name).exists():
-                raise Conflict(f"{label} '{space.path}/{name}' already exists.")
-            artifact.save()
-    except IntegrityError:
-        raise Conflict(f"{label} '{space.path}/{name}' already exists.") from None
+    artifact_insert(
+        artifact, same_name=VersionedArtifact.objects.filter(kind=kind, org=space.org, team=space.team, name=name),
+        conflict=f"{kind_label(kind)} '{space.path}/{name}' already exists.",
+    )
     return artifact
 
 
 def artifact_update(*, actor, artifact: VersionedArtifact, **changes) -> VersionedArtifact:
     """Change metadata fields (only those given). WRITE on the kind's service."""
     require_edit(actor, artifact)
-    cleaned = _clean_artifact_fields(changes)
-    if not cleaned:
-        return artifact
-    with transaction.atomic():
-        locked = VersionedArtifact.objects.select_for_update().get(pk=artifact.pk)
-        locked.org, locked.team = artifact.org, artifact.team
-        for name, value in cleaned.items():
-            setattr(locked, name, value)
-        full_clean_or_invalid(locked, validate_constraints=False)
-        locked.save(update_fields=[*cleaned, "updated_at"])
-    return locked
+    return artifact_change(artifact, _clean_artifact_fields(changes))
 
 
 def artifact_delete(*, actor, artifact: VersionedArtifact) -> None:

@@ -6,9 +6,8 @@ from django.db.models import Q
 
 from accounts.permissions import Action, readable_spaces_q, require
 from artifacts.blobs.store import get_blob_store
-from artifacts.versioned.models import ArtifactFile, VersionedArtifact
 from artifacts.core.metadata import space_of
-from artifacts.versioned.models import SERVICE_OF_KIND
+from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactFile, VersionedArtifact
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.rules import sha256_hex
 from registry_portal.errors import InvalidInput
