@@ -1,11 +1,11 @@
-"""Routes of the model and resource endpoints (apis.py), at the host root, without trailing
-slashes; the route passes `kind` ("models" or "resources") to the view."""
+"""Routes of the model and resource endpoints, at the host root, without trailing slashes: metadata,
+versions and file lists (apis.py), then transfers (transfer_apis.py: multipart upload, commit, download
+URLs, zip). The route passes `kind` ("models" or "resources") to the view."""
 from django.urls import path
 
-from artifacts.versioned import apis
+from artifacts.versioned import apis, transfer_apis
 from artifacts.versioned.models import ArtifactKind
-
-SPACES = (("org", "v2/org/<str:org>"), ("team", "v2/org/<str:org>/team/<str:team>"))
+from registry_portal.converters import SPACES
 
 urlpatterns = [path("v2/search/labelsets", apis.LabelSetListApi.as_view(), name="api-label-sets")]
 for scope, prefix in SPACES:
@@ -23,5 +23,25 @@ for scope, prefix in SPACES:
             path(
                 f"{base}/<str:name>/versions/<str:version>/files", apis.VersionFilesApi.as_view(), extra,
                 name=f"api-{scope}-{kind}-version-files",
+            ),
+        ]
+# Transfers after the metadata routes: `…/<name>/versions/files` stays a version's details.
+for scope, prefix in SPACES:
+    urlpatterns += [
+        path(f"{prefix}/files/multipart", transfer_apis.MultipartApi.as_view(), name=f"api-{scope}-files-multipart"),
+        path(f"{prefix}/files/commit", transfer_apis.FilesCommitApi.as_view(), name=f"api-{scope}-files-commit"),
+    ]
+    for kind in ArtifactKind.values:
+        extra = {"kind": kind}
+        base = f"{prefix}/{kind}/<str:name>"
+        urlpatterns += [
+            path(f"{base}/files", transfer_apis.FilesExistApi.as_view(), extra, name=f"api-{scope}-{kind}-files-exist"),
+            path(
+                f"{base}/versions/<str:version>/zip", transfer_apis.VersionZipApi.as_view(), extra,
+                name=f"api-{scope}-{kind}-version-zip",
+            ),
+            path(
+                f"{base}/<str:version>/files", transfer_apis.DownloadUrlsApi.as_view(), extra,
+                name=f"api-{scope}-{kind}-download-urls",
             ),
         ]
