@@ -4,6 +4,7 @@ repository's Overview and Tags, and its Edit Details / delete pages.
 Reads go through artifacts.selectors (scoped by the policy: a repository a user may not see is a
 404), writes through services; `portal_page` renders policy errors as 404/403 pages.
 """
+from functools import partial
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse
@@ -16,12 +17,11 @@ from accounts.roles import Service
 from registry_portal import http_ranges
 from registry_portal.web_gate import portal_page
 from artifacts import forms, selectors, services
-from artifacts.logos import logo_changes
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
 from artifacts.models import Logo, Repository
 from artifacts.blobs.serve import BlobMissing, blob_response
-from artifacts.web.page_flows import delete_page, form_page, markdown_html, paginate, search_term
+from artifacts.web.page_flows import delete_page, details_page, markdown_html, paginate, search_term
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
@@ -133,11 +133,10 @@ def container_edit(request, name: str):
     repository = context["repository"]
     _require(context["can_edit"], "edit", repository)
     form = forms.RepositoryDetailsForm(request.POST or None, request.FILES or None, repository=repository, allow_public=context["can_delete"])
-    return form_page(
-        request, form, lambda: services.repository_update(actor=request.user, repository=repository, **logo_changes(form, form.changes())),
+    return details_page(
+        request, form, partial(services.repository_update, actor=request.user, repository=repository), subject=repository.name,
         template="artifacts/container_edit.html", context=context, field_names={"isPublic": "is_public"},
-        success=lambda _: f"Saved the details of {repository.name}.",
-        done_url=lambda _: reverse("artifacts:container", args=[repository.name]),
+        done_url=reverse("artifacts:container", args=[repository.name]),
     )
 
 

@@ -6,6 +6,7 @@ A chart is addressed by `<org>/[<team>/]<name>`; reads go through helmrepo.selec
 user may not read is a 404), writes through helmrepo.services; `portal_page` renders policy errors
 as 404/403 pages. Buttons a user may not use are hidden, and the services refuse them anyway.
 """
+from functools import partial
 from urllib.parse import urlencode
 
 from django.shortcuts import render
@@ -15,9 +16,8 @@ from registry_portal.errors import AccessDenied
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
 from registry_portal.web_gate import portal_page
-from artifacts.logos import logo_changes
 from artifacts.web import file_browser
-from artifacts.web.page_flows import delete_page, form_page, markdown_html, paginate, search_term, split_ref
+from artifacts.web.page_flows import delete_page, details_page, form_page, markdown_html, paginate, search_term, split_ref
 from helmrepo import forms, selectors, services
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.package_files import listed_files, read_text
@@ -178,11 +178,10 @@ def chart_edit(request, ref: str):
     chart = context["chart"]
     _require(context["can_edit"], "edit", chart)
     form = forms.ChartDetailsForm(request.POST or None, request.FILES or None, chart=chart)
-    return form_page(
-        request, form, lambda: services.chart_update(actor=request.user, chart=chart, **logo_changes(form, form.changes())),
+    return details_page(
+        request, form, partial(services.chart_update, actor=request.user, chart=chart), subject=chart.resource_id,
         template="helmrepo/chart_edit.html", context=context, field_names={"shortDescription": "short_description"},
-        success=lambda _: f"Saved the details of {chart.resource_id}.",
-        done_url=lambda _: reverse("helmcharts:chart", args=[chart.resource_id]),
+        done_url=reverse("helmcharts:chart", args=[chart.resource_id]),
     )
 
 

@@ -9,6 +9,7 @@ An artifact is addressed by `<org>/[<team>/]<name>`; reads go through artifacts.
 the services refuse them anyway. Downloads use the transfer module: a file's signed download URL
 and the version's zip endpoint (which takes the portal's session).
 """
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,9 +20,8 @@ from django.urls import reverse
 from registry_portal.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
 from registry_portal.web_gate import portal_page
-from artifacts.logos import logo_changes
 from artifacts.web import file_browser
-from artifacts.web.page_flows import delete_page, form_page, markdown_html, paginate, search_term, split_ref
+from artifacts.web.page_flows import delete_page, details_page, form_page, markdown_html, paginate, search_term, split_ref
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned import selectors, services
 from artifacts.versioned.transfers.capabilities import file_url_path
@@ -355,10 +355,10 @@ def artifact_edit(request, kind: str, ref: str):
     artifact = context["artifact"]
     _require(context["can_edit"], "edit", artifact)
     form = ArtifactDetailsForm(request.POST or None, request.FILES or None, kind=kind, space=context["space"], artifact=artifact)
-    return form_page(
-        request, form, lambda: services.artifact_update(actor=request.user, artifact=artifact, **logo_changes(form, form.changes())),
+    return details_page(
+        request, form, partial(services.artifact_update, actor=request.user, artifact=artifact), subject=artifact.resource_id,
         template="versioned/artifact_edit.html", context=context, field_names={"modelFormat": "model_format"},
-        success=lambda _: f"Saved the details of {artifact.resource_id}.", done_url=lambda _: context["urls"]["detail"],
+        done_url=context["urls"]["detail"],
     )
 
 

@@ -1,6 +1,6 @@
 """The page flows the portal's artifact pages share (containers, models/resources, Helm charts, GPU
 hosts): an address split into its space and name, a rendered overview, a form page that saves through
-a service, and a delete confirmation. Views stay thin: they say what to read, save or delete, and
+a service (Edit Details among them), and a delete confirmation. Views stay thin: they say what to read, save or delete, and
 these helpers do the request/response part the same way everywhere.
 """
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString, mark_safe
 
+from artifacts.logos import logo_changes
 from artifacts.markdown import render_markdown
 from registry_portal.errors import RegistryError
 from registry_portal.web_gate import form_error
@@ -54,6 +55,17 @@ def form_page(
             messages.success(request, success(saved))
             return redirect(done_url(saved))
     return render(request, template, {**context, "form": form})
+
+
+def details_page(
+    request: HttpRequest, form: Form, update: Callable[..., Any], *, subject: str, template: str, context: dict,
+    done_url: str, field_names: dict | None = None,
+) -> HttpResponse:
+    """Edit Details of an artifact: the form's changes (a new logo stored first) go to `update(**changes)`."""
+    return form_page(
+        request, form, lambda: update(**logo_changes(form, form.changes())), template=template, context=context,
+        field_names=field_names, success=lambda _: f"Saved the details of {subject}.", done_url=lambda _: done_url,
+    )
 
 
 def delete_page(
