@@ -1,7 +1,7 @@
 """Single sign-on pages (guide 2.2.1): routing sign-in and invitations by e-mail domain, the
 provider's callback, sign-out, and the Org Owner's settings page. The rules live in accounts.sso.
 
-The password path stays in accounts.views (with its lockout throttling): these views decide
+The password path stays in accounts.pages (with its lockout throttling): these views decide
 only whether a request goes to the provider instead, and otherwise hand it over unchanged.
 """
 from urllib.parse import urlencode
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import services, sso, views
+from accounts import pages, services, sso
 from registry_portal.errors import NotFound, RegistryError
 from accounts.models import Org, SsoProvider
 from accounts.forms import SignInEmailForm
@@ -63,7 +63,7 @@ def _begin(
 
 def signin(request):
     """E-mail first: step 1 with an address in a mapped domain goes to its provider; any other
-    address continues to the password form (accounts.views.signin). Opening the password step
+    address continues to the password form (accounts.pages.signin). Opening the password step
     for a mapped address shows step 1 again, unless the org's break-glass lets its Owner in."""
     if request.method == "POST" and "password" not in request.POST:
         email = (request.POST.get("email") or "").strip().lower()
@@ -75,8 +75,8 @@ def signin(request):
         provider = sso.password_refused_by(email)
         if provider is not None:
             form = SignInEmailForm(initial={"email": email})
-            return views.signin_email_step(request, form, note=sso.password_refused_message(provider))
-    return views.signin(request)
+            return pages.signin_email_step(request, form, note=sso.password_refused_message(provider))
+    return pages.signin(request)
 
 
 def invitation(request, token: str):
@@ -84,10 +84,10 @@ def invitation(request, token: str):
     try:
         invite = services.invitation_from_token(token)
     except RegistryError:
-        return views.invitation(request, token)  # the password path's pages and throttling
+        return pages.invitation(request, token)  # the password path's pages and throttling
     provider = sso.provider_for_email(invite.email)
     if provider is None:
-        return views.invitation(request, token)
+        return pages.invitation(request, token)
     # After the provider, "Set your organization" preselects the invitation's org and team.
     land_in = {"org": invite.org.name, **({"team": f"{invite.org.name}/{invite.team.name}"} if invite.team else {})}
     return _begin(request, provider, login_hint=invite.email, invitation_token=token, land_in=land_in)
@@ -115,7 +115,7 @@ def callback(request):
         user = sso.sign_in_user(provider=provider, claims=claims, invitation_token=pending.invitation_token)
     except RegistryError as exc:
         return _problem(request, exc)
-    login(request, user, backend=views.MODEL_BACKEND)
+    login(request, user, backend=pages.MODEL_BACKEND)
     request.session[SESSION_SIGNED_IN] = {"provider_id": provider.pk, "id_token": id_token}
     query = {**pending.extra, **({"next": pending.next} if pending.next else {})}
     # The guide's remaining steps: preferences (the gate asks first when needed), then the org.
@@ -127,7 +127,7 @@ def signout(request):
     """End the portal session; offer the provider's sign-out when it has one (its session is its own)."""
     signed_in = request.session.get(SESSION_SIGNED_IN)
     if not signed_in:
-        return views.signout(request)
+        return pages.signout(request)
     end_session = sso.end_session_url(
         provider_id=signed_in["provider_id"], id_token=signed_in["id_token"],
         post_logout_redirect_uri=request.build_absolute_uri(reverse("accounts:signin")),

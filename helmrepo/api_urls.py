@@ -2,8 +2,7 @@
 from django.urls import path
 
 from helmrepo import apis
-
-SPACES = (("org", "v2/org/<str:org>"), ("team", "v2/org/<str:org>/team/<str:team>"))
+from registry_portal.converters import SPACES
 
 urlpatterns = []
 for scope, prefix in SPACES:

@@ -6,22 +6,19 @@ A chart is addressed by `<org>/[<team>/]<name>`; reads go through helmrepo.selec
 user may not read is a 404), writes through helmrepo.services; `portal_page` renders policy errors
 as 404/403 pages. Buttons a user may not use are hidden, and the services refuse them anyway.
 """
+from functools import partial
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
-from registry_portal.errors import AccessDenied, RegistryError
+from registry_portal.errors import AccessDenied
 from accounts.permissions import Action, can, get_space
 from accounts.roles import Service
-from registry_portal.web_gate import form_error, portal_page
+from registry_portal.web_gate import portal_page
 from artifacts.core.metadata import may_delete, may_edit
-from artifacts.logos import logo_changes
-from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
+from artifacts.web.page_flows import delete_page, details_page, form_page, markdown_html, paginate, search_term, split_ref
 from helmrepo import forms, selectors, services
 from helmrepo.models import Chart, ChartVersion
 from helmrepo.package_files import listed_files, read_text
@@ -41,8 +38,7 @@ def _require(allowed: bool, what: str, chart: Chart) -> None:
 
 
 def _chart_context(request, ref: str) -> dict:
-    parts = ref.split("/")
-    org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
+    org, team, name = split_ref(ref)
     space = get_space(request.user, org, team)
     chart = selectors.chart_in_space(request.user, space, name)
     return {
@@ -65,8 +61,8 @@ def _fetch(context: dict, version: ChartVersion) -> dict:
 @portal_page
 def chart_list(request):
     space = request.get_current_space()
-    search = request.GET.get("q", "").strip()
-    page = Paginator(selectors.charts_in_space(request.user, space, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    search = search_term(request)
+    page = paginate(request, selectors.charts_in_space(request.user, space, search=search), PAGE_SIZE)
     return render(request, "helmrepo/chart_list.html", {
         "space": space, "search": search, "page": page, "charts": page.object_list,
         "repo_url": helm_repository_url(space.path), "repo_name": helm_repo_name(space), "push_url": helm_push_url(space.path),
@@ -80,7 +76,7 @@ def chart_detail(request, ref: str):
     latest = context["latest"]
     return render(request, "helmrepo/chart_overview.html", {
         **context, "tab": "overview", "fetch": _fetch(context, latest) if latest else None,
-        "overview_html": mark_safe(render_markdown(context["chart"].overview)),  # noqa: S308 (sanitised)
+        "overview_html": markdown_html(context["chart"].overview),
     })
 
 
@@ -155,18 +151,15 @@ def chart_create(request):
     if not can(request.user, Action.WRITE, space, service=Service.HELM):
         raise AccessDenied(f"You do not have permission to create Helm charts in {space.path}.")
     form = forms.ChartCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            chart = services.chart_create(actor=request.user, space=space, **form.fields_for_service())
-        except RegistryError as exc:
-            form_error(form, exc, field_names={"shortDescription": "short_description"})
-        else:
-            messages.success(request, f"Created Helm chart {chart.resource_id}. Push its first version with the commands below.")
-            return redirect("helmcharts:chart", chart.resource_id)
-    return render(request, "helmrepo/chart_create.html", {
-        "space": space, "form": form, "repo_url": helm_repository_url(space.path), "repo_name": helm_repo_name(space),
-        "push_url": helm_push_url(space.path),
-    })
+    return form_page(
+        request, form, lambda: services.chart_create(actor=request.user, space=space, **form.fields_for_service()),
+        template="helmrepo/chart_create.html", field_names={"shortDescription": "short_description"}, context={
+            "space": space, "repo_url": helm_repository_url(space.path), "repo_name": helm_repo_name(space),
+            "push_url": helm_push_url(space.path),
+        },
+        success=lambda chart: f"Created Helm chart {chart.resource_id}. Push its first version with the commands below.",
+        done_url=lambda chart: reverse("helmcharts:chart", args=[chart.resource_id]),
+    )
 
 
 @portal_page
@@ -176,15 +169,11 @@ def chart_edit(request, ref: str):
     chart = context["chart"]
     _require(context["can_edit"], "edit", chart)
     form = forms.ChartDetailsForm(request.POST or None, request.FILES or None, chart=chart)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.chart_update(actor=request.user, chart=chart, **logo_changes(form, form.changes()))
-        except RegistryError as exc:
-            form_error(form, exc, field_names={"shortDescription": "short_description"})
-        else:
-            messages.success(request, f"Saved the details of {chart.resource_id}.")
-            return redirect("helmcharts:chart", chart.resource_id)
-    return render(request, "helmrepo/chart_edit.html", {**context, "form": form})
+    return details_page(
+        request, form, partial(services.chart_update, actor=request.user, chart=chart), subject=chart.resource_id,
+        template="helmrepo/chart_edit.html", context=context, field_names={"shortDescription": "short_description"},
+        done_url=reverse("helmcharts:chart", args=[chart.resource_id]),
+    )
 
 
 @portal_page
@@ -193,12 +182,12 @@ def chart_delete(request, ref: str):
     context = _chart_context(request, ref)
     chart = context["chart"]
     _require(context["can_delete"], "delete", chart)
-    if request.method == "POST":
-        services.chart_delete(actor=request.user, chart=chart)
-        messages.success(request, f"Deleted Helm chart {chart.resource_id} and its {context['version_count']} version(s).")
-        return redirect("helmcharts:charts")
-    names = [row.version for row in selectors.chart_versions(chart)]
-    return render(request, "helmrepo/chart_delete.html", {**context, "version_names": names[:100]})
+    return delete_page(
+        request, lambda: services.chart_delete(actor=request.user, chart=chart), template="helmrepo/chart_delete.html",
+        context=lambda: {**context, "version_names": [row.version for row in selectors.chart_versions(chart)][:100]},
+        success=f"Deleted Helm chart {chart.resource_id} and its {context['version_count']} version(s).",
+        done_url=reverse("helmcharts:charts"),
+    )
 
 
 @portal_page
@@ -207,8 +196,8 @@ def chart_version_delete(request, ref: str, version: str):
     chart = context["chart"]
     row = selectors.chart_version(chart, version)
     _require(may_delete(request.user, chart, pushed_by_id=row.created_by_id), "delete versions of", chart)
-    if request.method == "POST":
-        services.chart_version_delete(actor=request.user, version=row)
-        messages.success(request, f"Deleted version {chart.resource_id}:{row.version}.")
-        return redirect("helmcharts:chart-versions", chart.resource_id)
-    return render(request, "helmrepo/chart_version_delete.html", {**context, "version": row, "fetch": _fetch(context, row)})
+    return delete_page(
+        request, lambda: services.chart_version_delete(actor=request.user, version=row),
+        template="helmrepo/chart_version_delete.html", context=lambda: {**context, "version": row, "fetch": _fetch(context, row)},
+        success=f"Deleted version {chart.resource_id}:{row.version}.", done_url=reverse("helmcharts:chart-versions", args=[chart.resource_id]),
+    )

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 REGISTRY, NGC, HELM, PORTAL = "registry", "ngc", "helm", "portal"
 NGC_PREFIXES = ("/v2/", "/v3/", "/api/")
 NGC_PATHS = ("/token", "/roles")
-HELM_HOST_URLCONF = "helmrepo.host_urls"
+HELM_HOST_URLCONF = "registry_portal.helm_host_urls"
 
 
 def face_of(request) -> str:
@@ -35,7 +35,7 @@ def face_of(request) -> str:
     if path.startswith("/v2/"):
         try:
             # The registry's own route table decides, as in artifacts.oci.middleware.
-            get_resolver("artifacts.oci.urls").resolve(path)
+            get_resolver("artifacts.oci.protocol_urls").resolve(path)
             return REGISTRY
         except Resolver404:
             return NGC

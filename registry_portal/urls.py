@@ -1,4 +1,8 @@
-"""Root routes. The NGC API lives at the host root (NVIDIA's client joins absolute paths)."""
+"""Root routes. The NGC API lives at the host root (NVIDIA's client joins absolute paths).
+
+Every app names its route modules by the face they serve: `protocol_urls` (OCI registry, Helm
+repository, capability URLs), `api_urls` (NGC API), `page_urls` (portal pages).
+"""
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
@@ -13,27 +17,27 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The container registry first: its routes end in registry suffixes and never shadow the NGC API.
-    path("", include("artifacts.oci.urls")),
+    path("", include("artifacts.oci.protocol_urls")),
     # The Helm repository (index.yaml, packages, ChartMuseum push API); also at the root of HELM_HOST.
-    path("helm/", include("helmrepo.urls")),
+    path("helm/", include("helmrepo.protocol_urls")),
     # NVIDIA's client joins the relative `token` to its base URL, the host root.
     path("token", TokenApi.as_view(), name="api-token"),
     path("", include("accounts.api_urls")),
-    path("", include("artifacts.gpu.urls")),  # GPU hosts and image checks; before artifacts.api_urls
+    path("", include("artifacts.gpu.api_urls")),  # GPU hosts and image checks; before artifacts.api_urls
     path("", include("artifacts.api_urls")),
-    # Models and resources: metadata, versions, file lists.
+    # Models and resources: metadata, versions, file lists, transfers.
     path("", include("artifacts.versioned.api_urls")),
-    # Model/resource transfers (multipart upload, commit, download URLs, capability URLs).
-    path("", include("artifacts.versioned.transfer_urls")),
+    # Model/resource capability URLs (part uploads, file downloads).
+    path("", include("artifacts.versioned.protocol_urls")),
     # Helm charts: NGC API metadata, versions, file lists (helm-charts/...), and the portal pages.
     path("", include("helmrepo.api_urls")),
     path("", include("helmrepo.page_urls")),
     # The Private Registry catalog, Entity Creation Hub and model/resource upload pages.
-    path("", include("artifacts.web.urls")),
-    path("", include("artifacts.urls")),
-    path("", include("artifacts.versioned.urls")),  # Models and Resources portal pages
+    path("", include("artifacts.web.page_urls")),
+    path("", include("artifacts.page_urls")),
+    path("", include("artifacts.versioned.page_urls")),  # Models and Resources portal pages
     path("", include("artifacts.gpu.page_urls")),  # GPU Hosts portal pages
-    path("", include("accounts.urls")),
+    path("", include("accounts.page_urls")),
 ]
 
 # Errors nothing else handled answer in the format of the face the request came to.

@@ -18,7 +18,7 @@ REGISTRY_PREFIX = "/v2/"
 class RegistryRouteMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.resolver = get_resolver("artifacts.oci.urls")
+        self.resolver = get_resolver("artifacts.oci.protocol_urls")
 
     def __call__(self, request):
         # request.urlconf set: another host's routes (HELM_HOST) apply, not the registry's.

@@ -9,22 +9,20 @@ An artifact is addressed by `<org>/[<team>/]<name>`; reads go through artifacts.
 the services refuse them anyway. Downloads use the transfer module: a file's signed download URL
 and the version's zip endpoint (which takes the portal's session).
 """
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
 from registry_portal.errors import AccessDenied, NotFound, RegistryError
 from accounts.permissions import Action, can, get_space
-from registry_portal.web_gate import form_error, portal_page
+from registry_portal.web_gate import portal_page
 from artifacts.core.metadata import may_delete, may_edit
-from artifacts.logos import logo_changes
-from artifacts.markdown import render_markdown
 from artifacts.web import file_browser
+from artifacts.web.page_flows import delete_page, details_page, form_page, markdown_html, paginate, search_term, split_ref
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned import selectors, services
 from artifacts.versioned.transfers.capabilities import file_url_path
@@ -63,8 +61,7 @@ def _urls(kind: str, ref: str) -> dict:
 
 
 def _context(request, kind: str, ref: str) -> dict:
-    parts = ref.split("/")
-    org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
+    org, team, name = split_ref(ref)
     space = get_space(request.user, org, team)
     artifact = selectors.artifact_in_space(request.user, space, kind, name)
     docs = [(slug, label) for slug, (field, label) in DOC_SLUGS.items() if kind == ArtifactKind.RESOURCE and getattr(artifact, field)]
@@ -107,8 +104,8 @@ def artifacts_of_space(user, space, kind: str, *, search: str = ""):
 
 def _artifact_list(request, kind: str):
     space = request.get_current_space()
-    search = request.GET.get("q", "").strip()
-    page = Paginator(artifacts_of_space(request.user, space, kind, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    search = search_term(request)
+    page = paginate(request, artifacts_of_space(request.user, space, kind, search=search), PAGE_SIZE)
     prefix = url_prefix(kind)
     return render(request, "versioned/artifact_list.html", {
         "space": space, "search": search, "page": page, "artifacts": page.object_list, "kind": kind, "noun": _noun(kind),
@@ -139,22 +136,25 @@ def artifact_create(request, kind: str):
     if not can(request.user, Action.WRITE, space, service=SERVICE_OF_KIND[kind]):
         raise AccessDenied(f"You do not have permission to create {label.lower()}s in {space.path}.")
     form = ArtifactCreateForm(request.POST or None, kind=kind, space=space)
-    if request.method == "POST" and form.is_valid():
+
+    def create() -> VersionedArtifact:
         fields = form.changes()
         name = fields.pop("name")
         try:
-            artifact = services.artifact_create(actor=request.user, space=space, kind=kind, name=name, **fields)
+            return services.artifact_create(actor=request.user, space=space, kind=kind, name=name, **fields)
         except RegistryError as exc:
             if not exc.field and "already exists" in exc.message:
                 exc.field = "name"
-            form_error(form, exc, field_names={"modelFormat": "model_format"})
-        else:
-            messages.success(request, f"Created {label.lower()} {artifact.resource_id}.")
-            return redirect(url_prefix(kind), artifact.resource_id)
-    return render(request, "versioned/artifact_create.html", {
-        "form": form, "space": space, "kind": kind, "noun": _noun(kind), "kind_label": label,
-        "kind_plural": "Models" if kind == ArtifactKind.MODEL else "Resources", "list_url": reverse(f"{url_prefix(kind)}s"),
-    })
+            raise
+
+    return form_page(
+        request, form, create, template="versioned/artifact_create.html", field_names={"modelFormat": "model_format"}, context={
+            "space": space, "kind": kind, "noun": _noun(kind), "kind_label": label,
+            "kind_plural": "Models" if kind == ArtifactKind.MODEL else "Resources", "list_url": reverse(f"{url_prefix(kind)}s"),
+        },
+        success=lambda artifact: f"Created {label.lower()} {artifact.resource_id}.",
+        done_url=lambda artifact: reverse(url_prefix(kind), args=[artifact.resource_id]),
+    )
 
 
 # --- an artifact's tabs ---------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def artifact_detail(request, kind: str, ref: str):
     latest = context["latest"]
     return render(request, "versioned/artifact_overview.html", {
         **context, "tab": "overview",
-        "overview_html": mark_safe(render_markdown(context["artifact"].description)),  # noqa: S308 (sanitised)
+        "overview_html": markdown_html(context["artifact"].description),
         "command": download_command(context["artifact"], latest.version) if latest else None,
         "zip": zip_url(context["artifact"], latest.version) if latest else None,
     })
@@ -181,7 +181,7 @@ def artifact_doc(request, kind: str, ref: str, doc: str):
     field, label = DOC_SLUGS[doc]
     return render(request, "versioned/artifact_doc.html", {
         **context, "tab": doc, "doc_label": label,
-        "doc_html": mark_safe(render_markdown(getattr(context["artifact"], field))),  # noqa: S308 (sanitised)
+        "doc_html": markdown_html(getattr(context["artifact"], field)),
     })
 
 
@@ -344,15 +344,11 @@ def artifact_edit(request, kind: str, ref: str):
     artifact = context["artifact"]
     _require(context["can_edit"], "edit", artifact)
     form = ArtifactDetailsForm(request.POST or None, request.FILES or None, kind=kind, space=context["space"], artifact=artifact)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.artifact_update(actor=request.user, artifact=artifact, **logo_changes(form, form.changes()))
-        except RegistryError as exc:
-            form_error(form, exc, field_names={"modelFormat": "model_format"})
-        else:
-            messages.success(request, f"Saved the details of {artifact.resource_id}.")
-            return redirect(context["urls"]["detail"])
-    return render(request, "versioned/artifact_edit.html", {**context, "form": form})
+    return details_page(
+        request, form, partial(services.artifact_update, actor=request.user, artifact=artifact), subject=artifact.resource_id,
+        template="versioned/artifact_edit.html", context=context, field_names={"modelFormat": "model_format"},
+        done_url=context["urls"]["detail"],
+    )
 
 
 @portal_page
@@ -361,17 +357,19 @@ def artifact_delete(request, kind: str, ref: str):
     context = _context(request, kind, ref)
     artifact = context["artifact"]
     _require(context["can_delete"], "delete", artifact)
-    if request.method == "POST":
-        services.artifact_delete(actor=request.user, artifact=artifact)
-        messages.success(
-            request, f"Deleted {context['noun']} {artifact.resource_id} and its {context['version_count']} version(s)."
-        )
-        return redirect(context["list_url"])
-    versions = selectors.artifact_versions(artifact, sort_order="SEMVER_DESC")
-    return render(request, "versioned/artifact_delete.html", {
-        **context, "versions": versions[:100], "file_count": sum(v.total_file_count for v in versions),
-        "total_size": sum(v.total_size_bytes for v in versions),
-    })
+
+    def doomed() -> dict:
+        versions = selectors.artifact_versions(artifact, sort_order="SEMVER_DESC")
+        return {
+            **context, "versions": versions[:100], "file_count": sum(v.total_file_count for v in versions),
+            "total_size": sum(v.total_size_bytes for v in versions),
+        }
+
+    return delete_page(
+        request, lambda: services.artifact_delete(actor=request.user, artifact=artifact), template="versioned/artifact_delete.html",
+        context=doomed, success=f"Deleted {context['noun']} {artifact.resource_id} and its {context['version_count']} version(s).",
+        done_url=context["list_url"],
+    )
 
 
 @portal_page
@@ -380,12 +378,12 @@ def version_delete(request, kind: str, ref: str, version: str):
     artifact = context["artifact"]
     row = selectors.version_of(artifact, version)
     _require(may_delete(request.user, artifact, pushed_by_id=row.created_by_id), "delete versions of", artifact)
-    if request.method == "POST":
-        services.version_delete(actor=request.user, version=row)
-        messages.success(request, f"Deleted version {artifact.resource_id}:{row.version}.")
-        return redirect(context["urls"]["versions"])
-    return render(request, "versioned/version_delete.html", {
-        **context, "version": row, "command": download_command(artifact, row.version),
-        "becomes_latest": row.pk == artifact.latest_version_id,
-    })
+    return delete_page(
+        request, lambda: services.version_delete(actor=request.user, version=row), template="versioned/version_delete.html",
+        context=lambda: {
+            **context, "version": row, "command": download_command(artifact, row.version),
+            "becomes_latest": row.pk == artifact.latest_version_id,
+        },
+        success=f"Deleted version {artifact.resource_id}:{row.version}.", done_url=context["urls"]["versions"],
+    )
 

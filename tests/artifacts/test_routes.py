@@ -55,7 +55,7 @@ def test_the_registry_shortcut_calls_the_view_itself_and_passes_other_paths_on(r
     assert shortcut(rf.get("/v2/org/acme/teams")) == "rest of the stack"
     assert shortcut(rf.get("/v2/acme/app/nothing-here")) == "rest of the stack"
     helm_host_request = rf.get("/v2/acme/app/tags/list")
-    helm_host_request.urlconf = "helmrepo.host_urls"
+    helm_host_request.urlconf = "registry_portal.helm_host_urls"
     assert shortcut(helm_host_request) == "rest of the stack"
     assert passed_on == ["/v2/org/acme/teams", "/v2/acme/app/nothing-here", "/v2/acme/app/tags/list"]
 

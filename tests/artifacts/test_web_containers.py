@@ -157,7 +157,7 @@ def test_search_filters_by_name_or_display_name_and_says_when_nothing_matches(ca
 
 @pytest.mark.django_db
 def test_the_list_is_paginated(cast, client, monkeypatch):
-    monkeypatch.setattr("artifacts.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("artifacts.pages.PAGE_SIZE", 2)
     registry = Registry(client, cast.owner)
     for index in range(3):
         registry.push_image(f"acme/alpha/r{index}", "1", layer=f"l{index}".encode())

@@ -4,28 +4,25 @@ repository's Overview and Tags, and its Edit Details / delete pages.
 Reads go through artifacts.selectors (scoped by the policy: a repository a user may not see is a
 404), writes through services; `portal_page` renders policy errors as 404/403 pages.
 """
+from functools import partial
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
-from registry_portal.errors import AccessDenied, RegistryError
+from registry_portal.errors import AccessDenied
 from accounts.permissions import Action, can
 from accounts.roles import Service
 from registry_portal import http_ranges
-from registry_portal.web_gate import form_error, portal_page
+from registry_portal.web_gate import portal_page
 from artifacts import forms, selectors, services
 from artifacts.core.metadata import may_delete, may_edit, space_of
-from artifacts.logos import logo_changes
 from artifacts.gpu import selectors as gpu_selectors
 from artifacts.gpu.models import GpuVerdict
-from artifacts.markdown import render_markdown
 from artifacts.models import Logo, Repository
 from artifacts.blobs.serve import BlobMissing, blob_response
+from artifacts.web.page_flows import delete_page, details_page, markdown_html, paginate, search_term
 
 PAGE_SIZE = 25
 TAGS_PAGE_SIZE = 50
@@ -55,7 +52,7 @@ def _repository_context(request, name: str) -> dict:
 @portal_page
 def container_list(request):
     space = request.get_current_space()
-    search = request.GET.get("q", "").strip()
+    search = search_term(request)
     rows = selectors.container_repositories(request.user, space, search=search)
     runs_on = request.GET.get("runs_on", "").strip()
     gpu_filter = None
@@ -67,7 +64,7 @@ def container_list(request):
             "unknown_count": unknown.exclude(pk__in=rows.values("pk")).count(),
             "clear_url": reverse("artifacts:containers") + (f"?{urlencode({'q': search})}" if search else ""),
         }
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, rows, PAGE_SIZE)
     return render(request, "artifacts/container_list.html", {
         "space": space, "search": search, "page": page, "repositories": selectors.attach_latest_sizes(page.object_list),
         "can_push": can(request.user, Action.WRITE, space, service=Service.CONTAINER), "gpu_filter": gpu_filter,
@@ -78,14 +75,14 @@ def container_list(request):
 def container_detail(request, name: str):
     context = _repository_context(request, name)
     return render(request, "artifacts/container_overview.html", {
-        **context, "tab": "overview", "overview_html": mark_safe(render_markdown(context["repository"].overview)),  # noqa: S308 (sanitised)
+        **context, "tab": "overview", "overview_html": markdown_html(context["repository"].overview),
     })
 
 
 @portal_page
 def container_tags(request, name: str):
     context = _repository_context(request, name)
-    page = Paginator(selectors.repository_tags(context["repository"]), TAGS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, selectors.repository_tags(context["repository"]), TAGS_PAGE_SIZE)
     tags = gpu_selectors.attach_verdicts(request.user, context["repository"], selectors.describe_tags(page.object_list))
     selectors.attach_image_details(context["repository"], tags)
     for tag in tags:
@@ -124,15 +121,11 @@ def container_edit(request, name: str):
     repository = context["repository"]
     _require(context["can_edit"], "edit", repository)
     form = forms.RepositoryDetailsForm(request.POST or None, request.FILES or None, repository=repository, allow_public=context["can_delete"])
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.repository_update(actor=request.user, repository=repository, **logo_changes(form, form.changes()))
-        except RegistryError as exc:
-            form_error(form, exc, field_names={"isPublic": "is_public"})
-        else:
-            messages.success(request, f"Saved the details of {repository.name}.")
-            return redirect("artifacts:container", repository.name)
-    return render(request, "artifacts/container_edit.html", {**context, "form": form})
+    return details_page(
+        request, form, partial(services.repository_update, actor=request.user, repository=repository), subject=repository.name,
+        template="artifacts/container_edit.html", context=context, field_names={"isPublic": "is_public"},
+        done_url=reverse("artifacts:container", args=[repository.name]),
+    )
 
 
 @portal_page
@@ -141,11 +134,11 @@ def container_tag_delete(request, name: str, tag: str):
     repository = context["repository"]
     found = selectors.repository_tag(repository, tag)
     _require(may_delete(request.user, repository, pushed_by_id=found.manifest.created_by_id), "delete tags of", repository)
-    if request.method == "POST":
-        services.tag_delete(actor=request.user, repository=repository, tag=tag)
-        messages.success(request, f"Deleted tag {repository.name}:{tag}.")
-        return redirect("artifacts:container-tags", repository.name)
-    return render(request, "artifacts/container_tag_delete.html", {**context, "tag": selectors.describe_tags([found])[0]})
+    return delete_page(
+        request, lambda: services.tag_delete(actor=request.user, repository=repository, tag=tag),
+        template="artifacts/container_tag_delete.html", context=lambda: {**context, "tag": selectors.describe_tags([found])[0]},
+        success=f"Deleted tag {repository.name}:{tag}.", done_url=reverse("artifacts:container-tags", args=[repository.name]),
+    )
 
 
 @portal_page
@@ -153,9 +146,9 @@ def container_delete(request, name: str):
     context = _repository_context(request, name)
     repository = context["repository"]
     _require(context["can_delete"], "delete", repository)
-    if request.method == "POST":
-        services.repository_delete(actor=request.user, repository=repository)
-        messages.success(request, f"Deleted repository {repository.name} and its {context['tag_count']} tag(s).")
-        return redirect("artifacts:containers")
     tags = selectors.repository_tags(repository).values_list("name", flat=True)
-    return render(request, "artifacts/container_delete.html", {**context, "tag_names": list(tags[:100])})
+    return delete_page(
+        request, lambda: services.repository_delete(actor=request.user, repository=repository),
+        template="artifacts/container_delete.html", context=lambda: {**context, "tag_names": list(tags[:100])},
+        success=f"Deleted repository {repository.name} and its {context['tag_count']} tag(s).", done_url=reverse("artifacts:containers"),
+    )

@@ -7,16 +7,14 @@ policy errors as 404/403 pages.
 """
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from registry_portal.errors import AccessDenied, NotFound, RegistryError
+from registry_portal.errors import AccessDenied, NotFound
 from accounts.permissions import Action, can, get_space, teams_with
 from accounts.roles import Service
-from registry_portal.web_gate import form_error, portal_page
+from registry_portal.web_gate import portal_page
 from artifacts import services as container_services
 from artifacts.versioned import choices
 from artifacts.versioned import selectors as versioned_selectors
@@ -25,6 +23,7 @@ from artifacts.versioned.models import SERVICE_OF_KIND
 from artifacts.versioned.services import MAX_METRICS_ATTRIBUTES, MAX_METRICS_TABLES
 from artifacts.web import catalog
 from artifacts.web.forms import ContainerRecordForm
+from artifacts.web.page_flows import form_page, paginate, split_ref
 
 PAGE_SIZE = 24
 VIEWS = ("cards", "table")
@@ -86,7 +85,7 @@ def catalog_page(request):
     query = _query(request)
     view = request.GET.get("view") if request.GET.get("view") in VIEWS else "cards"
     rows = catalog.catalog_rows(request.user, space, query)
-    page = Paginator(rows if rows is not None else [], PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, rows if rows is not None else [], PAGE_SIZE)
     items = catalog.as_items(page.object_list)
     for item in items:
         item.url = item_url(item)
@@ -138,22 +137,18 @@ def container_create(request):
     if not can(request.user, Action.WRITE, space, service=Service.CONTAINER):
         raise AccessDenied(f"You do not have permission to create containers in {space.path}.")
     form = ContainerRecordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            repository = container_services.repository_create(actor=request.user, space=space, **form.fields_for_service())
-        except RegistryError as exc:
-            form_error(form, exc, field_names={"name": "path", "isPublic": "is_public"})
-        else:
-            messages.success(request, f"Created repository {repository.name}. Push an image to it with docker.")
-            return redirect("artifacts:container", repository.name)
-    return render(request, "registry/container_create.html", {"space": space, "form": form})
+    return form_page(
+        request, form, lambda: container_services.repository_create(actor=request.user, space=space, **form.fields_for_service()),
+        template="registry/container_create.html", context={"space": space}, field_names={"name": "path", "isPublic": "is_public"},
+        success=lambda repository: f"Created repository {repository.name}. Push an image to it with docker.",
+        done_url=lambda repository: reverse("artifacts:container", args=[repository.name]),
+    )
 
 
 def _upload_page(request, kind: str, ref: str):
-    parts = ref.split("/")
-    if len(parts) not in (2, 3):
+    if ref.count("/") not in (1, 2):
         raise NotFound(f"'{ref}' is not <org>/[<team>/]<name>.")
-    org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
+    org, team, name = split_ref(ref)
     space = get_space(request.user, org, team)
     artifact = versioned_selectors.artifact_in_space(request.user, space, kind, name)
     can_upload = can(request.user, Action.WRITE, space, service=SERVICE_OF_KIND[kind])

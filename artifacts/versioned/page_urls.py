@@ -16,38 +16,13 @@ URL names (`model-*` for models, the same `resource-*` for resources; `ref` = `r
 - `versioned:model-edit` / `-delete` (ref)                Edit Details; delete with all versions
 - `versioned:model-version-delete` (ref, version)         delete one version
 """
-from django.urls import path, register_converter
+from django.urls import path
 
 from artifacts.versioned import pages
 from artifacts.versioned.models import ArtifactKind
+from registry_portal import converters  # noqa: F401 (registers the path converters used below)
 
 app_name = "versioned"
-
-
-class ArtifactRefConverter:
-    """`<org>/<name>` or `<org>/<team>/<name>`."""
-
-    regex = r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-class VersionConverter:
-    regex = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ArtifactRefConverter, "artifactref")
-register_converter(VersionConverter, "artifactversion")
 
 urlpatterns = [
     path("registry/models", pages.model_list, name="models"),
@@ -58,19 +33,19 @@ for kind, noun in ((ArtifactKind.MODEL, "model"), (ArtifactKind.RESOURCE, "resou
     extra = {"kind": kind.value}
     urlpatterns += [
         path(f"{base}/create", pages.artifact_create, extra, name=f"{noun}-create"),
-        path(f"{base}/<artifactref:ref>", pages.artifact_detail, extra, name=noun),
-        path(f"{base}/<artifactref:ref>/-/versions", pages.artifact_versions, extra, name=f"{noun}-versions"),
-        path(f"{base}/<artifactref:ref>/-/compare", pages.artifact_compare, extra, name=f"{noun}-compare"),
-        path(f"{base}/<artifactref:ref>/-/versions/<artifactversion:version>", pages.artifact_version, extra, name=f"{noun}-version"),
-        path(f"{base}/<artifactref:ref>/-/files", pages.artifact_files, extra, name=f"{noun}-files-latest"),
-        path(f"{base}/<artifactref:ref>/-/files/<artifactversion:version>", pages.artifact_files, extra, name=f"{noun}-files"),
-        path(f"{base}/<artifactref:ref>/-/edit", pages.artifact_edit, extra, name=f"{noun}-edit"),
-        path(f"{base}/<artifactref:ref>/-/delete", pages.artifact_delete, extra, name=f"{noun}-delete"),
+        path(f"{base}/<ref:ref>", pages.artifact_detail, extra, name=noun),
+        path(f"{base}/<ref:ref>/-/versions", pages.artifact_versions, extra, name=f"{noun}-versions"),
+        path(f"{base}/<ref:ref>/-/compare", pages.artifact_compare, extra, name=f"{noun}-compare"),
+        path(f"{base}/<ref:ref>/-/versions/<version:version>", pages.artifact_version, extra, name=f"{noun}-version"),
+        path(f"{base}/<ref:ref>/-/files", pages.artifact_files, extra, name=f"{noun}-files-latest"),
+        path(f"{base}/<ref:ref>/-/files/<version:version>", pages.artifact_files, extra, name=f"{noun}-files"),
+        path(f"{base}/<ref:ref>/-/edit", pages.artifact_edit, extra, name=f"{noun}-edit"),
+        path(f"{base}/<ref:ref>/-/delete", pages.artifact_delete, extra, name=f"{noun}-delete"),
         path(
-            f"{base}/<artifactref:ref>/-/versions/<artifactversion:version>/delete", pages.version_delete, extra,
+            f"{base}/<ref:ref>/-/versions/<version:version>/delete", pages.version_delete, extra,
             name=f"{noun}-version-delete",
         ),
     ]
 urlpatterns.append(
-    path("registry/resources/<artifactref:ref>/-/docs/<slug:doc>", pages.artifact_doc, {"kind": ArtifactKind.RESOURCE.value}, name="resource-doc")
+    path("registry/resources/<ref:ref>/-/docs/<slug:doc>", pages.artifact_doc, {"kind": ArtifactKind.RESOURCE.value}, name="resource-doc")
 )
