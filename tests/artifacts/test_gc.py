@@ -10,7 +10,7 @@ from django.utils import timezone
 from artifacts.blobs import gc, links
 from artifacts.models import Blob, UploadSession
 from artifacts.blobs.store import get_blob_store
-from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"

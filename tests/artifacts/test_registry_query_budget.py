@@ -14,7 +14,7 @@ from artifacts.blobs import gc, uploads
 from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, Manifest, RepositoryBlob, Tag, UploadSession
 from artifacts.blobs.store import get_blob_store
-from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"

@@ -3,7 +3,6 @@ server through the Helm repository's ChartMuseum API; the owner signs in, opens 
 the chart, sees its versions and the fetch command, opens Chart.yaml and values.yaml in the File
 Browser (markup in them shown as text), and edits the chart's details. Screenshots of each page go
 to a folder the run prints."""
-import base64
 import re
 
 import pytest
@@ -13,6 +12,7 @@ from accounts import services as account_services
 from tests.e2e.browser import Camera, chromium, sign_in
 from tests.helmrepo import charts
 from tests.support.web import onboard
+from tests.support.auth import basic_auth
 
 VALUES = b"replicaCount: 2\n# <script>window.pwned = 1</script>\nimage:\n  repository: nginx\n"
 
@@ -26,9 +26,8 @@ def package(version: str) -> bytes:
 
 
 def helm_push(server, api_key: str, space: str, data: bytes) -> None:
-    auth = base64.b64encode(f"$oauthtoken:{api_key}".encode()).decode()
     response = requests.post(f"{server.url}/helm/api/{space}/charts", data=data, verify=server.ca_bundle, timeout=30,
-                             headers={"Authorization": f"Basic {auth}", "Content-Type": "application/gzip"})
+                             headers={"Authorization": basic_auth(api_key), "Content-Type": "application/gzip"})
     assert response.status_code in (200, 201), response.text
 
 

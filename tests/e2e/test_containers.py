@@ -2,7 +2,6 @@
 server over the registry protocol; the owner signs in, finds it in the container list, sees both
 platforms and the pull command on the Tags tab, edits its details, and deletes a tag after
 confirming. Screenshots of each page go to a folder the run prints."""
-import base64
 import hashlib
 import json
 import re
@@ -13,6 +12,7 @@ import requests
 from accounts import services as account_services
 from tests.e2e.browser import Camera, chromium, sign_in
 from tests.support.web import onboard
+from tests.support.auth import basic_auth
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -23,7 +23,7 @@ class Pusher:
 
     def __init__(self, server, api_key: str):
         self.base, self.verify = server.url, server.ca_bundle
-        self.headers = {"Authorization": "Basic " + base64.b64encode(f"$oauthtoken:{api_key}".encode()).decode()}
+        self.headers = {"Authorization": basic_auth(api_key)}
 
     def blob(self, name: str, data: bytes) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()

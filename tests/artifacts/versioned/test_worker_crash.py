@@ -16,20 +16,11 @@ from registry_portal.outbox.models import OutboxState, OutboxTask
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.support import servers
 from tests.support.ngc_transfer import DjangoTransport, Uploader
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALPHA = "org/acme/team/alpha"
-
-
-def wait_until(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout}s")
 
 
 def test_a_version_whose_worker_is_killed_mid_finalisation_completes_on_a_new_worker_within_a_minute(
