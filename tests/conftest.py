@@ -10,6 +10,7 @@ from tests.support import servers
 from tests.support.auth import api_client_for
 from tests.support.ngc_cli import NgcRunner
 from tests.support.personas import build_personas
+from tests.support.skopeo import skopeo_runner
 from tests.support.web import onboard
 
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
@@ -99,6 +100,12 @@ def celery_worker(live_server_https, tmp_path_factory, mailbox, live_blob_root):
 def ngc(live_server_https, tmp_path):
     """`ngc(*args, key=...)`: the `ngc` console script run against the live server."""
     return NgcRunner(live_server_https, tmp_path / "ngc-home")
+
+
+@pytest.fixture
+def skopeo(live_server_https, tmp_path):
+    """`skopeo(user, *args)`: skopeo as `user` against the live server, with an auth file of the test's own."""
+    return skopeo_runner(live_server_https, tmp_path)
 
 
 @pytest.fixture

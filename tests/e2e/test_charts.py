@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.helmrepo import charts
 from tests.support.web import onboard
 from tests.support.auth import basic_auth
@@ -33,7 +33,7 @@ def helm_push(server, api_key: str, space: str, data: bytes) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas, live_server_https, tmp_path):
+def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas, live_server_https, camera):
     from playwright.sync_api import expect
 
     onboard(personas.owner)
@@ -43,8 +43,6 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
 
     base = live_server_https.url
     host = base.split("://", 1)[1]
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
