@@ -3,10 +3,17 @@ import pytest
 import redis
 from django.conf import settings
 
+from accounts import services as account_services
 from tests.support import oidc_provider as oidc_support
 from tests.support import s3_server as s3_support
 from tests.support import servers
+from tests.support.auth import api_client_for
+from tests.support.ngc_cli import NgcRunner
 from tests.support.personas import build_personas
+from tests.support.skopeo import skopeo_runner
+from tests.support.web import onboard
+
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +26,26 @@ def fresh_throttles():
 @pytest.fixture
 def personas(db):
     return build_personas()
+
+
+@pytest.fixture
+def cast(personas):
+    """The personas, past onboarding (the portal's pages open without the "Almost done!" step)."""
+    onboard(*personas.users.values())
+    return personas
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """In-process tests that hash passwords (sign-ins, new accounts) use a fast hasher; the default one is
+    deliberately slow. Not for browser sign-ins: the live servers verify with the default hashers only."""
+    settings.PASSWORD_HASHERS = [FAST_HASHER]
+
+
+@pytest.fixture
+def api():
+    """`api(user)`: a DRF test client authenticated as `user`."""
+    return api_client_for
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +94,24 @@ def celery_worker(live_server_https, tmp_path_factory, mailbox, live_blob_root):
     )
     yield worker
     servers.stop(worker)
+
+
+@pytest.fixture
+def ngc(live_server_https, tmp_path):
+    """`ngc(*args, key=...)`: the `ngc` console script run against the live server."""
+    return NgcRunner(live_server_https, tmp_path / "ngc-home")
+
+
+@pytest.fixture
+def skopeo(live_server_https, tmp_path):
+    """`skopeo(user, *args)`: skopeo as `user` against the live server, with an auth file of the test's own."""
+    return skopeo_runner(live_server_https, tmp_path)
+
+
+@pytest.fixture
+def key_of():
+    """`key_of(user)`: a fresh API key of `user`."""
+    return lambda user: account_services.api_key_generate(user=user)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The database down (issue 13 item 6): a live gunicorn whose PostgreSQL refuses connections, or
 accepts and hangs up, answers 503 with Retry-After in each face's format within 2 s: the NGC API,
 /token, registry routes, the Helm repository and a portal page."""
-import base64
 import socket
 import threading
 import time
@@ -11,8 +10,9 @@ import pytest
 from accounts import tokens
 from accounts.authentication import NGC_AUDIENCE
 from tests.support import servers
+from tests.support.auth import basic_auth
 
-BASIC = "Basic " + base64.b64encode(b"$oauthtoken:rk_some-key").decode()
+BASIC = basic_auth("rk_some-key")
 
 
 @pytest.fixture

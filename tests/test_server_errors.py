@@ -4,7 +4,6 @@ the NGC envelope on the NGC API and /token, the OCI envelope on registry routes,
 
 The fault is injected by making one collaborator of each view raise; the error mapping under test
 is the real one, through the whole middleware stack."""
-import base64
 import logging
 
 import pytest
@@ -12,6 +11,7 @@ from django.test import Client
 
 from accounts import tokens
 from accounts.authentication import NGC_AUDIENCE
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 SECRET = "db-password=hunter2 at /srv/app/secret.py"
@@ -25,10 +25,6 @@ def explode(*args, **kwargs):
 def client():
     # Answer as the server would, instead of re-raising into the test.
     return Client(raise_request_exception=False)
-
-
-def basic(key: str = "rk_anything") -> str:
-    return "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
 
 
 def assert_clean(response) -> None:
@@ -54,7 +50,7 @@ def test_an_unexpected_error_on_the_ngc_api_answers_the_ngc_envelope(client, per
 def test_an_unexpected_error_on_token_answers_json(client, monkeypatch):
     monkeypatch.setattr("accounts.services.api_key_check", explode)
 
-    response = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic())
+    response = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth("rk_anything"))
 
     assert response.status_code == 500
     assert response.json()["requestStatus"]["statusCode"] == "INTERNAL_ERROR"
@@ -65,7 +61,7 @@ def test_an_unexpected_error_on_token_answers_json(client, monkeypatch):
 def test_an_unexpected_error_on_a_registry_route_answers_the_oci_envelope(client, monkeypatch, path):
     monkeypatch.setattr("artifacts.oci.views.authenticate", explode)
 
-    response = client.get(path, HTTP_AUTHORIZATION=basic())
+    response = client.get(path, HTTP_AUTHORIZATION=basic_auth("rk_anything"))
 
     assert response.status_code == 500 and response["Content-Type"] == "application/json"
     assert response.json()["errors"][0]["code"] == "UNKNOWN"
@@ -77,7 +73,7 @@ def test_an_unexpected_error_on_a_registry_route_answers_the_oci_envelope(client
 def test_an_unexpected_error_on_the_helm_repository_answers_helm_json(client, monkeypatch, method, path):
     monkeypatch.setattr("helmrepo.views.authenticate", explode)
 
-    response = getattr(client, method)(path, HTTP_AUTHORIZATION=basic())
+    response = getattr(client, method)(path, HTTP_AUTHORIZATION=basic_auth("rk_anything"))
 
     assert response.status_code == 500 and set(response.json()) == {"error"}
     assert_clean(response)
@@ -112,7 +108,7 @@ def test_an_unrouted_helm_path_is_helm_json_and_a_portal_path_a_page(client):
 @pytest.mark.django_db
 def test_a_nul_character_in_the_query_or_path_is_a_400_in_each_faces_format(client):
     # PostgreSQL text cannot hold NUL: schemathesis found `/v2/users/me?org-name=<...NUL...>` a 500.
-    ngc = client.get("/v2/users/me?org-name=ac%00me", HTTP_AUTHORIZATION=basic())
+    ngc = client.get("/v2/users/me?org-name=ac%00me", HTTP_AUTHORIZATION=basic_auth("rk_anything"))
     assert ngc.status_code == 400 and ngc["Content-Type"] == "application/json"
     assert "requestStatus" in ngc.json()
 

@@ -1,24 +1,18 @@
 """Hostile input on the NGC API and `/token` answers 4xx in the NGC error envelope, never a 500."""
 import pytest
 
-from accounts import tokens
 from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, VersionStatus
 from registry_portal import json_input
+from tests.support.auth import bearer_auth
 
-pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"), pytest.mark.usefixtures("fast_password_hashing")]
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HUGE = "99999999999999999999999"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def owner_bearer(personas) -> dict:
-    token, _ = tokens.issue_access_token(user_id=personas.owner.pk, audience="ngc", scopes=["group/ngc:acme"])
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"HTTP_AUTHORIZATION": bearer_auth(personas.owner, ["group/ngc:acme"])}
 
 
 def assert_ngc_400(response) -> None:

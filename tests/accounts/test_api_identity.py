@@ -7,26 +7,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import services, tokens
+from accounts import services
 from accounts.models import Invitation, RoleBinding, Team
 from accounts.roles import Role
+from tests.support.auth import bearer_auth
 
-pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"), pytest.mark.usefixtures("fast_password_hashing")]
 
 NGC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas have passwords; the default hasher would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def bearer(user, *scopes: str) -> dict:
-    token, _ = tokens.issue_access_token(
-        user_id=user.pk, audience="ngc", scopes=scopes or ("group/ngc:acme", "group/ngc:globex")
-    )
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"HTTP_AUTHORIZATION": bearer_auth(user, scopes or ("group/ngc:acme", "group/ngc:globex"))}
 
 
 class Api:

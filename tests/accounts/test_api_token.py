@@ -1,23 +1,13 @@
 """`/token`: API keys exchanged for scoped bearer tokens, and those tokens' limits."""
-import base64
 
 import jwt
 import pytest
 from django.conf import settings
 
 from accounts import services, tokens
+from tests.support.auth import basic_auth
 
-pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas have passwords; the default hasher would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def basic(key: str, user: str = "$oauthtoken") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"), pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def granted_scopes(token: str) -> list[str]:
@@ -25,7 +15,7 @@ def granted_scopes(token: str) -> list[str]:
 
 
 def exchange(client, key: str, query: str = "service=ngc&"):
-    return client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key))
+    return client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth(key))
 
 
 def test_an_api_key_is_exchanged_for_a_token_that_opens_the_api(client, personas):
@@ -47,7 +37,7 @@ def test_it_also_answers_a_post_with_form_fields(client, personas):
 
     response = client.post(
         "/token", "service=ngc&scope=group/ngc:acme", content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic(key),
+        HTTP_AUTHORIZATION=basic_auth(key),
     )
 
     assert response.status_code == 200

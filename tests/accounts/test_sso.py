@@ -25,6 +25,7 @@ from tests.support import oidc_provider as oidc
 from tests.support.personas import PASSWORD
 from tests.support.servers import free_port
 from tests.support.web import client_for, onboard
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +211,7 @@ def test_an_sso_user_generates_an_api_key_that_works_at_token(personas, acme_sso
     key = services.api_key_generate(user=user)
     response = Client().get(
         "/token", {"service": "ngc", "scope": "group/ngc:acme/alpha"},
-        HTTP_AUTHORIZATION="Basic " + __import__("base64").b64encode(f"$oauthtoken:{key}".encode()).decode(),
+        HTTP_AUTHORIZATION=basic_auth(key),
     )
     assert response.status_code == 200 and response.json()["token"]
 

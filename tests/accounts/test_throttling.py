@@ -1,7 +1,6 @@
 """Throttling (issue 12 item 9): portal sign-in (django-axes), `/token` and invitation links answer
 429 with Retry-After in their face's format once a client has failed too often, and throttling
 fails open when its cache (Redis) does not answer."""
-import base64
 import logging
 import time
 from datetime import timedelta
@@ -16,25 +15,10 @@ from accounts import services
 from accounts.roles import Role
 from tests.support.personas import PASSWORD
 from tests.support.servers import free_port
-from tests.support.web import onboard
+from tests.support.auth import basic_auth
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 SIGNIN = "/accounts/signin"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(personas):
-    onboard(*personas.users.values())
-    return personas
-
-
-def basic(key: str, user: str = "$oauthtoken") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()
 
 
 def signed_in(client: Client) -> bool:
@@ -116,10 +100,10 @@ def test_token_answers_429_with_retry_after_after_repeated_bad_keys(personas, se
     key = services.api_key_generate(user=personas.owner)
     client = Client()
     for _ in range(3):
-        assert client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic("rk_wrong")).status_code == 401
+        assert client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth("rk_wrong")).status_code == 401
 
-    refused = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic("rk_wrong"))
-    with_the_right_key = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key))
+    refused = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth("rk_wrong"))
+    with_the_right_key = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth(key))
 
     for response in (refused, with_the_right_key):
         assert response.status_code == 429
@@ -128,10 +112,10 @@ def test_token_answers_429_with_retry_after_after_repeated_bad_keys(personas, se
         assert body["requestStatus"]["statusCode"] == "TOO_MANY_REQUESTS"
         assert "throttled" in body["detail"]
     # A made-up X-Forwarded-For does not make a new client (no proxy is configured) ...
-    spoofed = Client(HTTP_X_FORWARDED_FOR="203.0.113.9").get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key))
+    spoofed = Client(HTTP_X_FORWARDED_FOR="203.0.113.9").get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth(key))
     assert spoofed.status_code == 429
     # ... but another client address is not locked out.
-    assert Client(REMOTE_ADDR="10.9.8.7").get(f"/token?{query}", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+    assert Client(REMOTE_ADDR="10.9.8.7").get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth(key)).status_code == 200
 
 
 def test_successful_token_requests_never_count_towards_the_lockout(personas, settings):
@@ -139,7 +123,7 @@ def test_successful_token_requests_never_count_towards_the_lockout(personas, set
     key = services.api_key_generate(user=personas.owner)
     client = Client()
     for _ in range(10):
-        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth(key)).status_code == 200
 
 
 def test_token_caps_the_request_rate_per_client_and_credential(personas, settings):
@@ -148,12 +132,12 @@ def test_token_caps_the_request_rate_per_client_and_credential(personas, setting
     other_key = services.api_key_generate(user=personas.org_registry_user)
     client = Client()
     for _ in range(3):
-        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key)).status_code == 200
+        assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth(key)).status_code == 200
 
-    response = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key))
+    response = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth(key))
 
     assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
-    assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(other_key)).status_code == 200
+    assert client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth(other_key)).status_code == 200
 
 
 def test_throttling_fails_open_with_a_log_line_when_its_redis_does_not_answer(personas, settings, caplog):
@@ -165,8 +149,8 @@ def test_throttling_fails_open_with_a_log_line_when_its_redis_does_not_answer(pe
 
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="registry_portal.throttling"):
-        bad = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic("rk_wrong"))
-        good = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic(key))
+        bad = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth("rk_wrong"))
+        good = client.get("/token?service=ngc", HTTP_AUTHORIZATION=basic_auth(key))
     elapsed = time.monotonic() - started
 
     assert (bad.status_code, good.status_code) == (401, 200)

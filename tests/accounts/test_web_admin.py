@@ -7,12 +7,9 @@ from accounts import permissions, services
 from accounts.models import ApiKey, Invitation, Org, RoleBinding, Team, User
 from accounts.roles import Role
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 MODELS = (User, Org, Team, RoleBinding, Invitation, ApiKey)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -6,20 +6,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services
-from tests.support.web import client_for, onboard
+from tests.support.web import client_for
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 URL = "/setup/api-key"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(personas):
-    onboard(*personas.users.values())
-    return personas
 
 
 def shown_key(response) -> str:

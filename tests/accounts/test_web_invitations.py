@@ -11,20 +11,10 @@ from accounts import services
 from accounts.models import RoleBinding, User
 from accounts.roles import Role
 from tests.support.personas import PASSWORD
-from tests.support.web import onboard
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 NEW_PASSWORD = "a-fresh-passphrase-77"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(personas):
-    onboard(*personas.users.values())
-    return personas
 
 
 def invite(cast, email="newcomer@example.test", **kwargs):

@@ -12,17 +12,7 @@ from accounts.roles import Role
 from tests.support.personas import PASSWORD
 from tests.support.web import client_for, onboard
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Personas hash 13 passwords; the default hasher is deliberately slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(personas):
-    onboard(*personas.users.values())
-    return personas
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def users_url(org, team=None):

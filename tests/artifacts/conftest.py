@@ -1,90 +1,16 @@
-"""Helpers for registry protocol tests driven through Django's test client."""
-import base64
-import hashlib
-import json
-
+"""Registry protocol tests: a private blob store, a fast hasher, and `registry(user)`, a client over Django's test client."""
 import pytest
 
-from accounts import services as account_services
-from artifacts.oci import auth
+from tests.support.oci import Registry
 
 
 @pytest.fixture(autouse=True)
-def blob_root(settings, tmp_path):
+def blob_root(settings, tmp_path, fast_password_hashing):
     settings.BLOB_STORE_ROOT = tmp_path / "storage"
     settings.REGISTRY_SERVICE_NAME = "registry.test"
     settings.TOKEN_SERVICES = {**settings.TOKEN_SERVICES, "registry.test": "artifacts.oci.auth.issue_registry_token"}
     settings.SITE_URL = "https://registry.test"
-    # Personas get passwords; a fast hasher keeps these protocol tests quick (not a live-server setting).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings.BLOB_STORE_ROOT
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def sha512(data: bytes) -> str:
-    return "sha512:" + hashlib.sha512(data).hexdigest()
-
-
-class Registry:
-    """A thin registry client over Django's test client, authenticated as one user."""
-
-    def __init__(self, client, user=None, *, mode: str = "basic", scopes=None):
-        self.client = client
-        self.headers = {}
-        if user is not None and mode == "basic":
-            key = account_services.api_key_generate(user=user)
-            self.headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
-        elif mode == "bearer":
-            token = auth.token_response(user, scopes or [])["token"]
-            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-
-    def request(self, method: str, path: str, data=b"", content_type="application/octet-stream", **headers):
-        call = getattr(self.client, method.lower())
-        extra = {**self.headers, **headers}
-        if method in ("GET", "HEAD", "DELETE"):
-            return call(path, **extra)
-        return call(path, data=data, content_type=content_type, **extra)
-
-    def push_blob(self, name: str, data: bytes) -> str:
-        digest = sha256(data)
-        response = self.request("POST", f"/v2/{name}/blobs/uploads/?digest={digest}", data)
-        assert response.status_code == 201, response.content
-        return digest
-
-    def push_manifest(self, name: str, reference: str, document: dict, media_type: str):
-        body = json.dumps(document).encode()
-        return self.request("PUT", f"/v2/{name}/manifests/{reference}", body, content_type=media_type), body
-
-    def push_image(self, name: str, tag: str, *, layer: bytes = b"layer-bytes", config: bytes = b'{"architecture":"amd64","os":"linux"}'):
-        config_digest = self.push_blob(name, config)
-        layer_digest = self.push_blob(name, layer)
-        document = image_manifest(config_digest, len(config), [(layer_digest, len(layer))])
-        response, body = self.push_manifest(name, tag, document, OCI_MANIFEST)
-        assert response.status_code == 201, response.content
-        return sha256(body), body
-
-
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def image_manifest(config_digest, config_size, layers, **extra) -> dict:
-    return {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
-        "layers": [
-            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": s} for d, s in layers
-        ],
-        **extra,
-    }
-
-
-def error_codes(response) -> list[str]:
-    return [error["code"] for error in response.json()["errors"]]
 
 
 @pytest.fixture

@@ -9,20 +9,10 @@ from rest_framework.test import APIClient
 
 from artifacts import services
 from artifacts.models import Repository, Tag
-from tests.artifacts.conftest import OCI_INDEX, OCI_MANIFEST, error_codes
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, error_codes
 
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALPHA = "/v2/org/acme/team/alpha/repos"
-
-
-@pytest.fixture
-def api():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from artifacts.oci import auth
-from tests.artifacts.conftest import error_codes, sha256
+from tests.support.oci import error_codes, sha256
+from tests.support.auth import basic_auth, basic_auth_for
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
@@ -78,8 +79,7 @@ def test_a_token_for_another_repository_is_insufficient_scope(personas, registry
 def test_a_bad_token_or_api_key_is_unauthorized(personas, client):
     response = client.get("/v2/", HTTP_AUTHORIZATION="Bearer not-a-token")
     assert response.status_code == 401 and error_codes(response) == ["UNAUTHORIZED"]
-    basic = base64.b64encode(b"$oauthtoken:wrong").decode()
-    assert client.get("/v2/", HTTP_AUTHORIZATION=f"Basic {basic}").status_code == 401
+    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("wrong")).status_code == 401
 
 
 @pytest.mark.parametrize("persona", ["beta_user", "outsider", "alpha_registry_read", "alpha_user_read"])
@@ -119,17 +119,10 @@ def test_the_token_response_has_the_docker_fields(personas):
     assert payload["aud"] == "registry.test"
 
 
-def _basic(user) -> str:
-    from accounts import services as account_services
-
-    key = account_services.api_key_generate(user=user)
-    return "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
-
-
 def test_the_token_endpoint_issues_registry_tokens_for_the_registry_service(personas, client):
     response = client.get(
         "/token", {"service": "registry.test", "scope": f"repository:{NAME}:pull,push"},
-        HTTP_AUTHORIZATION=_basic(personas.alpha_registry_user),
+        HTTP_AUTHORIZATION=basic_auth_for(personas.alpha_registry_user),
     )
     assert response.status_code == 200
     token = response.json()["token"]
@@ -142,6 +135,5 @@ def test_the_token_endpoint_serves_anonymous_registry_callers_and_refuses_bad_ke
     assert anonymous.status_code == 200
     payload = json.loads(base64.urlsafe_b64decode(anonymous.json()["token"].split(".")[1] + "=="))
     assert payload["access"] == []
-    bad = base64.b64encode(b"$oauthtoken:wrong").decode()
-    refused = client.get("/token", {"service": "registry.test"}, HTTP_AUTHORIZATION=f"Basic {bad}")
+    refused = client.get("/token", {"service": "registry.test"}, HTTP_AUTHORIZATION=basic_auth("wrong"))
     assert refused.status_code == 401

@@ -17,7 +17,7 @@ from artifacts.models import Blob, RepositoryBlob, UploadSession
 from artifacts.blobs.uploads import upload_writer_lock
 from artifacts.blobs.store import blob_path, get_blob_store
 from helmrepo import services as helm_services
-from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, image_manifest, sha256
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.helmrepo import charts
 from tests.support.ngc_transfer import DjangoTransport, Uploader

@@ -3,7 +3,7 @@ import pytest
 
 from artifacts.models import Blob, UploadSession
 from artifacts.blobs.store import get_blob_store
-from tests.artifacts.conftest import error_codes, sha256, sha512
+from tests.support.oci import error_codes, sha256, sha512
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"

@@ -10,7 +10,8 @@ from django.utils import timezone
 from artifacts.blobs import gc, links
 from artifacts.models import Blob, UploadSession
 from artifacts.blobs.store import get_blob_store
-from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.concurrency import held_by_another_transaction
+from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
@@ -132,33 +133,16 @@ def test_touching_a_blob_gc_deleted_meanwhile_reports_it_gone(personas, registry
 @pytest.mark.django_db(transaction=True)
 def test_a_head_during_a_gc_deletion_waits_for_the_row_lock_and_answers_unknown(personas, registry):
     """GC deletes under a row lock; a concurrent touch blocks on it and then finds the row gone."""
-    import threading
-
-    from django.db import connection, transaction
-
     reg = registry(personas.alpha_registry_user)
     digest = reg.push_blob(NAME, b"deleted while a HEAD is in flight")
     _age_all_blobs()
     looked_up = Blob.objects.get(digest=digest)
-    locked, release = threading.Event(), threading.Event()
 
     def gc_deleting():
-        try:
-            with transaction.atomic():
-                Blob.objects.select_for_update().get(pk=looked_up.pk).delete()
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
+        Blob.objects.select_for_update().get(pk=looked_up.pk).delete()
 
-    worker = threading.Thread(target=gc_deleting)
-    worker.start()
-    assert locked.wait(10)
-    timer = threading.Timer(0.5, release.set)
-    timer.start()
-    assert links.blob_touch(blob=looked_up) is False
-    worker.join(10)
-    timer.join()
+    with held_by_another_transaction(gc_deleting):
+        assert links.blob_touch(blob=looked_up) is False
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from artifacts.models import Repository
-from tests.artifacts.conftest import OCI_INDEX, OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, error_codes, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"

@@ -1,11 +1,11 @@
 """Cross-repository mounts with token auth: a token that does not cover `from` is told which
 scopes to fetch (both, as distribution does), so re-authenticating clients get 201; a caller who
 may not pull `from` gets a plain upload session, never a hint whether `from` exists."""
-import base64
 
 import pytest
 
 from accounts import services as account_services
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 LAYER = b"a layer worth mounting"
@@ -14,7 +14,7 @@ LAYER = b"a layer worth mounting"
 def token_from_token_service(client, user, *scopes: str) -> str:
     key = account_services.api_key_generate(user=user)
     query = "&".join(["service=registry.test", *(f"scope={scope}" for scope in scopes)])
-    response = client.get(f"/token?{query}", HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode())
+    response = client.get(f"/token?{query}", HTTP_AUTHORIZATION=basic_auth(key))
     assert response.status_code == 200, response.content
     return response.json()["token"]
 

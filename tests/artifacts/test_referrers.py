@@ -2,7 +2,7 @@
 that supports referrers MUST NOT answer 404)."""
 import pytest
 
-from tests.artifacts.conftest import OCI_INDEX, error_codes, sha256
+from tests.support.oci import OCI_INDEX, error_codes, sha256
 
 pytestmark = pytest.mark.django_db
 

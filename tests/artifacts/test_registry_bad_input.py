@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.artifacts.conftest import OCI_MANIFEST, error_codes
+from tests.support.oci import OCI_MANIFEST, error_codes
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"

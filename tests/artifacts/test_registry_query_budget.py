@@ -2,7 +2,6 @@
 and manifest pulls must not drift back to a query per lookup. Counts include the BEGIN/COMMIT or
 SAVEPOINT/RELEASE of the transaction that commits a blob (pytest-django wraps each test in one)."""
 import os
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,8 @@ from artifacts.blobs import gc, uploads
 from artifacts.oci.fastpath import statements
 from artifacts.models import Blob, Manifest, RepositoryBlob, Tag, UploadSession
 from artifacts.blobs.store import get_blob_store
-from tests.artifacts.conftest import OCI_MANIFEST, image_manifest, sha256
+from tests.support.concurrency import held_by_another_transaction
+from tests.support.oci import OCI_MANIFEST, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
@@ -169,27 +169,13 @@ def test_a_commit_during_a_gc_deletion_waits_and_stores_the_blob_anew(personas, 
     reg = registry(personas.alpha_registry_user)
     data = b"re-uploaded while GC deletes it"
     digest = reg.push_blob(NAME, data)
-    locked, release = threading.Event(), threading.Event()
 
     def gc_deleting():
-        try:
-            with transaction.atomic():
-                blob = Blob.objects.select_for_update().get(digest=digest)
-                blob.delete()
-                get_blob_store().delete(digest)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
+        Blob.objects.select_for_update().get(digest=digest).delete()
+        get_blob_store().delete(digest)
 
-    worker = threading.Thread(target=gc_deleting)
-    worker.start()
-    assert locked.wait(10)
-    timer = threading.Timer(0.5, release.set)
-    timer.start()
-    reg.push_blob(NAME, data)
-    worker.join(10)
-    timer.join()
+    with held_by_another_transaction(gc_deleting):
+        reg.push_blob(NAME, data)
     assert Blob.objects.filter(digest=digest).exists()
     with get_blob_store().open(digest) as handle:
         assert handle.read() == data

@@ -4,7 +4,7 @@ import pytest
 from registry_portal.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from artifacts import services
 from artifacts.models import Manifest, Repository, Tag
-from tests.artifacts.conftest import OCI_INDEX
+from tests.support.oci import OCI_INDEX
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """A container repository belongs to the space it was created in, and every face — /token and the
 registry protocol, the NGC API, the portal, the catalog — answers from that stored record, for
 every persona (issue 12, item 3). Tokens come from the real /token with API keys."""
-import base64
 import json
 
 import pytest
@@ -22,8 +21,9 @@ from artifacts.oci import services as oci_services
 from artifacts.oci.errors import OCIError
 from artifacts.oci.names import ResolvedName
 from artifacts.selectors import repositories_pullable
-from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
 from tests.support.web import client_for, onboard
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 GAMMA_IMG = "acme/gamma/img"
@@ -38,12 +38,9 @@ class Face:
         onboard(user)
         self.web = client_for(user, personas.acme_space)
 
-    def _basic(self) -> str:
-        return "Basic " + base64.b64encode(f"$oauthtoken:{self.key}".encode()).decode()
-
     def registry_grants(self, name: str) -> set[str]:
         response = self.client.get("/token", {"service": "registry.test", "scope": f"repository:{name}:pull,push,delete"},
-                                   HTTP_AUTHORIZATION=self._basic())
+                                   HTTP_AUTHORIZATION=basic_auth(self.key))
         assert response.status_code == 200, response.content
         self._bearer = "Bearer " + response.json()["token"]
         claims = verify_access_token(response.json()["token"], audience="registry.test")
@@ -66,7 +63,7 @@ class Face:
         assert response.status_code == 201, response.content
 
     def ngc(self) -> APIClient:
-        response = self.client.get("/token", {"service": "ngc", "scope": "group/ngc:acme"}, HTTP_AUTHORIZATION=self._basic())
+        response = self.client.get("/token", {"service": "ngc", "scope": "group/ngc:acme"}, HTTP_AUTHORIZATION=basic_auth(self.key))
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION="Bearer " + response.json()["token"])
         return api
@@ -88,7 +85,7 @@ class Face:
         }
 
     def registry_catalog(self) -> list[str]:
-        response = self.client.get("/token", {"service": "registry.test", "scope": "registry:catalog:*"}, HTTP_AUTHORIZATION=self._basic())
+        response = self.client.get("/token", {"service": "registry.test", "scope": "registry:catalog:*"}, HTTP_AUTHORIZATION=basic_auth(self.key))
         listing = self.client.get("/v2/_catalog", HTTP_AUTHORIZATION="Bearer " + response.json()["token"])
         return listing.json()["repositories"]
 

@@ -3,7 +3,6 @@ keeps its grants for reads until it expires (REGISTRY_TOKEN_TTL), but every writ
 checks that nothing changed since it was issued — roles removed, user deactivated, API key
 replaced — and is refused in the OCI envelope when the right is gone. The NGC API and the Helm
 repository take the same tokens (audience "ngc") and stop accepting them likewise."""
-import base64
 import json
 
 import pytest
@@ -12,15 +11,12 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.permissions import Space
 from accounts.roles import Role
-from tests.artifacts.conftest import OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
 from tests.helmrepo import charts
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
-
-
-def basic(key: str) -> str:
-    return "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
 
 
 class Pusher:
@@ -33,7 +29,7 @@ class Pusher:
 
     def renew(self) -> dict:
         response = self.client.get(
-            "/token", {"service": "registry.test", "scope": f"repository:{NAME}:pull,push,delete"}, HTTP_AUTHORIZATION=basic(self.key),
+            "/token", {"service": "registry.test", "scope": f"repository:{NAME}:pull,push,delete"}, HTTP_AUTHORIZATION=basic_auth(self.key),
         )
         assert response.status_code == 200, response.content
         self.token = response.json()["token"]
@@ -105,7 +101,7 @@ def test_it_refuses_every_write_of_a_token_whose_user_was_deactivated(pushed):
     assert _answers(_every_write(pushed)) == dict.fromkeys(WRITES, (401, ["UNAUTHORIZED"]))
     refused = pushed.blob(b"another layer")
     assert 'error="invalid_token"' in refused["WWW-Authenticate"]
-    assert pushed.client.get("/token", {"service": "registry.test"}, HTTP_AUTHORIZATION=basic(pushed.key)).status_code == 401
+    assert pushed.client.get("/token", {"service": "registry.test"}, HTTP_AUTHORIZATION=basic_auth(pushed.key)).status_code == 401
 
 
 def test_it_refuses_every_write_of_a_token_obtained_with_a_replaced_api_key(pushed):
@@ -136,7 +132,7 @@ def test_registry_tokens_are_short_lived_and_say_so(pushed, settings):
 
 
 def _ngc_token(client, key: str) -> str:
-    response = client.get("/token", {"service": "ngc", "scope": "group/ngc:acme/alpha"}, HTTP_AUTHORIZATION=basic(key))
+    response = client.get("/token", {"service": "ngc", "scope": "group/ngc:acme/alpha"}, HTTP_AUTHORIZATION=basic_auth(key))
     assert response.status_code == 200
     return response.json()["token"]
 

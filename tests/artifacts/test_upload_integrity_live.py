@@ -11,6 +11,7 @@ from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from tests.helmrepo import charts
 from tests.support.ngc_transfer import HttpTransport, Uploader
 from tests.support.registry_http import RawConnection, pusher
+from tests.support.waiting import wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ATTACKER_REPO = "globex/x"
@@ -53,16 +54,6 @@ def _chart_of_about(size: int, version: str) -> bytes:
     return charts.package("victim", version, extra_members=[charts.file_member("victim/files/blob.bin", os.urandom(size - 2048))])
 
 
-def _wait_for_status(version: ArtifactVersion, timeout: float = 60) -> ArtifactVersion:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version.refresh_from_db()
-        if version.status != VersionStatus.UPLOAD_PENDING:
-            return version
-        time.sleep(0.2)
-    raise AssertionError(f"{version} still {version.status} after {timeout}s")
-
-
 @pytest.mark.parametrize("size", [256 * 1024, 1024 * 1024, 8 * 1024 * 1024], ids=["256KiB", "1MiB", "8MiB"])
 def test_a_second_writer_on_an_upload_session_is_refused_and_every_face_serves_the_genuine_bytes(
     personas, live_server_https, celery_worker, size
@@ -89,7 +80,7 @@ def test_a_second_writer_on_an_upload_session_is_refused_and_every_face_serves_t
     assert api.api("POST", f"/v2/{ALPHA}/models/{model}/versions", {"versionId": "1.0"}).status == 200
     Uploader(api, ALPHA, "models", model, "1.0").upload_all({"chart.tgz": genuine})
     assert api.api("PATCH", f"/v2/{ALPHA}/models/{model}/versions/1.0", {"status": "UPLOAD_COMPLETE"}).status == 200
-    version = _wait_for_status(ArtifactVersion.objects.get(artifact__name=model, version="1.0"))
+    version = wait_for_status(ArtifactVersion.objects.get(artifact__name=model, version="1.0"))
     assert version.status == VersionStatus.UPLOAD_COMPLETE, version.failure_reason
     listing = api.api("GET", f"/v2/{ALPHA}/models/{model}/1.0/files").json()
     assert api.raw("GET", listing["urls"][0]).content == genuine

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from artifacts.models import Repository, Tag
-from tests.artifacts.conftest import OCI_INDEX, OCI_MANIFEST, Registry, image_manifest, sha256
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, Registry, image_manifest, sha256
 from tests.support.web import client_for, onboard
 
 HOST = "registry.test"  # settings.SITE_URL of the conftest, not the host the test client sends

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.artifacts.conftest import OCI_MANIFEST, Registry, image_manifest, sha256
+from tests.support.oci import OCI_MANIFEST, Registry, image_manifest, sha256
 from tests.artifacts.test_web_containers import push_multiarch
 from tests.support.web import client_for, onboard
 

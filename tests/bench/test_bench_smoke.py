@@ -24,7 +24,7 @@ def test_quick_bench_against_our_registry(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--only", "ours",
-         "--big-mib", "16", "--small-layers", "10", "--duration", "1",
+         "--big-mib", "4", "--small-layers", "4", "--duration", "0.5",
          "--database-url", _database_url(), "--cache-dir", str(tmp_path / "cache"),
          "--json-out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -1,4 +1,4 @@
-"""Keeps bench/transfer_bench.py from rotting: a tiny eager run (4 files x 1 MiB, one round).
+"""Keeps bench/transfer_bench.py from rotting: a tiny eager run (2 files x 1 MiB, one round).
 
 The real measurement (8 x 256 MiB, Celery worker, 3 rounds) is run by hand: see docs/performance.md.
 """
@@ -21,7 +21,7 @@ def test_quick_transfer_bench_uploads_and_downloads_identical_files(tmp_path):
     out = tmp_path / "transfer.json"
     # --eager: no Celery worker, so the bench never flushes the test run's Redis database.
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "transfer_bench.py"), "--quick", "--eager", "--files", "4",
+        [sys.executable, str(ROOT / "bench" / "transfer_bench.py"), "--quick", "--eager", "--files", "2",
          "--file-mib", "1", "--database-url", _database_url(), "--work-dir", str(tmp_path), "--json-out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )

@@ -9,12 +9,7 @@ import pytest
 from helmrepo.models import Chart, ChartVersion
 from tests.helmrepo import charts as chart_packages
 
-pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def package(folder, name: str, version: str):

@@ -15,15 +15,10 @@ import pytest
 
 from artifacts.versioned.models import ArtifactVersion, VersionedArtifact
 
-pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 ZEPPELIN = {"name": "ZeppelinTable", "attributes": [{"key": "Robert", "value": "Plant"}, {"key": "Jimmy", "value": "Page"}]}
 RHCP = {"name": "RHCPTable", "attributes": [{"key": "Anthony", "value": "Keidis"}, {"key": "Chad", "value": "Smith"}]}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def tree(root: Path) -> dict[str, bytes]:

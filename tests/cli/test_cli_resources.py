@@ -7,12 +7,7 @@ import pytest
 
 from artifacts.versioned.models import ArtifactVersion, VersionedArtifact
 
-pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def test_resource_life_with_auto_increment(personas, ngc, key_of, celery_worker, tmp_path):

@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,10 @@ class Layout:
     def blob_bytes(self, digest: str) -> bytes:
         return (self.root / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
 
-    def image(self, *, arch: str = "amd64", files: dict[str, bytes] | None = None) -> tuple[dict, bytes]:
-        """Write a one-layer image; return (descriptor, manifest bytes)."""
+    def image(
+        self, *, arch: str = "amd64", files: dict[str, bytes] | None = None, env: Sequence[str] = (), labels: dict | None = None,
+    ) -> tuple[dict, bytes]:
+        """Write a one-layer image (`env` after PATH; `labels` only when given); return (descriptor, manifest bytes)."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             for name, content in (files or {"hello.txt": f"hello from {arch}\n".encode()}).items():
@@ -44,7 +47,8 @@ class Layout:
         tar_bytes = buffer.getvalue()
         layer = self.blob(gzip.compress(tar_bytes, mtime=0))
         config = self.blob(json.dumps({
-            "architecture": arch, "os": "linux", "config": {"Env": ["PATH=/usr/bin"]},
+            "architecture": arch, "os": "linux",
+            "config": {"Env": ["PATH=/usr/bin", *env], **({"Labels": labels} if labels is not None else {})},
             "rootfs": {"type": "layers", "diff_ids": [_digest(tar_bytes)]},
         }).encode())
         manifest = json.dumps({

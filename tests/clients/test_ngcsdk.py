@@ -12,14 +12,9 @@ from accounts.models import Invitation, RoleBinding, Team
 from accounts.roles import Role
 from tests.support.ngcsdk import run_scenario
 
-pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 SCRIPT = Path(__file__).with_name("ngcsdk_scenario.py")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -16,16 +16,11 @@ from accounts import services
 from tests.support.guide_metrics import RHCP, ZEPPELIN
 from tests.support.ngcsdk import run_scenario
 
-pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 SCRIPT = Path(__file__).with_name("ngcsdk_models_scenario.py")
 
 LABELS = ["fast", "sparkly"]  # guide 4.1
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

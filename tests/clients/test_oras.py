@@ -1,11 +1,11 @@
 """The `oras` Python SDK (unpatched) pushes and pulls an artifact with a custom media type and a referrer."""
+import oras.client as oras_client
+import oras.oci
 import pytest
 
 from accounts import services as account_services
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
-oras_client = pytest.importorskip("oras.client")
-import oras.oci  # noqa: E402
 
 
 def test_oras_pushes_and_pulls_an_artifact_with_a_referrer(personas, live_server_https, tmp_path, monkeypatch):

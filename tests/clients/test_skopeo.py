@@ -6,14 +6,8 @@ import pytest
 
 from artifacts.models import Repository
 from tests.clients.oci_layout import Layout
-from tests.support.skopeo import skopeo_runner
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def skopeo(live_server_https, tmp_path):
-    return skopeo_runner(live_server_https, tmp_path)
 
 
 @pytest.fixture

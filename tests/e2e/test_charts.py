@@ -3,16 +3,16 @@ server through the Helm repository's ChartMuseum API; the owner signs in, opens 
 the chart, sees its versions and the fetch command, opens Chart.yaml and values.yaml in the File
 Browser (markup in them shown as text), and edits the chart's details. Screenshots of each page go
 to a folder the run prints."""
-import base64
 import re
 
 import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.helmrepo import charts
 from tests.support.web import onboard
+from tests.support.auth import basic_auth
 
 VALUES = b"replicaCount: 2\n# <script>window.pwned = 1</script>\nimage:\n  repository: nginx\n"
 
@@ -26,15 +26,14 @@ def package(version: str) -> bytes:
 
 
 def helm_push(server, api_key: str, space: str, data: bytes) -> None:
-    auth = base64.b64encode(f"$oauthtoken:{api_key}".encode()).decode()
     response = requests.post(f"{server.url}/helm/api/{space}/charts", data=data, verify=server.ca_bundle, timeout=30,
-                             headers={"Authorization": f"Basic {auth}", "Content-Type": "application/gzip"})
+                             headers={"Authorization": basic_auth(api_key), "Content-Type": "application/gzip"})
     assert response.status_code in (200, 201), response.text
 
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas, live_server_https, tmp_path):
+def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas, live_server_https, camera):
     from playwright.sync_api import expect
 
     onboard(personas.owner)
@@ -44,8 +43,6 @@ def test_the_owner_browses_a_chart_its_versions_and_files_and_edits_it(personas,
 
     base = live_server_https.url
     host = base.split("://", 1)[1]
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()

@@ -2,7 +2,6 @@
 server over the registry protocol; the owner signs in, finds it in the container list, sees both
 platforms and the pull command on the Tags tab, edits its details, and deletes a tag after
 confirming. Screenshots of each page go to a folder the run prints."""
-import base64
 import hashlib
 import json
 import re
@@ -11,8 +10,9 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.support.web import onboard
+from tests.support.auth import basic_auth
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -23,7 +23,7 @@ class Pusher:
 
     def __init__(self, server, api_key: str):
         self.base, self.verify = server.url, server.ca_bundle
-        self.headers = {"Authorization": "Basic " + base64.b64encode(f"$oauthtoken:{api_key}".encode()).decode()}
+        self.headers = {"Authorization": basic_auth(api_key)}
 
     def blob(self, name: str, data: bytes) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -65,7 +65,7 @@ class Pusher:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(personas, live_server_https, tmp_path):
+def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(personas, live_server_https, camera):
     from playwright.sync_api import expect
 
     onboard(personas.owner)
@@ -77,8 +77,6 @@ def test_the_owner_browses_a_multiarch_container_edits_it_and_deletes_a_tag(pers
 
     base = live_server_https.url
     host = base.split("://", 1)[1]
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()

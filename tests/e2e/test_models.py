@@ -13,7 +13,7 @@ from django.db import connection
 from artifacts.versioned import services
 from artifacts.versioned.transfers import finalize
 from artifacts.versioned.models import VersionedArtifact
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.support.ngc_transfer import DjangoTransport, Uploader
 from tests.support.web import onboard
 
@@ -43,15 +43,13 @@ def upload_version(artifact, version: str, user, files: dict[str, bytes], **fiel
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas, live_server_https, live_blob_root, settings, tmp_path):
+def test_the_owner_creates_compares_downloads_edits_and_deletes_a_model(personas, live_server_https, live_blob_root, settings, camera):
     from playwright.sync_api import expect
 
     settings.BLOB_STORE_ROOT = Path(live_blob_root)  # the uploads below must land where the live server reads
     onboard(personas.owner)
     owner = personas.owner
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900}).new_page()

@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import Camera, chromium
+from tests.e2e.browser import chromium
 from tests.support.personas import PASSWORD
 
 NEW_EMAIL = "river.song@example.test"
@@ -25,13 +25,11 @@ def link_in(mailbox, message, path: str) -> str:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_an_invited_user_onboards_in_the_browser_and_uses_their_api_key(
-    personas, live_server_https, celery_worker, mailbox, tmp_path
+    personas, live_server_https, celery_worker, mailbox, camera
 ):
     from playwright.sync_api import expect
 
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         # --- the owner invites a new user (guide 2.4.3) --------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from artifacts.versioned import services
 from artifacts.versioned.models import ArtifactKind
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.e2e.test_models import upload_version
 from tests.support.web import onboard
 
@@ -30,7 +30,7 @@ def overflow(page) -> int:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_portal_fits_a_phone_and_its_controls_look_alike(personas, live_server_https, live_blob_root, settings, tmp_path):
+def test_the_portal_fits_a_phone_and_its_controls_look_alike(personas, live_server_https, live_blob_root, settings, camera):
     from playwright.sync_api import expect
 
     settings.BLOB_STORE_ROOT = Path(live_blob_root)
@@ -41,8 +41,6 @@ def test_the_portal_fits_a_phone_and_its_controls_look_alike(personas, live_serv
     upload_version(artifact, "1.0", personas.owner, {"deep/folder/weights.bin": b"w" * 100, "README.md": b"# wide"},
                    custom_metrics=WIDE_METRICS, gpu_model="A100")
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
     failed: list[str] = []
 
     with chromium() as browser:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion, VersionedArtifact
 from helmrepo.models import Chart
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.e2e.test_upload_page import write_tree
 from tests.support.web import onboard
 
@@ -54,7 +54,7 @@ def upload_through_the_page(page, expect, version: str, folder: Path, metrics: t
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_the_private_registry_story(personas, live_server_https, celery_worker, tmp_path):
+def test_the_private_registry_story(personas, live_server_https, celery_worker, tmp_path, camera):
     from playwright.sync_api import expect
 
     onboard(personas.owner, personas.alpha_registry_read, personas.beta_user)
@@ -65,8 +65,6 @@ def test_the_private_registry_story(personas, live_server_https, celery_worker, 
         (v2_tree / path).write_bytes(data)
     base = live_server_https.url
     resource_url, chart_url = reverse("versioned:resource", args=[RESOURCE]), reverse("helmcharts:chart", args=[CHART])
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         context = browser.new_context(ignore_https_errors=True, accept_downloads=True, viewport={"width": 1360, "height": 900})

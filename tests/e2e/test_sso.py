@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import Camera, chromium
+from tests.e2e.browser import chromium
 from tests.support import oidc_provider as oidc
 from tests.support.personas import PASSWORD
 
@@ -19,13 +19,11 @@ NEW_EMAIL = "new@acme.example"
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_an_invitee_of_a_mapped_domain_signs_in_at_the_provider_and_uses_their_api_key(
-    personas, live_server_https, celery_worker, mailbox, oidc_provider, tmp_path
+    personas, live_server_https, celery_worker, mailbox, oidc_provider, camera
 ):
     from playwright.sync_api import expect
 
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         # --- the owner maps acme.example to the provider -----------------------------------------

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionStatus
-from tests.e2e.browser import Camera, chromium, sign_in
+from tests.e2e.browser import chromium, sign_in
 from tests.support.web import onboard
 
 
@@ -31,7 +31,7 @@ def write_tree(root):
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
-    personas, live_server_https, celery_worker, tmp_path
+    personas, live_server_https, celery_worker, tmp_path, camera
 ):
     from playwright.sync_api import expect
 
@@ -39,8 +39,6 @@ def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
     tree = tmp_path / "my-model"
     files = write_tree(tree)
     base = live_server_https.url
-    camera = Camera(tmp_path / "screenshots")
-    print(f"\nscreenshots: {camera.folder}")
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()

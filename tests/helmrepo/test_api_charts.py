@@ -19,16 +19,6 @@ ALPHA = "/v2/org/acme/team/alpha/helm-charts"
 ORG = "/v2/org/acme/helm-charts"
 
 
-@pytest.fixture
-def api():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
 def push(user, space, name: str, version: str) -> ChartVersion:
     return services.chart_version_push(actor=user, space=space, chunks=[charts.package(name, version)])
 

@@ -9,7 +9,7 @@ from artifacts.models import Blob
 from helmrepo import chart_yaml as limits
 from helmrepo.models import Chart, ChartVersion
 from tests.helmrepo import charts
-from tests.helmrepo.conftest import Helm
+from tests.support.helm import Helm
 
 pytestmark = pytest.mark.django_db
 # The index's cache moves on once a write commits, so tests that read it after a push commit.

@@ -9,7 +9,8 @@ import yaml
 from artifacts.models import Blob
 from helmrepo.models import ChartVersion
 from tests.helmrepo import charts
-from tests.helmrepo.conftest import Helm, bearer_auth
+from tests.support.auth import bearer_auth
+from tests.support.helm import Helm
 
 # Cache invalidation runs once a write commits, so these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.artifacts.conftest import OCI_MANIFEST, Registry, sha256
+from tests.support.oci import OCI_MANIFEST, Registry, sha256
 from tests.helmrepo import charts
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import hashlib
 import pytest
 
 from tests.helmrepo import charts
-from tests.helmrepo.conftest import Helm
+from tests.support.helm import Helm
 from tests.support.ranges import assert_ranges_per_rfc9110
 
 pytestmark = pytest.mark.django_db(transaction=True)

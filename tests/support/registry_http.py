@@ -1,13 +1,13 @@
 """Registry traffic against a live server: an API key's HTTP session, and a raw keep-alive TLS
 connection written byte for byte (bodies that stop short or pause mid-way, which HTTP libraries
 will not send)."""
-import base64
 import select
 import socket
 import ssl
 from urllib.parse import urlsplit
 
 from accounts import services as account_services
+from tests.support.auth import basic_auth
 
 
 def pusher(server, user):
@@ -27,7 +27,7 @@ class RawConnection:
         context = ssl.create_default_context(cafile=server.ca_bundle)
         self.sock = context.wrap_socket(socket.create_connection((parts.hostname, parts.port), timeout=timeout), server_hostname=parts.hostname)
         self.reader = self.sock.makefile("rb")
-        self.auth = "Basic " + base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
+        self.auth = basic_auth(key)
 
     def request_bytes(self, method: str, path: str, body: bytes = b"", headers: dict | None = None, length: int | None = None) -> bytes:
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {self.auth}",

@@ -1,14 +1,23 @@
 """The real Celery app for a worker whose re-hashing of unverified blobs is slow: `celery -A
 tests.support.slow_worker worker` sleeps SLOW_HASH_SECONDS before hashing each blob, so a test can
-kill the worker in the middle of a version's finalisation. Nothing else changes."""
+kill the worker in the middle of a version's finalisation. OUTBOX_HEARTBEAT_SECONDS, when set,
+shortens the outbox heartbeat (a dead run is noticed after three missed beats) so the test need not
+wait the deployed 30 s. Nothing else changes."""
 import os
 import time
 
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_init
+from django.conf import settings
 
 from registry_portal.celery import app
 
 __all__ = ["app"]
+
+
+@worker_init.connect
+def _short_heartbeat(**kwargs) -> None:
+    if seconds := os.environ.get("OUTBOX_HEARTBEAT_SECONDS"):
+        settings.OUTBOX_HEARTBEAT_SECONDS = int(seconds)
 
 
 @task_prerun.connect

@@ -1,9 +1,5 @@
 """Images pushed with skopeo to the live server are checked by a real Celery worker (over Redis)
 against the org's GPU fleet; a host's new driver updates the verdicts."""
-import gzip
-import io
-import json
-import tarfile
 import time
 
 import pytest
@@ -12,8 +8,7 @@ from rest_framework.test import APIClient
 from artifacts.gpu import services as gpu_services
 from artifacts.gpu.models import GpuVerdict
 from artifacts.models import Manifest
-from tests.clients.oci_layout import OCI_MANIFEST, Layout, _digest
-from tests.clients.test_skopeo import skopeo  # noqa: F401 (fixture)
+from tests.clients.oci_layout import Layout
 from tests.support.web import client_for, onboard
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
@@ -24,24 +19,8 @@ CUDA_12_2 = ("cuda>=12.2 brand=tesla,driver>=470,driver<471 brand=unknown,driver
 
 class CudaLayout(Layout):
     def cuda_image(self, *, arch: str, env: list[str], labels: dict | None = None) -> tuple[dict, bytes]:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            content = f"cuda payload for {arch} {env}\n".encode()
-            info = tarfile.TarInfo("payload.txt")
-            info.size, info.mtime = len(content), 0
-            tar.addfile(info, io.BytesIO(content))
-        tar_bytes = buffer.getvalue()
-        layer = self.blob(gzip.compress(tar_bytes, mtime=0))
-        config = self.blob(json.dumps({
-            "architecture": arch, "os": "linux", "config": {"Env": ["PATH=/usr/bin", *env], "Labels": labels or {}},
-            "rootfs": {"type": "layers", "diff_ids": [_digest(tar_bytes)]},
-        }).encode())
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
-        }).encode()
-        return {"mediaType": OCI_MANIFEST, **self.blob(manifest), "platform": {"architecture": arch, "os": "linux"}}, manifest
+        payload = {"payload.txt": f"cuda payload for {arch} {env}\n".encode()}
+        return self.image(arch=arch, files=payload, env=env, labels=labels or {})
 
 
 def fleet(personas):

@@ -6,7 +6,6 @@ import pytest
 
 from artifacts.gpu.models import GpuHost
 from ngc_cli.gpuhost import SmiParseError, host_report, parse_cuda_version, parse_query_gpu
-from tests.cli.conftest import key_of, ngc  # noqa: F401 (fixtures)
 
 QUERY_A100 = """NVIDIA A100-SXM4-80GB, 550.54.15, 8.0
 NVIDIA A100-SXM4-80GB, 550.54.15, 8.0

@@ -6,20 +6,9 @@ from django.urls import reverse
 
 from artifacts.gpu import services
 from artifacts.gpu.models import GpuHost
-from tests.support.web import client_for, onboard
+from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(personas):
-    onboard(*personas.users.values())
-    return personas
 
 
 def hosts_url(org="acme"):

@@ -15,16 +15,6 @@ DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALPHA_MODELS = "/v2/org/acme/team/alpha/models"
 
 
-@pytest.fixture
-def api():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
 def guide_example_body(name="final_review_model") -> dict:
     """`ngc registry model create` of guide 4.1, as the CLI sends it (upper-case choices, nulls)."""
     return {

@@ -18,6 +18,7 @@ from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, Versi
 from artifacts.versioned.transfer_models import MultipartUpload
 from tests.artifacts.versioned.test_transfers import make_version
 from tests.support.ngc_transfer import HttpTransport, Uploader, b64sha, hexsha
+from tests.support.waiting import wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,16 +40,6 @@ TREE = {
     "tokenizer/deep/er/merges.txt": _bytes("merges", PART),  # exactly one part
     "EMPTY": b"",
 }
-
-
-def wait_for_status(version: ArtifactVersion, timeout: float = 60) -> ArtifactVersion:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version.refresh_from_db()
-        if version.status != VersionStatus.UPLOAD_PENDING:
-            return version
-        time.sleep(0.2)
-    raise AssertionError(f"{version} still {version.status} after {timeout}s")
 
 
 @pytest.fixture

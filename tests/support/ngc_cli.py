@@ -1,12 +1,8 @@
-"""Helpers for driving the `ngc` console script as a subprocess against the live HTTPS server."""
+"""The `ngc` console script run as a subprocess against the live HTTPS server."""
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
-
-from accounts import services as account_services
 
 NGC = Path(sys.executable).with_name("ngc")
 
@@ -33,13 +29,3 @@ class NgcRunner:
             [*command, *args], capture_output=True, text=True, input=stdin, timeout=120,
             env=self.env(key, org, **(env_extra or {})), **kw,
         )
-
-
-@pytest.fixture
-def ngc(live_server_https, tmp_path):
-    return NgcRunner(live_server_https, tmp_path / "ngc-home")
-
-
-@pytest.fixture
-def key_of():
-    return lambda user: account_services.api_key_generate(user=user)
