@@ -1,6 +1,6 @@
 """Chart.yaml is read at a bounded cost and within documented limits (helmrepo.chart_yaml), through
-the ChartMuseum push face: every refusal is a 400 with the reason, fast, and leaves nothing behind."""
-import time
+the ChartMuseum push face: every refusal is a 400 with the reason, cheap, and leaves nothing behind."""
+import tracemalloc
 
 import pytest
 import yaml
@@ -18,19 +18,23 @@ HEAD = "apiVersion: v2\nname: demo\nversion: 0.1.0\n"
 
 
 def refused(client, user, data: bytes, space: str = "acme") -> str:
-    """Push `data`; assert a 400 in well under a second that stored nothing; return the error message."""
+    """Push `data`; assert a 400 that stored nothing and allocated little (memory, not wall time: the
+    unbounded parser spent 1.46 GB on the 277-byte alias bomb); return the error message."""
     helm = Helm(client, user)
     assert helm.push(space, b"not a package").status_code == 400  # the process's first request pays for imports
-    started = time.monotonic()
-    response = helm.push(space, data)
-    elapsed = time.monotonic() - started
+    tracemalloc.start()
+    try:
+        response = helm.push(space, data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert response.status_code == 400, response.content
-    assert elapsed < 0.5, f"the refusal took {elapsed:.2f} s"
+    assert peak < 32 * 1024 * 1024, f"the refusal allocated {peak / 2**20:.1f} MiB at its peak"
     assert not Chart.objects.exists() and not ChartVersion.objects.exists() and not Blob.objects.exists()
     return response.json()["error"]
 
 
-def test_it_refuses_a_yaml_alias_bomb_in_well_under_a_second(client, personas):
+def test_it_refuses_a_yaml_alias_bomb_cheaply(client, personas):
     data = charts.alias_bomb()
     assert len(data) < 300
     message = refused(client, personas.owner, data)
