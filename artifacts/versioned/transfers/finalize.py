@@ -18,6 +18,7 @@ from registry_portal.outbox.services import outbox_enqueue
 log = logging.getLogger(__name__)
 
 AWAIT_POLL_SECONDS = 0.2
+FINALIZE_TASK = "artifacts.tasks.finalize_version"  # the Celery task wrapping version_finalize
 
 
 def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVersion:
@@ -30,8 +31,6 @@ def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVe
     path, hashed by the multipart complete) finalisation only checks existence and sizes, and runs
     here right after the commit: the caller reads UPLOAD_COMPLETE (or UPLOAD_FAILED) at once.
     Otherwise a worker re-hashes the unverified blobs; `version_await_final` waits for it."""
-    from artifacts import tasks  # tasks wrap this module
-
     require_on_version(actor, Action.WRITE, version)
     with transaction.atomic():
         locked = ArtifactVersion.objects.select_for_update().get(pk=version.pk)
@@ -40,7 +39,7 @@ def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVe
         locked.status, locked.failure_reason = VersionStatus.UPLOAD_PENDING, ""
         locked.save(update_fields=["status", "failure_reason", "updated_at"])
         cheap = not ArtifactFile.objects.filter(version_id=locked.pk, blob__verified_at__isnull=True).exists()
-        outbox_enqueue(tasks.finalize_version, locked.pk, inline=cheap)
+        outbox_enqueue(FINALIZE_TASK, locked.pk, inline=cheap)
     return ArtifactVersion.objects.filter(pk=locked.pk).first() or locked
 
 
