@@ -12,7 +12,7 @@ from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.services import pick_latest
 from artifacts.versioned.transfer_models import MultipartState
-from artifacts.versioned.transfers.rules import require_on_version
+from artifacts.versioned.transfers.rules import Actor, require_on_version
 from registry_portal.outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ AWAIT_POLL_SECONDS = 0.2
 FINALIZE_TASK = "artifacts.tasks.finalize_version"  # the Celery task wrapping version_finalize
 
 
-def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVersion:
+def version_request_completion(*, version: ArtifactVersion, actor: Actor) -> ArtifactVersion:
     """Ask for a version to be completed (`PATCH …/versions/{v}` `{"status": "UPLOAD_COMPLETE"}`);
     the version as it stands afterwards.
 
@@ -52,7 +52,7 @@ def version_await_final(version: ArtifactVersion, *, timeout: float) -> Artifact
     return version
 
 
-def _files_fingerprint(version_id: int) -> tuple:
+def _files_fingerprint(version_id: int) -> tuple[int, int | None, int | None, int | None]:
     row = ArtifactFile.objects.filter(version_id=version_id).aggregate(
         count=Count("id"), last=Max("id"), ids=Sum("id"), size=Sum("size_bytes")
     )
