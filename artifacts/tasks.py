@@ -3,7 +3,7 @@ from celery import shared_task
 
 from artifacts.blobs import gc
 from artifacts.gpu import tasks as gpu_tasks  # noqa: F401 (registers the GPU-check tasks with the worker)
-from artifacts.versioned.transfers.finalize import version_finalize
+from artifacts.versioned.transfers.finalize import FINALIZE_TASK, version_finalize
 
 
 @shared_task
@@ -12,6 +12,6 @@ def collect_blob_garbage() -> dict:
     return vars(report)
 
 
-@shared_task
+@shared_task(name=FINALIZE_TASK)
 def finalize_version(version_id: int) -> None:
     version_finalize(version_id)

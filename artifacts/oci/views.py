@@ -6,10 +6,12 @@ gunicorn can sendfile them.
 """
 import json
 import re
+import threading
 import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
+from cachetools import LRUCache, cached
 from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -255,24 +257,14 @@ def manifest(request, name: str, reference: str):
 
 # Bytes of recently pulled manifests by digest: content-addressed, so an entry can never go stale,
 # and served only after the database said the manifest is in the repository (perf: spares a file
-# open and read per manifest GET). Bounded in bytes; emptied when full.
+# open and read per manifest GET). Bounded in bytes, the least recently pulled going first.
 _MANIFEST_CACHE_BYTES = 16 * 1024 * 1024
-_manifest_cache: dict[str, bytes] = {}
-_manifest_cache_size = 0
 
 
+@cached(LRUCache(maxsize=_MANIFEST_CACHE_BYTES, getsizeof=len), lock=threading.Lock())
 def _manifest_bytes(digest: str) -> bytes:
-    global _manifest_cache_size
-    body = _manifest_cache.get(digest)
-    if body is None:
-        with get_blob_store().open(digest) as handle:
-            body = handle.read()
-        if _manifest_cache_size + len(body) > _MANIFEST_CACHE_BYTES:
-            _manifest_cache.clear()
-            _manifest_cache_size = 0
-        _manifest_cache[digest] = body
-        _manifest_cache_size += len(body)
-    return body
+    with get_blob_store().open(digest) as handle:
+        return handle.read()
 
 
 def _manifest_for_pull(name: str, reference: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from registry_portal.api import PAGE_PARAMETERS, STATUS_ONLY, ok, paginated, val
 from registry_portal.errors import InvalidInput
 from artifacts.versioned import selectors, services
 from artifacts.versioned.models import VersionStatus
+from artifacts.versioned.transfers import finalize
 from artifacts.versioned.serializers import (
     ARTIFACT_BODY,
     FILES_BODY,
@@ -131,8 +132,6 @@ class VersionDetailApi(APIView):
         if docs:
             artifact = services.artifact_update(actor=request.user, artifact=artifact, **docs)
         if status == VersionStatus.UPLOAD_COMPLETE:
-            from artifacts.versioned.transfers import finalize  # the transfer layer's
-
             # Read-after-upload: answer the final state (bounded wait when a worker must re-hash).
             row = finalize.version_request_completion(version=row, actor=request.user)
             row = finalize.version_await_final(row, timeout=settings.VERSION_COMPLETION_WAIT_SECONDS)

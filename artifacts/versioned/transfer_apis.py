@@ -12,12 +12,15 @@ As in accounts/apis.py, `org_space()` finds the space (404 for what the caller m
 checks the token's scope; an artifact is 404 without READ on its service; services decide the rest.
 """
 import os
+import uuid
 
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import org_space
@@ -39,7 +42,7 @@ from registry_portal import http_ranges
 # --- lookups ------------------------------------------------------------------------------------
 
 
-def _version(request, org: str, team: str | None, *, kind: str, name: str, version: str) -> ArtifactVersion:
+def _version(request: Request, org: str, team: str | None, *, kind: str, name: str, version: str) -> ArtifactVersion:
     """The version of a model or resource of the space; 404 unless the caller may read the artifact."""
     if kind not in ArtifactKind.values:
         raise InvalidInput("artifactType must be 'models' or 'resources'.", field="artifactType")
@@ -47,7 +50,7 @@ def _version(request, org: str, team: str | None, *, kind: str, name: str, versi
     return selectors.version_of(artifact, version)
 
 
-def _valid(serializer_class, data) -> dict:
+def _valid(serializer_class: type[drf_serializers.Serializer], data: object) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
     serializer = serializer_class(data=data)
@@ -55,7 +58,7 @@ def _valid(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def _absolute(request, path: str) -> str:
+def _absolute(request: Request, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
@@ -128,7 +131,7 @@ class FilesExistApi(APIView):
     """`POST /v2/{ot}/{kind}/{name}/files`: which of these sha256 (base64) need no upload."""
 
     @extend_schema(request=FilesExistInput, responses=FILES_EXIST_OUTPUT)
-    def post(self, request, org: str, kind: str, name: str, team: str | None = None):
+    def post(self, request: Request, org: str, kind: str, name: str, team: str | None = None) -> Response:
         artifact = selectors.artifact_in_space(request.user, org_space(request, org, team), kind, name)
         data = _valid(FilesExistInput, request.data)
         hashes = [item["sha256"] for item in data["files"]]
@@ -139,7 +142,7 @@ class MultipartApi(APIView):
     """`POST` start (with `uploadID` and `partNumberList`: resume), `PUT` complete, `DELETE` abort."""
 
     @extend_schema(request=MultipartStartInput, responses=MULTIPART_OUTPUT)
-    def post(self, request, org: str, team: str | None = None):
+    def post(self, request: Request, org: str, team: str | None = None) -> Response:
         data = _valid(MultipartStartInput, request.data)
         version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
         if data.get("uploadID"):
@@ -157,7 +160,7 @@ class MultipartApi(APIView):
         return ok(uploadID=str(upload.pk), urls=urls, partSize=upload.part_size, partNumberList=numbers)
 
     @extend_schema(request=MultipartCompleteInput, responses=STATUS_ONLY)
-    def put(self, request, org: str, team: str | None = None):
+    def put(self, request: Request, org: str, team: str | None = None) -> Response:
         data = _valid(MultipartCompleteInput, request.data)
         version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
         upload = MultipartTransfer.complete(
@@ -166,7 +169,7 @@ class MultipartApi(APIView):
         return ok(uploadID=str(upload.pk), filePath=upload.path, sha256=sha256_base64(upload.sha256))
 
     @extend_schema(request=MultipartAbortInput, responses=STATUS_ONLY)
-    def delete(self, request, org: str, team: str | None = None):
+    def delete(self, request: Request, org: str, team: str | None = None) -> Response:
         data = _valid(MultipartAbortInput, request.data)
         version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
         MultipartTransfer.abort(actor=request.user, version=version, upload_id=data["uploadID"])
@@ -180,7 +183,7 @@ class FilesCommitApi(APIView):
         request=CommitInput, responses=STATUS_ONLY,
         parameters=[OpenApiParameter("upload-pending", bool, description="accepted; commits always go to a pending version")],
     )
-    def post(self, request, org: str, team: str | None = None):
+    def post(self, request: Request, org: str, team: str | None = None) -> Response:
         data = _valid(CommitInput, request.data)
         version = _version(request, org, team, kind=data["artifactType"], name=data["name"], version=data["version"])
         added = files_commit(
@@ -195,7 +198,7 @@ def _error(exc: RegistryError) -> JsonResponse:
 
 
 @csrf_exempt
-def upload_part(request, upload_id, number: int):
+def upload_part(request: HttpRequest, upload_id: uuid.UUID, number: int) -> JsonResponse:
     """`PUT` one part's bytes to its capability URL (as S3 presigned part URLs take them)."""
     if request.method != "PUT":
         response = _error(RegistryError(f"{request.method} is not supported here; PUT the part's bytes."))
@@ -233,7 +236,7 @@ class DownloadUrlsApi(APIView):
         ],
         responses=DOWNLOAD_OUTPUT,
     )
-    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+    def get(self, request: Request, org: str, kind: str, name: str, version: str, team: str | None = None) -> Response:
         found = _version(request, org, team, kind=kind, name=name, version=version)
         version_for_download(user=request.user, version=found)
         files = version_files(found)
@@ -253,7 +256,7 @@ class DownloadUrlsApi(APIView):
 
 
 @csrf_exempt
-def download_file(request, file_id: int):
+def download_file(request: HttpRequest, file_id: int) -> HttpResponse:
     """`GET|HEAD` a file's bytes at its capability URL, honouring Range (registry_portal/http_ranges.py)."""
     if request.method not in ("GET", "HEAD"):
         response = _error(RegistryError(f"{request.method} is not supported here."))
@@ -286,7 +289,7 @@ class VersionZipApi(APIView):
     (zip64, stored), streamed as it is written, for browsers."""
 
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
-    def get(self, request, org: str, kind: str, name: str, version: str, team: str | None = None):
+    def get(self, request: Request, org: str, kind: str, name: str, version: str, team: str | None = None) -> StreamingHttpResponse:
         found = _version(request, org, team, kind=kind, name=name, version=version)
         version_for_download(user=request.user, version=found)
         response = StreamingHttpResponse(version_zip_stream(found), content_type="application/zip")

@@ -1,7 +1,7 @@
 """The transactional outbox: background work is never lost and never half-answers a request.
 
-`outbox_enqueue(task, *args)` writes a row in the caller's transaction, so the work exists exactly
-when the data it is about does. Once that transaction commits the row is handed to Celery (the
+`outbox_enqueue(task, *args)` (a Celery task or its name) writes a row in the caller's transaction,
+so the work exists exactly when the data it is about does. Once that transaction commits the row is handed to Celery (the
 generic `outbox.run` task), or run in this process: always for `inline=True` work (what a client
 reads right after its request), and for everything in the embedded default (no broker). Handing
 over never waits on the broker for more than REDIS_TIMEOUT_SECONDS and never raises: a broker
@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from celery import Task
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
@@ -54,13 +55,13 @@ def _stale_before():
     return timezone.now() - timedelta(seconds=3 * settings.OUTBOX_HEARTBEAT_SECONDS)
 
 
-def outbox_enqueue(task, *args, inline: bool = False) -> OutboxTask:
+def outbox_enqueue(task: Task | str, *args: object, inline: bool = False) -> OutboxTask:
     """Owe one call of the Celery task `task` (args: JSON values, usually ids), from the current
-    transaction's commit on. `inline`: run it in this process on commit (cheap work the caller's
-    client reads next); the broker is the fallback then, not the first choice."""
-    row = OutboxTask.objects.create(
-        task=task.name, args=list(args), inline=inline, available_at=timezone.now() + _backoff(0)
-    )
+    transaction's commit on. A service below the tasks module that wraps it names the task instead
+    of importing it (no import cycle). `inline`: run it in this process on commit (cheap work the
+    caller's client reads next); the broker is the fallback then, not the first choice."""
+    name = task if isinstance(task, str) else task.name
+    row = OutboxTask.objects.create(task=name, args=list(args), inline=inline, available_at=timezone.now() + _backoff(0))
     transaction.on_commit(lambda: _hand_over(row.pk, inline=inline))
     return row
 

@@ -1,5 +1,6 @@
 """Capability URLs: expiring signed paths that carry their own authority (a part's PUT, a file's GET)."""
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ def part_url_path(upload: MultipartUpload, number: int) -> str:
     return f"{path}?{urlencode({'expires': expires, 'sig': signature})}"
 
 
-def part_capability_valid(*, upload_id, number: int, expires, signature) -> bool:
+def part_capability_valid(*, upload_id: uuid.UUID | str, number: int, expires: str | None, signature: str | None) -> bool:
     try:
         expires_at = int(expires)
     except (TypeError, ValueError):
@@ -39,7 +40,7 @@ def part_capability_valid(*, upload_id, number: int, expires, signature) -> bool
     )
 
 
-def file_url_path(file: ArtifactFile, user) -> str:
+def file_url_path(file: ArtifactFile, user: User) -> str:
     """The path and query of a file's download URL for `user`: GET without Authorization, with Range."""
     expires = _expiry()
     subject = f"{file.pk}:{user.pk}"
@@ -48,7 +49,7 @@ def file_url_path(file: ArtifactFile, user) -> str:
     return f"{path}?{urlencode({'user': user.pk, 'expires': expires, 'sig': signature})}"
 
 
-def file_for_download(*, file_id: int, user_id, expires, signature) -> ArtifactFile:
+def file_for_download(*, file_id: int, user_id: str | None, expires: str | None, signature: str | None) -> ArtifactFile:
     """The file a download URL names, if the URL is genuine and unexpired, its user may still read
     the artifact and the version is UPLOAD_COMPLETE."""
     try:

@@ -4,14 +4,14 @@ from django.utils import timezone
 
 from artifacts.models import Blob
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionStatus
-from artifacts.versioned.transfers.rules import clean_path, require_upload, sha256_hex
+from artifacts.versioned.transfers.rules import Actor, clean_path, require_upload, sha256_hex
 from artifacts.versioned.transfers.scope import blobs_readable
 from registry_portal.errors import Conflict, InvalidInput, NotFound
 
 MAX_FILES_PER_COMMIT = 10_000  # the client sends 4000 per commit
 
 
-def files_commit(*, actor, version: ArtifactVersion, files: list, base_version: str | None = None) -> int:
+def files_commit(*, actor: Actor, version: ArtifactVersion, files: list, base_version: str | None = None) -> int:
     """Link verified bytes into a version at their paths (`POST /v2/{ot}/files/commit`); the number
     of files added.
 

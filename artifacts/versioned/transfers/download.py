@@ -3,11 +3,13 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timezone as dt_timezone
 
+from django.db.models import QuerySet
+
 from accounts.permissions import Action
 from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionStatus
 from artifacts.versioned.transfers.errors import NotReady
-from artifacts.versioned.transfers.rules import require_on_version
+from artifacts.versioned.transfers.rules import Actor, require_on_version
 
 ZIP_PIECE = 1024 * 1024
 
@@ -19,26 +21,26 @@ def require_downloadable(version: ArtifactVersion) -> None:
         )
 
 
-def version_for_download(*, user, version: ArtifactVersion) -> ArtifactVersion:
+def version_for_download(*, user: Actor, version: ArtifactVersion) -> ArtifactVersion:
     """READ on the artifact's service, and the version UPLOAD_COMPLETE."""
     require_on_version(user, Action.READ, version)
     require_downloadable(version)
     return version
 
 
-def version_files(version: ArtifactVersion):
+def version_files(version: ArtifactVersion) -> QuerySet[ArtifactFile]:
     return ArtifactFile.objects.filter(version=version).select_related("blob").order_by("path")
 
 
 class _ZipSink:
     """A write-only, unseekable stream collecting what zipfile writes, drained by the generator."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._pieces: list[bytes] = []
         self._written = 0
         self.pending = 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         data = bytes(data)
         self._pieces.append(data)
         self._written += len(data)

@@ -1,30 +1,27 @@
-"""The answers specific to transfers, beside registry_portal.errors' general ones."""
-from registry_portal.errors import RegistryError
+"""The answers specific to transfers: registry_portal.errors' kinds with the status NVIDIA's client reads."""
+from registry_portal.errors import Conflict, InvalidInput, RegistryError
 
 
-class UploadAlreadyCompleted(RegistryError):
+class UploadAlreadyCompleted(InvalidInput):
     """Complete on a completed upload: 400, which NVIDIA's client reads as "already completed"."""
 
-    status_code = 400
     status = "ALREADY_COMPLETED"
 
 
-class IntegrityFailure(RegistryError):
+class IntegrityFailure(Conflict):
     """The bytes are not what was declared: 409, after which NVIDIA's client deletes the version."""
 
-    status_code = 409
     status = "INTEGRITY_ERROR"
 
 
-class NotReady(RegistryError):
+class NotReady(Conflict):
     """A version whose upload is not complete has nothing to download yet."""
 
-    status_code = 409
     status = "UPLOAD_NOT_COMPLETE"
 
 
 class TryAgain(RegistryError):
-    """Parts are still being written; the client retries."""
+    """Parts are still being written; the client retries (503)."""
 
     status_code = 503
     status = "TRY_AGAIN"

@@ -12,15 +12,16 @@ from artifacts.blobs.store import get_blob_store
 from artifacts.versioned.models import ArtifactFile, ArtifactVersion, VersionedArtifact, VersionStatus
 from artifacts.versioned.services import pick_latest
 from artifacts.versioned.transfer_models import MultipartState
-from artifacts.versioned.transfers.rules import require_on_version
+from artifacts.versioned.transfers.rules import Actor, require_on_version
 from registry_portal.outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 
 AWAIT_POLL_SECONDS = 0.2
+FINALIZE_TASK = "artifacts.tasks.finalize_version"  # the Celery task wrapping version_finalize
 
 
-def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVersion:
+def version_request_completion(*, version: ArtifactVersion, actor: Actor) -> ArtifactVersion:
     """Ask for a version to be completed (`PATCH …/versions/{v}` `{"status": "UPLOAD_COMPLETE"}`);
     the version as it stands afterwards.
 
@@ -30,8 +31,6 @@ def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVe
     path, hashed by the multipart complete) finalisation only checks existence and sizes, and runs
     here right after the commit: the caller reads UPLOAD_COMPLETE (or UPLOAD_FAILED) at once.
     Otherwise a worker re-hashes the unverified blobs; `version_await_final` waits for it."""
-    from artifacts import tasks  # tasks wrap this module
-
     require_on_version(actor, Action.WRITE, version)
     with transaction.atomic():
         locked = ArtifactVersion.objects.select_for_update().get(pk=version.pk)
@@ -40,7 +39,7 @@ def version_request_completion(*, version: ArtifactVersion, actor) -> ArtifactVe
         locked.status, locked.failure_reason = VersionStatus.UPLOAD_PENDING, ""
         locked.save(update_fields=["status", "failure_reason", "updated_at"])
         cheap = not ArtifactFile.objects.filter(version_id=locked.pk, blob__verified_at__isnull=True).exists()
-        outbox_enqueue(tasks.finalize_version, locked.pk, inline=cheap)
+        outbox_enqueue(FINALIZE_TASK, locked.pk, inline=cheap)
     return ArtifactVersion.objects.filter(pk=locked.pk).first() or locked
 
 
@@ -53,7 +52,7 @@ def version_await_final(version: ArtifactVersion, *, timeout: float) -> Artifact
     return version
 
 
-def _files_fingerprint(version_id: int) -> tuple:
+def _files_fingerprint(version_id: int) -> tuple[int, int | None, int | None, int | None]:
     row = ArtifactFile.objects.filter(version_id=version_id).aggregate(
         count=Count("id"), last=Max("id"), ids=Sum("id"), size=Sum("size_bytes")
     )

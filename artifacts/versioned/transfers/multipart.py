@@ -3,6 +3,9 @@ complete (hash once, check, move into the content-addressed store), abort; stale
 import hashlib
 import mmap
 import os
+import uuid
+from datetime import datetime
+from typing import NoReturn
 
 from django.db import transaction
 
@@ -10,10 +13,11 @@ from accounts.permissions import Action
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.store import UploadBusy, get_blob_store
 from artifacts.digests import hash_file
+from artifacts.request_bodies import GunicornSocketBody, StreamBody
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain, UploadAlreadyCompleted
-from artifacts.versioned.transfers.rules import clean_path, require_on_version, require_upload, sha256_base64, sha256_hex
+from artifacts.versioned.transfers.rules import Actor, clean_path, require_on_version, require_upload, sha256_base64, sha256_hex
 from registry_portal.errors import Conflict, InvalidInput, NotFound
 
 PART_SIZE = 500_000_000  # NVIDIA's client cuts files into parts of exactly this many bytes
@@ -23,20 +27,18 @@ MAX_FILE_SIZE = PART_SIZE * MAX_PARTS  # 5 TB
 IO_BUFFER = 1024 * 1024  # per receiving/hashing request: 16 threads x 1 MiB at most
 
 
-def _user_id(actor) -> int | None:
+def _user_id(actor: Actor | None) -> int | None:
     return actor.pk if actor is not None and actor.is_authenticated else None
 
 
-def _upload_in(version: ArtifactVersion, upload_id) -> MultipartUpload:
+def _upload_in(version: ArtifactVersion, upload_id: uuid.UUID | str) -> MultipartUpload:
     upload = MultipartUpload.objects.filter(pk=upload_id, version=version).first() if _is_uuid(upload_id) else None
     if upload is None:
         raise NotFound(f"Upload '{upload_id}' is not known for version '{version.version}'; start the file's upload again.")
     return upload
 
 
-def _is_uuid(value) -> bool:
-    import uuid
-
+def _is_uuid(value: object) -> bool:
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -49,7 +51,7 @@ class MultipartTransfer:
 
     @staticmethod
     def start(
-        *, actor, version: ArtifactVersion, path: str, size, sha256=None, part_size: int | None = None
+        *, actor: Actor, version: ArtifactVersion, path: str, size: int, sha256: str | None = None, part_size: int | None = None
     ) -> MultipartUpload:
         """Rules: WRITE on the artifact's service; the version is not complete; the path is a safe
         relative path; 0 <= size <= MAX_FILE_SIZE. Parts are PART_SIZE bytes (what NVIDIA's client
@@ -75,7 +77,9 @@ class MultipartTransfer:
         return upload
 
     @staticmethod
-    def resume(*, actor, version: ArtifactVersion, upload_id, path: str, part_numbers=None) -> tuple[MultipartUpload, list[int]]:
+    def resume(
+        *, actor: Actor, version: ArtifactVersion, upload_id: uuid.UUID | str, path: str, part_numbers: list[int] | None = None
+    ) -> tuple[MultipartUpload, list[int]]:
         """An open upload of this version and path, and the parts to (re)send: `part_numbers`
         (1-based, as the client lists the parts it has not finished) or all of them."""
         require_upload(actor, version)
@@ -95,7 +99,9 @@ class MultipartTransfer:
         return upload, part_numbers
 
     @staticmethod
-    def receive_part(*, upload_id, number: int, body, length: int | None) -> MultipartUpload:
+    def receive_part(
+        *, upload_id: uuid.UUID | str, number: int, body: GunicornSocketBody | StreamBody, length: int | None
+    ) -> MultipartUpload:
         """Write part `number` at its offset. The caller proved the capability URL; the body (an
         object with `readinto(view) -> int`, 0 at its end) must be exactly the part's length. A part
         cut short is not recorded (send it again); a retried part simply overwrites the same range.
@@ -166,7 +172,7 @@ class MultipartTransfer:
         return locked
 
     @staticmethod
-    def complete(*, actor, version: ArtifactVersion, upload_id, path: str, sha256) -> MultipartUpload:
+    def complete(*, actor: Actor, version: ArtifactVersion, upload_id: uuid.UUID | str, path: str, sha256: str) -> MultipartUpload:
         """Rules: every part received; the stored bytes have the declared sha256 and length. A
         mismatch discards the upload's bytes and answers 409 (nothing is stored); completing a
         completed upload with the same sha256 answers 400, which the client reads as done."""
@@ -228,13 +234,13 @@ class MultipartTransfer:
         return upload
 
     @staticmethod
-    def abort(*, actor, version: ArtifactVersion, upload_id) -> None:
+    def abort(*, actor: Actor, version: ArtifactVersion, upload_id: uuid.UUID | str) -> None:
         """Drop an upload and the bytes received (`DELETE /v2/{ot}/files/multipart`)."""
         require_on_version(actor, Action.WRITE, version)
         _discard(_upload_in(version, upload_id))
 
 
-def _already_completed(upload: MultipartUpload, expected_hex: str):
+def _already_completed(upload: MultipartUpload, expected_hex: str) -> NoReturn:
     if upload.sha256 != expected_hex:
         raise IntegrityFailure(f"'{upload.path}' was completed with a different sha256.")
     raise UploadAlreadyCompleted(f"Upload '{upload.pk}' of '{upload.path}' is already completed.")
@@ -247,7 +253,7 @@ def _discard(upload: MultipartUpload) -> None:
         get_blob_store().delete_upload(upload_id)
 
 
-def multipart_collect_stale(*, older_than) -> int:
+def multipart_collect_stale(*, older_than: datetime) -> int:
     """Remove uploads idle since `older_than` (garbage collection): open ones with their bytes,
     completed ones never committed (their blob goes at a later collection if nothing links it)."""
     removed = 0

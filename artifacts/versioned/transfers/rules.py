@@ -3,14 +3,19 @@ import base64
 import binascii
 import re
 
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import User
 from accounts.permissions import Action, require
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
 from artifacts.core.metadata import space_of
 from registry_portal.errors import Conflict, InvalidInput
 
+Actor = User | AnonymousUser  # who asks: request.user
 
-def sha256_hex(value, *, field: str = "sha256") -> str:
+
+def sha256_hex(value: object, *, field: str = "sha256") -> str:
     """The lowercase hex of a SHA-256 given in standard base64 (as NVIDIA's client sends it) or hex."""
     if isinstance(value, str):
         text = value.strip()
@@ -29,19 +34,19 @@ def sha256_base64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
-def clean_path(path, *, field: str = "filePath") -> str:
+def clean_path(path: object, *, field: str = "filePath") -> str:
     try:
         return validate_relative_path(path)
     except InvalidPath as exc:
         raise InvalidInput(str(exc), field=field) from None
 
 
-def require_on_version(actor, action: Action, version: ArtifactVersion) -> None:
+def require_on_version(actor: Actor, action: Action, version: ArtifactVersion) -> None:
     artifact = version.artifact
     require(actor, action, space_of(artifact), service=artifact.service)
 
 
-def require_upload(actor, version: ArtifactVersion) -> None:
+def require_upload(actor: Actor, version: ArtifactVersion) -> None:
     """Uploads need WRITE on the artifact's service, into a version that is not complete yet."""
     require_on_version(actor, Action.WRITE, version)
     if version.status == VersionStatus.UPLOAD_COMPLETE:

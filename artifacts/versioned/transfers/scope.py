@@ -2,20 +2,20 @@
 pulls another tenant's file into a version (reference/ngc-api.md §7 item 8)."""
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.permissions import Action, readable_spaces_q, require
 from artifacts.blobs.store import get_blob_store
 from artifacts.core.metadata import space_of
 from artifacts.versioned.models import SERVICE_OF_KIND, ArtifactFile, VersionedArtifact
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
-from artifacts.versioned.transfers.rules import sha256_hex
+from artifacts.versioned.transfers.rules import Actor, sha256_hex
 from registry_portal.errors import InvalidInput
 
 MAX_HASHES_PER_CHECK = 1000
 
 
-def readable_artifacts(user):
+def readable_artifacts(user: Actor) -> QuerySet[VersionedArtifact]:
     """Models and resources whose files `user` may read: READ on the kind's service in their space
     (one query, whatever the number of orgs and teams)."""
     condition = Q(pk__in=[])
@@ -24,7 +24,7 @@ def readable_artifacts(user):
     return VersionedArtifact.objects.filter(condition)
 
 
-def blobs_readable(*, user, hex_digests: Iterable[str]) -> set[str]:
+def blobs_readable(*, user: Actor, hex_digests: Iterable[str]) -> set[str]:
     """Which of these sha256 (hex) name bytes `user` may already read: files of artifacts they may
     read, or uploads completed into versions of such artifacts; verified and present in storage."""
     digests = {f"sha256:{value}" for value in hex_digests}
@@ -45,7 +45,7 @@ def blobs_readable(*, user, hex_digests: Iterable[str]) -> set[str]:
     return {digest.split(":", 1)[1] for digest in found if store.exists(digest)}
 
 
-def files_exist(*, actor, artifact: VersionedArtifact, hashes: list) -> list[dict]:
+def files_exist(*, actor: Actor, artifact: VersionedArtifact, hashes: list[str]) -> list[dict]:
     """The dedup check (`POST /v2/{ot}/{kind}/{name}/files`): WRITE on the artifact's service;
     `exists` is true only for bytes the caller may already read (see `blobs_readable`)."""
     require(actor, Action.WRITE, space_of(artifact), service=artifact.service)
