@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from cachetools import LRUCache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -48,7 +49,9 @@ CHECKPOINT_BYTES = 8 * 1024 * 1024
 # Running hashers of the sessions this process saved: session id -> (generation, hasher over the
 # first `offset` bytes of that generation). hashlib state cannot be stored in the database, so a
 # request elsewhere (or after a restart, or after another request's save) re-hashes the prefix.
-_hashers: dict[str, tuple[int, object]] = {}
+# Bounded: an abandoned upload's entry is dropped when newer ones need the room (a miss only costs
+# a re-hash of the saved prefix).
+_hashers: LRUCache[str, tuple[int, object]] = LRUCache(maxsize=1024)
 _hashers_lock = threading.Lock()
 
 
