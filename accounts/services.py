@@ -103,9 +103,7 @@ def email_verification_link_token(user: User) -> str:
 
 def email_verification_request(*, user: User) -> None:
     """Owe the verification e-mail (an outbox row in the current transaction; sent after commit)."""
-    from accounts.tasks import send_verification_email
-
-    outbox_enqueue(send_verification_email, user.pk)
+    outbox_enqueue("accounts.tasks.send_verification_email", user.pk)
 
 
 def email_verify(*, token: str) -> User:
@@ -380,9 +378,7 @@ def invitation_create(
     _full_clean(invitation)
     with transaction.atomic():
         invitation.save()
-        from accounts.tasks import send_invitation_email
-
-        outbox_enqueue(send_invitation_email, invitation.pk)
+        outbox_enqueue("accounts.tasks.send_invitation_email", invitation.pk)
     return invitation
 
 
@@ -460,9 +456,7 @@ def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
         invitation.expires_at = timezone.now() + settings.INVITATION_TTL
         invitation.email_sent_at = None
         invitation.save(update_fields=["expires_at", "email_sent_at"])
-        from accounts.tasks import send_invitation_email
-
-        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+        outbox_enqueue("accounts.tasks.send_invitation_email", invitation.pk)
     return invitation
 
 

@@ -22,6 +22,7 @@ from artifacts.gpu.models import HOST_NAME_PATTERN, GpuHost, GpuVerdict
 from artifacts.models import Manifest
 from artifacts.blobs.store import get_blob_store
 from registry_portal import json_input
+from registry_portal.outbox.services import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,7 @@ def _check_name(name: str) -> None:
 
 
 def _recheck_later(host_id: int) -> None:
-    from artifacts.gpu import tasks
-
-    tasks.enqueue(tasks.check_host, host_id)  # in the caller's transaction (the outbox)
+    outbox_enqueue("artifacts.gpu.tasks.check_host", host_id)  # in the caller's transaction
 
 
 def host_create(*, actor, org, name: str, **fields) -> GpuHost:
