@@ -41,8 +41,8 @@ def repositories_pullable(user, *, last: str | None = None, limit: int | None = 
     rows = Repository.objects.filter(Q(is_public=True) | readable_spaces_q(user, Service.CONTAINER))
     if last:
         rows = rows.filter(name__gt=last)
-    rows = rows.order_by("name").values_list("name", flat=True)
-    return list(rows[: limit + 1] if limit is not None else rows)
+    names = rows.order_by("name").values_list("name", flat=True)
+    return list(names[: limit + 1] if limit is not None else names)
 
 
 # --- the portal's container pages -------------------------------------------------------------

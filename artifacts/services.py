@@ -3,6 +3,8 @@
 Blob writes (uploads, commits, mounts, garbage collection) are in artifacts/blobs/; protocol-specific
 writes (repositories on first push, manifests) in artifacts/oci/services.py.
 """
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -107,7 +109,7 @@ def repository_delete(*, actor, repository: Repository) -> None:
         repository.delete()
         store = get_blob_store()
         for session_id in session_ids:
-            transaction.on_commit(lambda session_id=session_id: store.delete_upload(session_id))
+            transaction.on_commit(partial(store.delete_upload, str(session_id)))
 
 
 def tag_delete(*, actor, repository: Repository, tag: str) -> None:

@@ -218,6 +218,7 @@ def chart_version_for_pull(*, actor, space: Space, name: str, version: str | Non
     chart = Chart.objects.filter(org=space.org, team=space.team, name=name).first()
     if chart is None:
         raise NotFound(f"Helm chart '{space.path}/{name}' not found.")
+    row: ChartVersion | None
     if version is None:
         if chart.latest_version_id is None:
             raise NotFound(f"Helm chart '{chart.resource_id}' has no versions.")

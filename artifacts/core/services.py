@@ -1,11 +1,15 @@
 """The write steps every versioned artifact kind (models/resources, Helm charts) shares; the kinds'
 services check permissions and clean their fields first (artifacts.core.metadata)."""
+from typing import TypeVar
+
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from artifacts.core.metadata import full_clean_or_invalid
 from artifacts.core.models import ArtifactCore
 from registry_portal.errors import Conflict
+
+Artifact = TypeVar("Artifact", bound=ArtifactCore)  # a concrete kind: its `objects` and its own type back
 
 
 def artifact_insert(artifact: ArtifactCore, *, same_name: QuerySet, conflict: str) -> None:
@@ -21,13 +25,13 @@ def artifact_insert(artifact: ArtifactCore, *, same_name: QuerySet, conflict: st
         raise Conflict(conflict) from None
 
 
-def artifact_change(artifact: ArtifactCore, changes: dict) -> ArtifactCore:
+def artifact_change(artifact: Artifact, changes: dict) -> Artifact:
     """Set cleaned `changes` on the artifact's row, re-read under a lock, check it and save only
     those fields: a refused change saves nothing, a concurrent one is not overwritten."""
     if not changes:
         return artifact
     with transaction.atomic():
-        locked = type(artifact).objects.order_by().select_for_update().get(pk=artifact.pk)
+        locked = type(artifact)._default_manager.order_by().select_for_update().get(pk=artifact.pk)
         locked.org, locked.team = artifact.org, artifact.team
         for name, value in changes.items():
             setattr(locked, name, value)

@@ -88,7 +88,7 @@ def _clean_gpus(value) -> list[dict]:
 
 
 def _clean(changes: dict) -> dict:
-    cleaned = {}
+    cleaned: dict[str, object] = {}
     for key, value in changes.items():
         if key == "gpus":
             cleaned[key] = _clean_gpus(value)
@@ -235,8 +235,10 @@ def platform_facts(manifest: Manifest) -> PlatformFacts | None:
     image, problem = _read_json(config["digest"], CONFIG_LIMIT)
     if image is None:
         return PlatformFacts(manifest.pk, manifest.digest, problem=f"config unreadable: {problem}")
-    runtime = image.get("config") if isinstance(image.get("config"), dict) else {}
-    labels = runtime.get("Labels") if isinstance(runtime.get("Labels"), dict) else {}
+    image_config = image.get("config")
+    runtime = image_config if isinstance(image_config, dict) else {}
+    image_labels = runtime.get("Labels")
+    labels = image_labels if isinstance(image_labels, dict) else {}
     facts = PlatformFacts(
         manifest.pk, manifest.digest,
         os=str(image.get("os") or "")[:32], architecture=normalize_architecture(str(image.get("architecture") or ""))[:32],

@@ -29,7 +29,7 @@ class ArtifactKind(models.TextChoices):
     RESOURCE = "resources", "Resource"
 
 
-SERVICE_OF_KIND = {ArtifactKind.MODEL: Service.MODEL, ArtifactKind.RESOURCE: Service.MODELSCRIPT}
+SERVICE_OF_KIND: dict[str, Service] = {ArtifactKind.MODEL: Service.MODEL, ArtifactKind.RESOURCE: Service.MODELSCRIPT}
 
 
 class VersionStatus(models.TextChoices):
