@@ -8,7 +8,7 @@ server code. Layout:
     ngc_cli/client.py      ApiClient: /token exchange (Basic $oauthtoken:<key>, scoped to org/team), JSON calls
     ngc_cli/errors.py      NgcError (one line on stderr, exit code) and the HTTP status mapping
     ngc_cli/output.py      Printer: ascii tables (+----+), csv, json; info blocks
-    ngc_cli/cli.py         add_command() helper and the global options every parser accepts
+    ngc_cli/cli.py         add_group()/add_command() helpers, discover(), the global options, Context
     ngc_cli/commands/      one module per top-level group (config, org, team, user, ...)
     ngc_cli/commands/registry/   one module per `ngc registry <group>` (image, ...)
 

@@ -4,11 +4,19 @@ Global options (`--org`, `--team`, `--ace`, `--format_type`, `--debug`) are acce
 parser, before or after the command words; `-h` works everywhere.
 """
 import argparse
+import importlib
+import pkgutil
 import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ngc_cli import config as config_mod
 from ngc_cli.errors import NgcError
 from ngc_cli.output import Printer
+
+if TYPE_CHECKING:
+    from ngc_cli.client import ApiClient
 
 
 def _global_options() -> argparse.ArgumentParser:
@@ -28,14 +36,18 @@ def _global_options() -> argparse.ArgumentParser:
 
 
 GLOBAL = _global_options()
+# The sub-parsers action a command module registers its group or commands on.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+# A command's handler: `func(args, ctx)`, returning the exit code (None: 0).
+Handler: TypeAlias = Callable[[argparse.Namespace, "Context"], int | None]
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog):
+    def __init__(self, prog: str):
         super().__init__(prog, max_help_position=32, width=100)
 
 
-def add_group(subparsers, name: str, help_text: str, description: str | None = None):
+def add_group(subparsers: Subparsers, name: str, help_text: str, description: str | None = None) -> Subparsers:
     """Add a command group (`ngc <name> <command>`); returns its sub-parsers action."""
     # allow_abbrev=False (added by the transfers helper): `--format` of `model create` must not be
     # taken as an abbreviation of the global `--format_type` by an enclosing parser.
@@ -46,7 +58,8 @@ def add_group(subparsers, name: str, help_text: str, description: str | None = N
     return sub
 
 
-def add_command(subparsers, name: str, help_text: str, func, description: str | None = None, **kwargs):
+def add_command(subparsers: Subparsers, name: str, help_text: str, func: Handler, description: str | None = None,
+                **kwargs: Any) -> argparse.ArgumentParser:
     """Add a command; `func(args, ctx)` runs it. Returns the parser for its own arguments."""
     parser = subparsers.add_parser(name, help=help_text, description=description or help_text,
                                    parents=[GLOBAL], formatter_class=Formatter, allow_abbrev=False, **kwargs)
@@ -54,11 +67,22 @@ def add_command(subparsers, name: str, help_text: str, func, description: str | 
     return parser
 
 
-def add_yes(parser):
+def discover(package: ModuleType, subparsers: Subparsers) -> None:
+    """Import every module of `package` that has `register(subparsers)` and call it, sorted by name."""
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register:
+            register(subparsers)
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
 
 
-def _usage(parser):
+def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
 
@@ -66,15 +90,15 @@ def _usage(parser):
 class Context:
     """What a handler needs: the merged configuration, an API client and a printer."""
 
-    def __init__(self, args):
+    def __init__(self, args: argparse.Namespace):
         self.args = args
         flags = {name: getattr(args, name, None) for name in ("org", "team", "format_type")}
         self.config = config_mod.load(flags)
         self.out = Printer(self.config.format)
-        self._api = None
+        self._api: "ApiClient | None" = None
 
     @property
-    def api(self):
+    def api(self) -> "ApiClient":
         if self._api is None:
             from ngc_cli.client import ApiClient
 

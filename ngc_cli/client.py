@@ -6,11 +6,14 @@ send `Authorization: Bearer <token>`. TLS verification follows requests (REQUEST
 """
 import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from ngc_cli import __version__
+from ngc_cli.config import Config
 from ngc_cli.errors import AuthError, NgcError, from_response
 
 log = logging.getLogger("ngc_cli")
@@ -29,7 +32,7 @@ def space_path(org: str, team: str | None = None) -> str:
 
 
 class ApiClient:
-    def __init__(self, config):
+    def __init__(self, config: Config):
         self.config = config
         self.base_url = config.base_url
         self.session = requests.Session()
@@ -37,7 +40,7 @@ class ApiClient:
         self._tokens: dict[tuple, tuple[str, float]] = {}
 
     # --- low level -------------------------------------------------------------------------
-    def send(self, method: str, url: str, **kwargs) -> requests.Response:
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP request; network failures become NgcError naming the URL tried."""
         kwargs.setdefault("timeout", TIMEOUT)
         log.debug("%s %s", method, url)
@@ -79,8 +82,9 @@ class ApiClient:
         return token
 
     # --- JSON API --------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, org=None, team=None, what=None, params=None, json=None,
-                headers=None, ok=(200, 201, 202, 204), **kwargs):
+    def request(self, method: str, path: str, *, org: str | None = None, team: str | None = None,
+                what: str | None = None, params: Any = None, json: Any = None, headers: dict[str, str] | None = None,
+                ok: Iterable[int] = (200, 201, 202, 204), **kwargs: Any) -> Any:
         """Call `{base}{path}` with a token scoped to org/team (default: the configured ones).
         Returns the JSON body ({} when empty); errors become NgcError (`what` names a missing thing)."""
         org = org if org is not None else self.config.org_name
@@ -103,22 +107,22 @@ class ApiClient:
             raise from_response(response, what)
         return _json(response) if response.content else {}
 
-    def get(self, path, **kw):
+    def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)
 
-    def post(self, path, **kw):
+    def post(self, path: str, **kw: Any) -> Any:
         return self.request("POST", path, **kw)
 
-    def patch(self, path, **kw):
+    def patch(self, path: str, **kw: Any) -> Any:
         return self.request("PATCH", path, **kw)
 
-    def put(self, path, **kw):
+    def put(self, path: str, **kw: Any) -> Any:
         return self.request("PUT", path, **kw)
 
-    def delete(self, path, **kw):
+    def delete(self, path: str, **kw: Any) -> Any:
         return self.request("DELETE", path, **kw)
 
-    def paged(self, path, key: str, *, page_size: int = 100, params=None, **kw) -> list:
+    def paged(self, path: str, key: str, *, page_size: int = 100, params: dict | None = None, **kw: Any) -> list:
         """All items of a paged listing (`page-size`/`page-number`, paginationInfo.totalPages)."""
         items, page = [], 0
         while True:
@@ -136,14 +140,14 @@ class ApiClient:
                 return items
 
 
-def _json(response):
+def _json(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         raise NgcError(f"The response from {response.url} was not JSON (HTTP {response.status_code})") from None
 
 
-def _short(exc) -> str:
+def _short(exc: Exception) -> str:
     text = str(exc)
     if "Max retries exceeded" in text and "(Caused by " in text:
         text = text.split("(Caused by ", 1)[1].rstrip(")")

@@ -1,4 +1,8 @@
 """The client's one error type: a single line for stderr and an exit code."""
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import requests
 
 
 class NgcError(Exception):
@@ -23,7 +27,7 @@ class ForbiddenError(NgcError):
     pass
 
 
-def server_message(response) -> str:
+def server_message(response: "requests.Response") -> str:
     """The server's own description of an error response, or ''."""
     try:
         body = response.json()
@@ -40,7 +44,7 @@ def server_message(response) -> str:
     return ""
 
 
-def from_response(response, what: str | None = None) -> NgcError:
+def from_response(response: "requests.Response", what: str | None = None) -> NgcError:
     """Map an HTTP error response to an NgcError."""
     code = response.status_code
     text = server_message(response)

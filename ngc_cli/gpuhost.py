@@ -48,7 +48,7 @@ def parse_cuda_version(text: str) -> str:
     return match.group(1)
 
 
-def host_report(query_text: str, smi_text: str, *, architecture: str | None = None, labels=None) -> dict:
+def host_report(query_text: str, smi_text: str, *, architecture: str | None = None, labels: dict[str, str] | None = None) -> dict:
     """The body of `PUT /v2/org/<org>/gpu-hosts/<name>` for what nvidia-smi said."""
     gpus = parse_query_gpu(query_text)
     drivers = {gpu["driverVersion"] for gpu in gpus}

@@ -1,12 +1,11 @@
 """Entry point of the `ngc` console script."""
 import argparse
-import importlib
 import logging
-import pkgutil
 import sys
+from typing import NoReturn
 
 from ngc_cli import __version__
-from ngc_cli.cli import GLOBAL, Context, Formatter
+from ngc_cli.cli import GLOBAL, Context, Formatter, discover
 from ngc_cli.errors import NgcError
 
 DESCRIPTION = """\
@@ -17,17 +16,6 @@ NGC_CLI_TEAM, NGC_CLI_FORMAT_TYPE and NGC_CLI_HOME environment variables), then 
   ngc org list-teams
   ngc registry image list "acme/*"
 Use `ngc <group> -h` for a group's commands."""
-
-
-def discover(package, subparsers):
-    """Import every module of `package` that has `register(subparsers)` and call it, sorted by name."""
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register:
-            register(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     if debug:

@@ -7,8 +7,13 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import requests
+
+from ngc_cli.client import ApiClient
 from ngc_cli.errors import NgcError, from_response
 
 MANIFEST_TYPES = ", ".join([
@@ -20,12 +25,13 @@ REF_NAME = "org.opencontainers.image.ref.name"
 
 
 class Registry:
-    def __init__(self, api, name: str):
-        self.api = api  # ngc_cli.client.ApiClient (session, base URL, key, send())
+    def __init__(self, api: ApiClient, name: str):
+        self.api = api
         self.name = name
-        self.token = None
+        self.token: str | None = None
 
-    def _request(self, method, path, *, what=None, ok=(200, 201, 202), **kw):
+    def _request(self, method: str, path: str, *, what: str | None = None, ok: Iterable[int] = (200, 201, 202),
+                 **kw: Any) -> requests.Response:
         url = path if path.startswith("http") else f"{self.api.base_url}/v2/{self.name}/{path}"
         for attempt in (1, 2):
             headers = dict(kw.pop("headers", None) or {})
@@ -118,7 +124,7 @@ def push(registry: Registry, source: Path, tag: str, ref_name: str | None = None
         top = (wanted or entries)[0]
         stats = {"uploaded": 0, "skipped": 0}
 
-        def push_manifest(descriptor, reference):
+        def push_manifest(descriptor: dict, reference: str) -> None:
             body = _blob_path(root, descriptor["digest"]).read_bytes()
             manifest = json.loads(body)
             media_type = descriptor.get("mediaType") or manifest.get("mediaType")
@@ -147,7 +153,7 @@ def pull(registry: Registry, tag: str, dest: Path, what: str) -> dict:
     (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     stats = {"blobs": 0}
 
-    def fetch(reference, media_type=None):
+    def fetch(reference: str, media_type: str | None = None) -> dict:
         media, body = registry.get_manifest(reference, what)
         media = media or media_type
         digest = "sha256:" + hashlib.sha256(body).hexdigest()

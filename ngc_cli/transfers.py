@@ -22,26 +22,31 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from ngc_cli.client import ApiClient
 from ngc_cli.config import config_dir
 from ngc_cli.errors import NgcError, server_message
+from ngc_cli.output import Printer
 
 CHUNK = 1024 * 1024
 DEFAULT_THREADS = 4
 DEDUP_BATCH = 100
 COMMIT_BATCH = 4000
 FINAL_STATES = ("UPLOAD_COMPLETE", "UPLOAD_FAILED")
+Advance = Callable[[int], None]  # Progress.advance: count bytes moved (negative: taken back)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def human_size(size) -> str:
+def human_size(size: float | str | None) -> str:
     """1024-based, as the guide prints (10664 → '10.41 KB')."""
     size = float(size or 0)
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -51,7 +56,7 @@ def human_size(size) -> str:
     return f"{size:.2f} PB"
 
 
-def sha256_file(path: Path, progress=None) -> bytes:
+def sha256_file(path: Path) -> bytes:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -90,7 +95,7 @@ def raw_session() -> requests.Session:
     return _local.session
 
 
-def raw_request(method: str, url: str, **kwargs) -> requests.Response:
+def raw_request(method: str, url: str, **kwargs: Any) -> requests.Response:
     kwargs.setdefault("timeout", (10, 300))
     try:
         return raw_session().request(method, url, **kwargs)
@@ -98,25 +103,48 @@ def raw_request(method: str, url: str, **kwargs) -> requests.Response:
         raise NgcError(f"Transfer failed talking to {url.split('?')[0]}: {' '.join(str(exc).split())[:200]}") from exc
 
 
-def make_progress(total_files: int, total_bytes: int, description: str):
-    """A rich progress bar on stderr: files done, bytes, rate, ETA."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
-    )
+class Progress:
+    """Files done and bytes moved, callable from worker threads; shown as a rich progress bar on
+    stderr (files done, bytes, rate, ETA) while `with`-entered, when `show`."""
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[files]}/" + str(total_files) + " files"),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    task = progress.add_task(description, total=max(total_bytes, 1) if total_bytes else 1, files=0)
-    return progress, task
+    def __init__(self, total_files: int, total_bytes: int, description: str, *, show: bool):
+        self._lock = threading.Lock()
+        self._files_done = 0
+        self._bar = None
+        if show:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[files]}/" + str(total_files) + " files"),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._bar.add_task(description, total=max(total_bytes, 1) if total_bytes else 1, files=0)
+
+    def advance(self, nbytes: int = 0, file_done: bool = False) -> None:
+        with self._lock:
+            if file_done:
+                self._files_done += 1
+            if self._bar is not None:
+                self._bar.update(self._task, advance=nbytes, files=self._files_done)
+
+    def __enter__(self) -> "Progress":
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @dataclass
@@ -146,7 +174,7 @@ class Summary:
             "duration_seconds": round((self.completed - self.started).total_seconds(), 3),
         }
 
-    def print(self, out):
+    def print(self, out: Printer) -> None:
         """The guide's transfer summary (5.2); json prints the same facts as an object."""
         if out.format == "json":
             out.json(self.as_json())
@@ -191,24 +219,24 @@ class ResumeTable:
         with self.lock:
             return dict(self.data["files"].get(path) or {})
 
-    def update(self, path: str, **values):
+    def update(self, path: str, **values: Any) -> None:
         with self.lock:
             entry = self.data["files"].setdefault(path, {})
             entry.update(values)
             self._save()
 
-    def add_part(self, path: str, number: int):
+    def add_part(self, path: str, number: int) -> None:
         with self.lock:
             entry = self.data["files"].setdefault(path, {})
             entry["parts"] = sorted(set(entry.get("parts") or []) | {number})
             self._save()
 
-    def _save(self):
+    def _save(self) -> None:
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.data))
         os.replace(tmp, self.path)
 
-    def remove(self):
+    def remove(self) -> None:
         try:
             self.path.unlink()
         except OSError:
@@ -259,7 +287,6 @@ class Target:
     one_key: str = ""
     version_key: str = ""
     files_key: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -270,11 +297,11 @@ class Target:
         return f"{self.name}[version={self.version}]"
 
 
-def _call(api, target: Target, method: str, path: str, **kwargs):
+def _call(api: ApiClient, target: Target, method: str, path: str, **kwargs: Any) -> dict:
     return api.request(method, path, org=target.org, team=target.team, **kwargs)
 
 
-def wait_for_version(api, target: Target, timeout: float) -> dict:
+def wait_for_version(api: ApiClient, target: Target, timeout: float) -> dict:
     """Poll the version until the server's worker finalised it (or the timeout)."""
     deadline = time.monotonic() + timeout
     delay = 0.2
@@ -287,7 +314,7 @@ def wait_for_version(api, target: Target, timeout: float) -> dict:
         delay = min(delay * 1.5, 2.0)
 
 
-def upload_version(api, target: Target, source: str, *, version_body: dict, threads: int, part_size: int | None,
+def upload_version(api: ApiClient, target: Target, source: str, *, version_body: dict, threads: int, part_size: int | None,
                    commit: bool = True, wait_timeout: float = 600, show_progress: bool = True) -> tuple[Summary, dict]:
     started = dt.datetime.now()
     root, files = collect_files(source)
@@ -319,33 +346,18 @@ def upload_version(api, target: Target, source: str, *, version_body: dict, thre
     to_send = list(pending.values())
     total_bytes = sum(f.size for f in to_send)
     summary = Summary(target.transfer_id, "Upload", str(root), started)
-    progress, task = make_progress(len(to_send), total_bytes, "Uploading") if show_progress else (None, None)
-    done_files = [0]
-    lock = threading.Lock()
+    progress = Progress(len(to_send), total_bytes, "Uploading", show=show_progress)
 
-    def advance(nbytes=0, file_done=False):
-        with lock:
-            if file_done:
-                done_files[0] += 1
-            if progress is not None:
-                progress.update(task, advance=nbytes, files=done_files[0])
-
-    def send(item: LocalFile):
-        sent = _upload_file(api, target, item, table, part_size, advance)
-        advance(file_done=True)
+    def send(item: LocalFile) -> int:
+        sent = _upload_file(api, target, item, table, part_size, progress.advance)
+        progress.advance(file_done=True)
         return sent
 
     sent_bytes = 0
-    try:
-        if progress is not None:
-            progress.start()
-        with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
-            futures = [pool.submit(send, item) for item in to_send]
-            for future in as_completed(futures):
-                sent_bytes += future.result()
-    finally:
-        if progress is not None:
-            progress.stop()
+    with progress, ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
+        futures = [pool.submit(send, item) for item in to_send]
+        for future in as_completed(futures):
+            sent_bytes += future.result()
     # 4. commit every path
     entries = [{"commitType": "ADDITION", "filePath": f.rel, "sha256": f.sha_b64} for f in files]
     for start in range(0, len(entries), COMMIT_BATCH):
@@ -366,7 +378,8 @@ def upload_version(api, target: Target, source: str, *, version_body: dict, thre
     return summary, final
 
 
-def _upload_file(api, target: Target, item: LocalFile, table: ResumeTable, part_size: int | None, advance) -> int:
+def _upload_file(api: ApiClient, target: Target, item: LocalFile, table: ResumeTable, part_size: int | None,
+                 advance: Advance) -> int:
     """One file's multipart upload, resumed from the table when possible; the bytes sent."""
     common = {"name": target.name, "version": target.version, "artifactType": target.kind, "filePath": item.rel}
     multipart = f"/v2/{target.space}/files/multipart"
@@ -424,7 +437,7 @@ def _upload_file(api, target: Target, item: LocalFile, table: ResumeTable, part_
 # --- download --------------------------------------------------------------------------------------
 
 
-def download_version(api, target: Target, dest: str, *, threads: int, show_progress: bool = True) -> Summary:
+def download_version(api: ApiClient, target: Target, dest: str, *, threads: int, show_progress: bool = True) -> Summary:
     started = dt.datetime.now()
     version = _call(api, target, "GET", f"{target.base}/versions/{target.version}",
                     what=f"Version '{target.org}/{target.team + '/' if target.team else ''}{target.name}:{target.version}'")
@@ -466,46 +479,31 @@ def download_version(api, target: Target, dest: str, *, threads: int, show_progr
         todo.append((path, local, size, digest, current))
         have += current
     total = sum(job[2] for job in todo)
-    progress, task = make_progress(len(todo), total, "Downloading") if show_progress else (None, None)
-    done_files = [0]
-    lock = threading.Lock()
+    progress = Progress(len(todo), total, "Downloading", show=show_progress)
 
-    def advance(nbytes=0, file_done=False):
-        with lock:
-            if file_done:
-                done_files[0] += 1
-            if progress is not None:
-                progress.update(task, advance=nbytes, files=done_files[0])
-
-    def fetch(job) -> int:
+    def fetch(job: tuple[str, Path, int, bytes | None, int]) -> int:
         path, local, size, digest, current = job
         if path not in urls:
             raise NgcError(f"The server gave no download URL for '{path}'")
-        advance(current)
-        received = _download_file(urls[path], local, size, current, advance)
+        progress.advance(current)
+        received = _download_file(urls[path], local, size, current, progress.advance)
         if digest is not None and sha256_file(local) != digest:
             local.unlink()
             raise NgcError(f"'{path}' failed its sha256 check; it was removed, run the command again")
-        advance(file_done=True)
+        progress.advance(file_done=True)
         return received
 
     received = 0
-    try:
-        if progress is not None:
-            progress.start()
-        with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
-            for future in as_completed([pool.submit(fetch, job) for job in todo]):
-                received += future.result()
-    finally:
-        if progress is not None:
-            progress.stop()
+    with progress, ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
+        for future in as_completed([pool.submit(fetch, job) for job in todo]):
+            received += future.result()
     summary.files = len(todo)
     summary.size = received
     summary.completed = dt.datetime.now()
     return summary
 
 
-def _download_file(url: str, local: Path, size: int, current: int, advance) -> int:
+def _download_file(url: str, local: Path, size: int, current: int, advance: Advance) -> int:
     """Fetch bytes [current, size) of one file with Range, appending; the bytes received."""
     local.parent.mkdir(parents=True, exist_ok=True)
     if size == 0:

@@ -1,6 +1,8 @@
 """Shared helpers of `ngc org|team|user`: user tables, lookups, invitations, role changes."""
 import json
+from argparse import ArgumentParser, Namespace
 
+from ngc_cli.cli import Context, Handler, Subparsers, add_command, add_yes
 from ngc_cli.client import q
 from ngc_cli.errors import NgcError
 
@@ -31,11 +33,11 @@ def roles_in(user: dict, org: str, team: str | None = None) -> list[str]:
     return sorted(set(roles))
 
 
-def user_rows(users, org, team=None):
+def user_rows(users: list[dict], org: str, team: str | None = None) -> list[list]:
     return [[u.get("id"), u.get("name"), u.get("email"), roles_in(u, org, team), u.get("createdDate")] for u in users]
 
 
-def find_member(ctx, org: str, team: str | None, email: str) -> dict | None:
+def find_member(ctx: Context, org: str, team: str | None, email: str) -> dict | None:
     """The member with that e-mail in org (or team), or None."""
     filt = json.dumps({"filters": [{"field": "email", "value": email}]})
     users = ctx.api.get(users_path(org, team), params={"page-size": 100, "page-number": 0, "q": filt}, org=org,
@@ -43,7 +45,7 @@ def find_member(ctx, org: str, team: str | None, email: str) -> dict | None:
     return users[0] if users else None
 
 
-def invite(ctx, org: str, team: str | None, email: str, name: str, roles: list[str]):
+def invite(ctx: Context, org: str, team: str | None, email: str, name: str, roles: list[str]) -> None:
     body = {
         "email": email,
         "name": name,
@@ -62,7 +64,7 @@ def invite(ctx, org: str, team: str | None, email: str, name: str, roles: list[s
     ctx.out.info("Invitation Information", pairs, {"invitation": invitation}, header=f"Invitation sent to {email}.")
 
 
-def change_roles(ctx, org: str, team: str | None, email: str, add: list[str], remove: list[str]):
+def change_roles(ctx: Context, org: str, team: str | None, email: str, add: list[str], remove: list[str]) -> None:
     if not add and not remove:
         raise NgcError("Name a role to add (--role) or to remove (--remove-role)")
     base = f"{v3_path(org, team)}/users/{q(email)}"
@@ -78,7 +80,7 @@ def change_roles(ctx, org: str, team: str | None, email: str, add: list[str], re
                     {"email": email, "org": org, "team": team, "roles": roles})
 
 
-def remove_user(ctx, org: str, team: str | None, email: str):
+def remove_user(ctx: Context, org: str, team: str | None, email: str) -> int:
     where = f"team '{team}'" if team else f"org '{org}'"
     if not ctx.confirm(f"Are you sure you would like to remove {email} from {where}?"):
         ctx.out.message("Removal cancelled.", {"removed": False})
@@ -89,6 +91,26 @@ def remove_user(ctx, org: str, team: str | None, email: str):
     return 0
 
 
-def add_role_args(parser, required=False):
+def add_role_args(parser: ArgumentParser, required: bool = False) -> None:
     parser.add_argument("--role", action="append", metavar="<role>", required=required,
                         help=ROLE_HELP + " Repeatable.")
+
+
+def add_member_commands(sub: Subparsers, scope: str, *, update_user: Handler, remove_user: Handler,
+                        list_users: Handler) -> None:
+    """`update-user`, `remove-user` and `list-users` of `ngc org` and `ngc team` (`scope`: "org" or "team")."""
+    cmd = add_command(sub, "update-user", f"Add (--role) or remove (--remove-role) {scope} roles of a user.", update_user)
+    cmd.add_argument("email", metavar="<email>")
+    add_role_args(cmd)
+    cmd.add_argument("--remove-role", action="append", metavar="<role>", help="Role to take away. Repeatable.")
+    cmd = add_command(sub, "remove-user", f"Remove a user from the {scope} (all their {scope} roles).", remove_user)
+    cmd.add_argument("email", metavar="<email>")
+    add_yes(cmd)
+    add_command(sub, "list-users", f"List the members of the {scope} with their {scope} roles.", list_users)
+
+
+def list_teams(args: Namespace, ctx: Context) -> None:
+    """`ngc org list-teams` and `ngc team list`: the org's teams."""
+    org = ctx.org_required()
+    teams = ctx.api.paged(f"/v2/org/{q(org)}/teams", "teams", page_size=500, org=org, team="")
+    ctx.out.table(TEAM_COLUMNS, [[t.get("id"), t.get("name"), t.get("description")] for t in teams], {"teams": teams})

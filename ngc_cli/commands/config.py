@@ -1,14 +1,15 @@
 """`ngc config set|current`."""
 import sys
+from argparse import Namespace
 
 from ngc_cli import config as config_mod
-from ngc_cli.cli import add_command, add_group
+from ngc_cli.cli import Context, Subparsers, add_command, add_group
 from ngc_cli.errors import NgcError
 
 HELP = "Configure the client: API URL, API key, org, team and output format."
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     sub = add_group(subparsers, "config", HELP)
     cmd = add_command(
         sub, "set", "Set the configuration (prompts for each value unless given as flags).", _set,
@@ -38,7 +39,7 @@ def _ask(label: str, current: str | None, choices: str) -> str | None:
     return line or current
 
 
-def _set(args, ctx):
+def _set(args: Namespace, ctx: Context) -> int:
     stored = config_mod.read_file()
     flags = {
         "api_key": args.api_key,
@@ -68,7 +69,7 @@ def _set(args, ctx):
     return 0
 
 
-def _validate(values):
+def _validate(values: dict) -> None:
     """With a key: the key must work, and the org (if any) must be one of the key owner's orgs."""
     if not values.get("api_key"):
         return
@@ -89,7 +90,7 @@ def _validate(values):
                 raise NgcError(f"Team '{team}' is not a team of org '{org}' you can see: {', '.join(teams) or 'none'}")
 
 
-def _current(args, ctx):
+def _current(args: Namespace, ctx: Context) -> int:
     cfg = config_mod.load()  # without this command's flags: what is configured
     sources = cfg.sources or {}
     rows = []

@@ -1,8 +1,9 @@
 """`ngc gpuhost ...`: the org's GPU hosts; `report` registers this machine from nvidia-smi's output."""
 import socket
 import subprocess
+from argparse import Namespace
 
-from ngc_cli.cli import add_command, add_group, add_yes
+from ngc_cli.cli import Context, Subparsers, add_command, add_group, add_yes
 from ngc_cli.client import q
 from ngc_cli.errors import NgcError
 from ngc_cli.gpuhost import SmiParseError, host_report
@@ -11,7 +12,7 @@ HELP = "GPU host commands: list, info, report (from nvidia-smi), remove."
 QUERY = ["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"]
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     sub = add_group(subparsers, "gpuhost", HELP)
     add_command(sub, "list", "List the org's GPU hosts.", _list)
     cmd = add_command(sub, "info", "Show a GPU host.", _info)
@@ -29,18 +30,18 @@ def register(subparsers):
     add_yes(cmd)
 
 
-def _row(host):
+def _row(host: dict) -> list:
     gpus = "; ".join(f"{g.get('name')} ({g.get('computeCapability')})" for g in host.get("gpus") or [])
     return [host.get("name"), host.get("architecture"), host.get("driverVersion"), host.get("cudaVersion"), gpus]
 
 
-def _list(args, ctx):
+def _list(args: Namespace, ctx: Context) -> None:
     org = ctx.org_required()
     hosts = ctx.api.paged(f"/v2/org/{q(org)}/gpu-hosts", "gpuHosts", team="")
     ctx.out.table(["Name", "Arch", "Driver", "CUDA", "GPUs"], [_row(h) for h in hosts], {"gpuHosts": hosts})
 
 
-def _show(ctx, host):
+def _show(ctx: Context, host: dict) -> None:
     ctx.out.info("GPU Host Information", [
         ("Name", host.get("name")), ("Architecture", host.get("architecture")), ("OS", host.get("os")),
         ("Driver Version", host.get("driverVersion")), ("CUDA Version", host.get("cudaVersion")),
@@ -49,13 +50,13 @@ def _show(ctx, host):
     ], {"gpuHost": host})
 
 
-def _info(args, ctx):
+def _info(args: Namespace, ctx: Context) -> None:
     org = ctx.org_required()
     data = ctx.api.get(f"/v2/org/{q(org)}/gpu-hosts/{q(args.name)}", team="", what=f"GPU host '{args.name}'")
     _show(ctx, data.get("gpuHost") or {})
 
 
-def _read(path, command):
+def _read(path: str | None, command: list[str]) -> str:
     if path:
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
@@ -68,7 +69,7 @@ def _read(path, command):
         raise NgcError(f"Cannot run {' '.join(command)} ({exc}); pass its saved output with --query-file/--smi-file") from None
 
 
-def _report(args, ctx):
+def _report(args: Namespace, ctx: Context) -> None:
     org = ctx.org_required()
     try:
         body = host_report(_read(args.query_file, QUERY), _read(args.smi_file, ["nvidia-smi"]),
@@ -83,7 +84,7 @@ def _report(args, ctx):
     _show(ctx, data.get("gpuHost") or {})
 
 
-def _remove(args, ctx):
+def _remove(args: Namespace, ctx: Context) -> None:
     org = ctx.org_required()
     if not ctx.confirm(f"Remove GPU host '{args.name}' from org '{org}'?"):
         return

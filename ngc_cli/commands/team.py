@@ -1,38 +1,26 @@
 """`ngc team ...`: team members and their roles (guide 2.5.2.3). The team is --team or the configured one."""
-from ngc_cli.cli import add_command, add_group, add_yes
+from argparse import Namespace
+
+from ngc_cli.cli import Context, Subparsers, add_command, add_group
 from ngc_cli.client import q
 from ngc_cli.commands import _people
 
 HELP = "Team commands: members and their roles (the team is --team or the configured team)."
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     sub = add_group(subparsers, "team", HELP)
-    add_command(sub, "list", "List the teams of the org you can see.", _list)
+    add_command(sub, "list", "List the teams of the org you can see.", _people.list_teams)
     add_command(sub, "info", "Show the team.", _info)
     cmd = add_command(sub, "add-user", "Add a user to the team with --role: an org member gets the role, "
                       "anyone else is invited.", _add_user)
     cmd.add_argument("email", metavar="<email>")
     cmd.add_argument("name", metavar="<name>", nargs="?", default="")
     _people.add_role_args(cmd, required=True)
-    cmd = add_command(sub, "update-user", "Add (--role) or remove (--remove-role) team roles of a user.", _update_user)
-    cmd.add_argument("email", metavar="<email>")
-    _people.add_role_args(cmd)
-    cmd.add_argument("--remove-role", action="append", metavar="<role>", help="Role to take away. Repeatable.")
-    cmd = add_command(sub, "remove-user", "Remove a user from the team (all their team roles).", _remove_user)
-    cmd.add_argument("email", metavar="<email>")
-    add_yes(cmd)
-    add_command(sub, "list-users", "List the members of the team with their team roles.", _list_users)
+    _people.add_member_commands(sub, "team", update_user=_update_user, remove_user=_remove_user, list_users=_list_users)
 
 
-def _list(args, ctx):
-    org = ctx.org_required()
-    teams = ctx.api.paged(f"/v2/org/{q(org)}/teams", "teams", page_size=500, org=org, team="")
-    ctx.out.table(_people.TEAM_COLUMNS, [[t.get("id"), t.get("name"), t.get("description")] for t in teams],
-                  {"teams": teams})
-
-
-def _info(args, ctx):
+def _info(args: Namespace, ctx: Context) -> None:
     org, team = ctx.org_required(), ctx.team_required()
     data = ctx.api.get(f"/v2/org/{q(org)}/teams/{q(team)}", org=org, team=team,
                        what=f"Team '{team}' in org '{org}'").get("team") or {}
@@ -41,7 +29,7 @@ def _info(args, ctx):
                  {"team": data})
 
 
-def _add_user(args, ctx):
+def _add_user(args: Namespace, ctx: Context) -> None:
     org, team = ctx.org_required(), ctx.team_required()
     if _people.find_member(ctx, org, None, args.email):
         _people.change_roles(ctx, org, team, args.email, args.role, [])
@@ -49,15 +37,15 @@ def _add_user(args, ctx):
         _people.invite(ctx, org, team, args.email, args.name, args.role)
 
 
-def _update_user(args, ctx):
+def _update_user(args: Namespace, ctx: Context) -> None:
     _people.change_roles(ctx, ctx.org_required(), ctx.team_required(), args.email, args.role or [], args.remove_role or [])
 
 
-def _remove_user(args, ctx):
+def _remove_user(args: Namespace, ctx: Context) -> int:
     return _people.remove_user(ctx, ctx.org_required(), ctx.team_required(), args.email)
 
 
-def _list_users(args, ctx):
+def _list_users(args: Namespace, ctx: Context) -> None:
     org, team = ctx.org_required(), ctx.team_required()
     users = ctx.api.paged(_people.users_path(org, team), "users", org=org, team=team)
     ctx.out.table(_people.USER_COLUMNS, _people.user_rows(users, org, team), {"users": users})

@@ -1,15 +1,17 @@
 """`ngc user who`: the current user and their memberships."""
-from ngc_cli.cli import add_command, add_group
+from argparse import Namespace
+
+from ngc_cli.cli import Context, Subparsers, add_command, add_group
 
 HELP = "User commands: who you are and your roles."
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     sub = add_group(subparsers, "user", HELP)
     add_command(sub, "who", "Show the current user (the API key's owner) and their org and team roles.", _who)
 
 
-def _who(args, ctx):
+def _who(args: Namespace, ctx: Context) -> int:
     params = {"org-name": ctx.org} if ctx.org else None
     user = ctx.api.get("/v2/users/me", params=params, org=ctx.org or "", team="").get("user") or {}
     rows = []

@@ -2,17 +2,19 @@
 the same commands and wire shapes (reference/ngc-api.md §5.2); resources answer `recipe…` keys
 and carry documentation files. Transfers live in ngc_cli/transfers.py."""
 import argparse
-import datetime as dt
 import fnmatch
 import json
 import re
+from argparse import Namespace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ngc_cli import transfers
-from ngc_cli.cli import add_command, add_group, add_yes
+from ngc_cli.cli import Context, Subparsers, add_command, add_group, add_yes
 from ngc_cli.client import space_path
 from ngc_cli.errors import NgcError
+from ngc_cli.output import human_date
 
 GLOB = re.compile(r"[*?\[]")
 LINK_TYPES = ("NGC", "Github", "Other")
@@ -36,7 +38,7 @@ DOC_FILES = {
 }
 
 
-def parse_target(ctx, target: str, *, version_allowed=True):
+def parse_target(ctx: Context, target: str, *, version_allowed: bool = True) -> tuple[str, str | None, str, str | None]:
     """`org/[team/]name[:version]` (a bare `name` uses the configured org and team)."""
     name_part, _, version = target.partition(":")
     if version and not version_allowed:
@@ -53,7 +55,7 @@ def parse_target(ctx, target: str, *, version_allowed=True):
     return org, team, name, version or None
 
 
-def make_target(ctx, kind: Kind, target: str):
+def make_target(ctx: Context, kind: Kind, target: str) -> transfers.Target:
     org, team, name, version = parse_target(ctx, target)
     return transfers.Target(org=org, team=team, kind=kind.plural, name=name, version=version or "",
                             space=space_path(org, team), one_key=kind.keys["one"],
@@ -69,54 +71,61 @@ def _read(path: str | None) -> str | None:
         raise NgcError(f"Cannot read '{path}': {exc.strerror}") from None
 
 
-def _date(value) -> str:
-    if not value:
-        return ""
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).strftime("%b %d, %Y")
-    except ValueError:
-        return str(value)
-
-
 # --- arguments -------------------------------------------------------------------------------------
 
 
-def _artifact_args(parser, kind: Kind, *, create: bool):
-    parser.add_argument("--application", metavar="<app>", help="Target application (e.g. OBJECT_DETECTION).")
-    parser.add_argument("--format", dest="model_format", metavar="<fmt>", help="Format of the model (e.g. ckpt).")
-    parser.add_argument("--framework", metavar="<fwk>", help="Framework used to train it (e.g. TensorFlow).")
-    parser.add_argument("--precision", metavar="<prec>", help="Precision it was trained with (FP16, FP32, INT8...).")
-    parser.add_argument("--short-desc", metavar="<desc>", help="Short description.")
-    parser.add_argument("--built-by", metavar="<name>", help="Builder.")
-    parser.add_argument("--display-name", metavar="<name>", help="Display name.")
+def _add_options(parser: argparse.ArgumentParser, options: list[tuple[str, str, str]]) -> None:
+    for flag, metavar, help_text in options:
+        parser.add_argument(flag, metavar=metavar, help=help_text)
+
+
+def add_display_args(parser: argparse.ArgumentParser) -> None:
+    """The display options of every versioned kind's and chart's create and update."""
+    _add_options(parser, [
+        ("--built-by", "<name>", "Builder."),
+        ("--display-name", "<name>", "Display name."),
+        ("--logo", "<url>", "URL of a logo image."),
+        ("--overview-filename", "<path>", "File with the overview (markdown)."),
+        ("--publisher", "<name>", "Publisher."),
+    ])
     parser.add_argument("--label", action="append", metavar="<label>", help="A label; repeat for more.")
-    parser.add_argument("--logo", metavar="<url>", help="URL of a logo image.")
-    parser.add_argument("--owner-name", metavar="<name>", help="Owner.")
-    parser.add_argument("--overview-filename", metavar="<path>", help="File with the overview (markdown).")
-    parser.add_argument("--publisher", metavar="<name>", help="Publisher.")
-    parser.add_argument("--public-dataset-license", metavar="<lcs>", help="License of the public dataset used.")
-    parser.add_argument("--public-dataset-link", metavar="<url>", help="Link to the public dataset used.")
-    parser.add_argument("--public-dataset-name", metavar="<name>", help="Name of the public dataset used.")
+
+
+def _artifact_args(parser: argparse.ArgumentParser, kind: Kind, *, create: bool) -> None:
+    parser.add_argument("--format", dest="model_format", metavar="<fmt>", help="Format of the model (e.g. ckpt).")
+    _add_options(parser, [
+        ("--application", "<app>", "Target application (e.g. OBJECT_DETECTION)."),
+        ("--framework", "<fwk>", "Framework used to train it (e.g. TensorFlow)."),
+        ("--precision", "<prec>", "Precision it was trained with (FP16, FP32, INT8...)."),
+        ("--short-desc", "<desc>", "Short description."),
+        ("--owner-name", "<name>", "Owner."),
+        ("--public-dataset-license", "<lcs>", "License of the public dataset used."),
+        ("--public-dataset-link", "<url>", "Link to the public dataset used."),
+        ("--public-dataset-name", "<name>", "Name of the public dataset used."),
+    ])
+    add_display_args(parser)
     if kind is RESOURCE:
         for dest in DOC_FILES:
             flag = "--" + dest.replace("_", "-")
             parser.add_argument(flag, dest=dest, metavar="<path>", help=f"File with the {flag[2:-9].replace('-', ' ')}.")
 
 
-def _version_args(parser):
-    parser.add_argument("--accuracy-reached", metavar="<accuracy>", help="Accuracy reached with this version.")
-    parser.add_argument("--batch-size", metavar="<size>", help="Batch size.")
-    parser.add_argument("--gpu-model", metavar="<model>", help="GPU used for training.")
-    parser.add_argument("--memory-footprint", metavar="<footprint>", help="Memory footprint.")
-    parser.add_argument("--num-epochs", metavar="<num>", help="Number of epochs.")
-    parser.add_argument("--desc", metavar="<desc>", help="Full description of this version.")
-    parser.add_argument("--link", metavar="<url>", help="Link to a related resource (with --link-type).")
+def _version_args(parser: argparse.ArgumentParser) -> None:
+    _add_options(parser, [
+        ("--accuracy-reached", "<accuracy>", "Accuracy reached with this version."),
+        ("--batch-size", "<size>", "Batch size."),
+        ("--gpu-model", "<model>", "GPU used for training."),
+        ("--memory-footprint", "<footprint>", "Memory footprint."),
+        ("--num-epochs", "<num>", "Number of epochs."),
+        ("--desc", "<desc>", "Full description of this version."),
+        ("--link", "<url>", "Link to a related resource (with --link-type)."),
+    ])
     parser.add_argument("--link-type", choices=LINK_TYPES, metavar="<type>", help="NGC, Github or Other.")
     parser.add_argument("--credentials-file", "--metrics-file", dest="metrics_files", action="append", metavar="<path>",
                         help="A JSON metrics table {name, attributes:[{key,value}]}; up to 3.")
 
 
-def artifact_body(args, kind: Kind, *, create: bool) -> dict:
+def artifact_body(args: Namespace, kind: Kind, *, create: bool) -> dict:
     body = {
         "application": args.application, "framework": args.framework, "modelFormat": args.model_format,
         "precision": args.precision, "shortDescription": args.short_desc, "builtBy": args.built_by,
@@ -134,7 +143,7 @@ def artifact_body(args, kind: Kind, *, create: bool) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def version_body(args) -> dict:
+def version_body(args: Namespace) -> dict:
     body = {
         "accuracyReached": args.accuracy_reached, "batchSize": args.batch_size, "gpuModel": args.gpu_model,
         "memoryFootprint": args.memory_footprint, "numberOfEpochs": args.num_epochs, "description": args.desc,
@@ -166,7 +175,7 @@ def version_body(args) -> dict:
 # --- output ----------------------------------------------------------------------------------------
 
 
-def artifact_info(ctx, kind: Kind, obj: dict, header=None):
+def artifact_info(ctx: Context, kind: Kind, obj: dict, header: str | None = None) -> None:
     dataset = obj.get("publicDatasetUsed") or {}
     pairs = [
         ("Name", obj.get("name")), ("Application", obj.get("application")),
@@ -185,7 +194,7 @@ def artifact_info(ctx, kind: Kind, obj: dict, header=None):
     ctx.out.info(f"{kind.title} Information", pairs, {kind.keys["one"]: obj}, header=header)
 
 
-def version_info(ctx, kind: Kind, obj: dict, header=None):
+def version_info(ctx: Context, kind: Kind, obj: dict, header: str | None = None) -> None:
     pairs = [
         ("Id", obj.get("versionId")), ("Status", obj.get("status")), ("Batch Size", obj.get("batchSize")),
         ("Memory Footprint", obj.get("memoryFootprint")), ("Number Of Epochs", obj.get("numberOfEpochs")),
@@ -206,16 +215,16 @@ def version_info(ctx, kind: Kind, obj: dict, header=None):
 # --- handlers --------------------------------------------------------------------------------------
 
 
-def _what(kind, t, version=None):
+def _what(kind: Kind, t: transfers.Target, version: str | None = None) -> str:
     path = f"{t.org}/{t.team + '/' if t.team else ''}{t.name}"
     return f"{kind.title} '{path}:{version}'" if version else f"{kind.title} '{path}'"
 
 
-def _call(ctx, t, method, path, **kw):
+def _call(ctx: Context, t: transfers.Target, method: str, path: str, **kw: Any) -> Any:
     return ctx.api.request(method, path, org=t.org, team=t.team, **kw)
 
 
-def next_version(ctx, kind: Kind, t) -> str:
+def next_version(ctx: Context, kind: Kind, t: transfers.Target) -> str:
     """The next version when upload-version is given none: the highest integer version + 1, or the
     last number of the highest dotted version + 1, else 1."""
     rows = ctx.api.paged(f"{t.base}/versions", kind.keys["versions"], page_size=1000, org=t.org, team=t.team)
@@ -231,7 +240,7 @@ def next_version(ctx, kind: Kind, t) -> str:
     return "1"
 
 
-def build(subparsers, kind: Kind):
+def build(subparsers: Subparsers, kind: Kind) -> None:
     group = add_group(subparsers, kind.word, f"{kind.title} commands.")
     word = kind.word
 
@@ -280,7 +289,7 @@ def build(subparsers, kind: Kind):
     add_yes(cmd)
 
 
-def _create(args, ctx, kind):
+def _create(args: Namespace, ctx: Context, kind: Kind) -> None:
     t = make_target(ctx, kind, args.target)
     if t.version:
         raise NgcError(f"Create takes no version: '{args.target}'")
@@ -290,7 +299,7 @@ def _create(args, ctx, kind):
                   header=f"Successfully created {kind.word} '{args.target}'.")
 
 
-def _update(args, ctx, kind):
+def _update(args: Namespace, ctx: Context, kind: Kind) -> None:
     t = make_target(ctx, kind, args.target)
     if t.version:
         body = version_body(args)
@@ -312,7 +321,7 @@ def _update(args, ctx, kind):
     artifact_info(ctx, kind, done.get(kind.keys["one"]) or {}, header=f"Successfully updated {kind.word} '{args.target}'.")
 
 
-def _info(args, ctx, kind):
+def _info(args: Namespace, ctx: Context, kind: Kind) -> None:
     t = make_target(ctx, kind, args.target)
     if t.version:
         body = _call(ctx, t, "GET", f"{t.base}/versions/{quote(t.version, safe='')}", what=_what(kind, t, t.version))
@@ -331,7 +340,7 @@ def _info(args, ctx, kind):
     artifact_info(ctx, kind, body.get(kind.keys["one"]) or {})
 
 
-def _list(args, ctx, kind):
+def _list(args: Namespace, ctx: Context, kind: Kind) -> None:
     target = args.target or "*"
     name_part, colon, version_glob = target.partition(":")
     if colon or not GLOB.search(name_part) and name_part.count("/") >= 1:
@@ -345,7 +354,7 @@ def _list(args, ctx, kind):
         ctx.out.table(columns, [[
             r.get("versionId"), r.get("accuracyReached"), r.get("numberOfEpochs"), r.get("batchSize"),
             r.get("gpuModel"), r.get("memoryFootprint"), r.get("totalFileCount"),
-            transfers.human_size(r.get("totalSizeInBytes")), r.get("status"), _date(r.get("createdDate")),
+            transfers.human_size(r.get("totalSizeInBytes")), r.get("status"), human_date(r.get("createdDate")),
         ] for r in rows], rows)
         return
     hits = search(ctx, kind.search_type, name_part)
@@ -356,11 +365,11 @@ def _list(args, ctx, kind):
         attrs = {a.get("key"): a.get("value") for a in hit.get("attributes") or []}
         rows.append([hit.get("displayName") or hit.get("name"), hit.get("resourceId"), attrs.get("latestVersionIdStr"),
                      attrs.get("application"), attrs.get("framework"), attrs.get("precision"),
-                     _date(hit.get("dateModified")), "unlocked"])
+                     human_date(hit.get("dateModified")), "unlocked"])
     ctx.out.table(columns, rows, hits)
 
 
-def search(ctx, search_type: str, pattern: str) -> list:
+def search(ctx: Context, search_type: str, pattern: str) -> list:
     """Every hit of `/v2/search/org/<org>/resources/<TYPE>` for a resourceId glob (an org search
     covers the org's teams the caller may read)."""
     first = pattern.split("/", 1)[0]
@@ -380,7 +389,7 @@ def search(ctx, search_type: str, pattern: str) -> list:
             return hits
 
 
-def _upload(args, ctx, kind):
+def _upload(args: Namespace, ctx: Context, kind: Kind) -> None:
     t = make_target(ctx, kind, args.target)
     if not t.version:
         t.version = next_version(ctx, kind, t)
@@ -400,7 +409,7 @@ def _upload(args, ctx, kind):
         raise NgcError(f"Version '{t.version}' is still {final.get('status')}; check it later with `ngc registry {kind.word} info`")
 
 
-def _download(args, ctx, kind):
+def _download(args: Namespace, ctx: Context, kind: Kind) -> None:
     t = make_target(ctx, kind, args.target)
     if not t.version:
         body = _call(ctx, t, "GET", t.base, what=_what(kind, t))
@@ -411,7 +420,7 @@ def _download(args, ctx, kind):
     summary.print(ctx.out)
 
 
-def _remove(args, ctx, kind):
+def _remove(args: Namespace, ctx: Context, kind: Kind) -> int | None:
     t = make_target(ctx, kind, args.target)
     if not ctx.confirm(f"Are you sure you would like to remove {args.target}?"):
         ctx.out.message("Remove cancelled.")

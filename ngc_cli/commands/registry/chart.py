@@ -6,19 +6,22 @@ of the same server: `POST {base}/helm/api/<org>[/<team>]/charts` (raw .tgz, Bear
 import fnmatch
 import io
 import tarfile
+from argparse import ArgumentParser, Namespace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ngc_cli import transfers
-from ngc_cli.cli import add_command, add_group, add_yes
+from ngc_cli.cli import Context, Subparsers, add_command, add_group, add_yes
 from ngc_cli.client import space_path
-from ngc_cli.commands.registry._versioned import GLOB, _date, _read, parse_target, search
+from ngc_cli.commands.registry._versioned import GLOB, _read, add_display_args, parse_target, search
 from ngc_cli.errors import NgcError, from_response
+from ngc_cli.output import human_date
 
 HELP = "Helm chart commands."
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     group = add_group(subparsers, "chart", HELP)
     cmd = add_command(group, "create", "Create a chart record (before the first push).", _create)
     cmd.add_argument("target", metavar="<org>/[<team>/]<chart>")
@@ -42,18 +45,13 @@ def register(subparsers):
     add_yes(cmd)
 
 
-def _meta_args(parser, *, create: bool):
+def _meta_args(parser: ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--short-desc", required=create, metavar="<desc>", help="Short description.")
-    parser.add_argument("--display-name", metavar="<name>", help="Display name.")
-    parser.add_argument("--label", action="append", metavar="<label>", help="A label; repeat for more.")
-    parser.add_argument("--logo", metavar="<url>", help="URL of a logo image.")
-    parser.add_argument("--publisher", metavar="<name>", help="Publisher.")
-    parser.add_argument("--built-by", metavar="<name>", help="Builder.")
-    parser.add_argument("--overview-filename", metavar="<path>", help="File with the overview (markdown).")
+    add_display_args(parser)
 
 
 class _T:
-    def __init__(self, ctx, target):
+    def __init__(self, ctx: Context, target: str):
         self.org, self.team, self.name, self.version = parse_target(ctx, target)
         self.space = space_path(self.org, self.team)
         self.base = f"/v2/{self.space}/helm-charts/{quote(self.name, safe='')}"
@@ -61,11 +59,11 @@ class _T:
         self.helm = f"{self.org}/{self.team}" if self.team else self.org
 
 
-def _call(ctx, t, method, path, **kw):
+def _call(ctx: Context, t: _T, method: str, path: str, **kw: Any) -> Any:
     return ctx.api.request(method, path, org=t.org, team=t.team, **kw)
 
 
-def _chart_info(ctx, obj, header=None):
+def _chart_info(ctx: Context, obj: dict, header: str | None = None) -> None:
     pairs = [
         ("Name", obj.get("name")), ("Short Description", obj.get("shortDescription")),
         ("Display Name", obj.get("displayName")), ("Team", obj.get("teamName") or ""),
@@ -77,7 +75,7 @@ def _chart_info(ctx, obj, header=None):
     ctx.out.info("Chart Information", pairs, {"artifact": obj}, header=header)
 
 
-def _version_info(ctx, obj, header=None):
+def _version_info(ctx: Context, obj: dict, header: str | None = None) -> None:
     pairs = [
         ("Created Date", obj.get("createdDate")), ("Updated Date", obj.get("updatedDate")), ("Version ID", obj.get("id")),
         ("Total File Count", obj.get("totalFileCount")), ("Total Size", transfers.human_size(obj.get("totalSizeInBytes"))),
@@ -86,7 +84,7 @@ def _version_info(ctx, obj, header=None):
     ctx.out.info("Chart Version Information", pairs, {"artifactVersion": obj}, header=header)
 
 
-def _body(args) -> dict:
+def _body(args: Namespace) -> dict:
     body = {"shortDescription": args.short_desc, "displayName": args.display_name, "logo": args.logo,
             "publisher": args.publisher, "builtBy": args.built_by, "description": _read(args.overview_filename)}
     if args.label is not None:
@@ -94,14 +92,14 @@ def _body(args) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _create(args, ctx):
+def _create(args: Namespace, ctx: Context) -> None:
     t = _T(ctx, args.target)
     done = _call(ctx, t, "POST", f"/v2/{t.space}/helm-charts", json={"name": t.name, **_body(args)},
                  what=f"Chart space '{t.helm}'")
     _chart_info(ctx, done.get("artifact") or {}, header=f"Successfully created chart '{args.target}'.")
 
 
-def _update(args, ctx):
+def _update(args: Namespace, ctx: Context) -> None:
     t = _T(ctx, args.target)
     body = _body(args)
     if not body:
@@ -110,7 +108,7 @@ def _update(args, ctx):
     _chart_info(ctx, done.get("artifact") or {}, header=f"Successfully updated chart '{args.target}'.")
 
 
-def _info(args, ctx):
+def _info(args: Namespace, ctx: Context) -> None:
     t = _T(ctx, args.target)
     if t.version:
         body = _call(ctx, t, "GET", f"{t.base}/versions/{quote(t.version, safe='')}", params={"resolve-labels": "false"},
@@ -120,19 +118,19 @@ def _info(args, ctx):
         _chart_info(ctx, _call(ctx, t, "GET", t.base, what=f"Chart '{t.path}'").get("artifact") or {})
 
 
-def _versions(ctx, t) -> list:
+def _versions(ctx: Context, t: _T) -> list:
     return ctx.api.paged(f"{t.base}/versions", "artifactVersions", page_size=1000, params={"sort-order": "SEMVER_DESC"},
                          org=t.org, team=t.team, what=f"Chart '{t.path}'")
 
 
-def _list(args, ctx):
+def _list(args: Namespace, ctx: Context) -> None:
     target = args.target or "*"
     name_part, colon, version_glob = target.partition(":")
     if colon or (not GLOB.search(name_part) and "/" in name_part):
         t = _T(ctx, name_part)
         rows = [r for r in _versions(ctx, t) if fnmatch.fnmatchcase(str(r.get("id")), version_glob or "*")]
         ctx.out.table(["Version", "File Count", "File Size", "Created Date"], [
-            [r.get("id"), r.get("totalFileCount"), transfers.human_size(r.get("totalSizeInBytes")), _date(r.get("createdDate"))]
+            [r.get("id"), r.get("totalFileCount"), transfers.human_size(r.get("totalSizeInBytes")), human_date(r.get("createdDate"))]
             for r in rows], rows)
         return
     hits = search(ctx, "HELM_CHART", name_part)
@@ -141,7 +139,7 @@ def _list(args, ctx):
         attrs = {a.get("key"): a.get("value") for a in hit.get("attributes") or []}
         rows.append([hit.get("name"), hit.get("resourceId"), attrs.get("latestVersionIdStr"),
                      transfers.human_size(attrs.get("latestVersionSizeInBytes")), hit.get("createdBy"),
-                     hit.get("description"), _date(hit.get("dateCreated")), _date(hit.get("dateModified"))])
+                     hit.get("description"), human_date(hit.get("dateCreated")), human_date(hit.get("dateModified"))])
     ctx.out.table(["Name", "Repository", "Version", "Size", "Created By", "Description", "Created Date",
                    "Last Modified"], rows, hits)
 
@@ -168,7 +166,7 @@ def _package(source: str, name: str, version: str) -> Path:
     return path
 
 
-def _push(args, ctx):
+def _push(args: Namespace, ctx: Context) -> None:
     t = _T(ctx, args.target)
     if not t.version:
         raise NgcError("Push needs a version: <org>/[<team>/]<chart>:<version>")
@@ -183,7 +181,7 @@ def _push(args, ctx):
     _version_info(ctx, version, header=f"Successfully pushed chart version '{t.name}:{t.version}'.")
 
 
-def _pull(args, ctx):
+def _pull(args: Namespace, ctx: Context) -> None:
     t = _T(ctx, args.target)
     if not t.version:
         t.version = (_call(ctx, t, "GET", t.base, what=f"Chart '{t.path}'").get("artifact") or {}).get("latestVersionId")
@@ -205,7 +203,7 @@ def _pull(args, ctx):
                     {"path": str(dest / filename), "version": version})
 
 
-def _remove(args, ctx):
+def _remove(args: Namespace, ctx: Context) -> int | None:
     t = _T(ctx, args.target)
     if not ctx.confirm(f"Are you sure you would like to remove {args.target}?"):
         ctx.out.message("Remove cancelled.")

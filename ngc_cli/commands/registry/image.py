@@ -2,13 +2,14 @@
 between the registry and a local OCI layout directory or OCI archive (.tar), over the registry protocol."""
 import fnmatch
 import json
-from datetime import datetime
+from argparse import Namespace
 from pathlib import Path
 
 from ngc_cli import oci
-from ngc_cli.cli import add_command, add_group, add_yes
+from ngc_cli.cli import Context, Subparsers, add_command, add_group, add_yes
 from ngc_cli.client import q
 from ngc_cli.errors import NgcError
+from ngc_cli.output import human_date
 
 HELP = "Container images: list, info, update, remove, push and pull (OCI layouts, no Docker daemon)."
 TARGET = "<org>/[<team>/]<image>[:<tag>]"
@@ -16,7 +17,7 @@ REPO_COLUMNS = ["Name", "Repository", "Latest Tag", "Image Size", "Updated Date"
 TAG_COLUMNS = ["Tag", "Digest", "Image Size", "Updated Date", "Architectures"]
 
 
-def register(subparsers):
+def register(subparsers: Subparsers) -> None:
     sub = add_group(subparsers, "image", HELP)
     cmd = add_command(sub, "list", "List images; wildcards (\"acme/*\", \"*nvidian*\") search, "
                       "\"<org>/<image>:*\" lists tags.", _list)
@@ -48,7 +49,7 @@ def register(subparsers):
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def human_size(size) -> str:
+def human_size(size: float | str | None) -> str:
     if size in (None, ""):
         return ""
     size = float(size)
@@ -58,17 +59,8 @@ def human_size(size) -> str:
         size /= 1000
 
 
-def human_date(text) -> str:
-    if not text:
-        return ""
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).strftime("%b %d, %Y")
-    except ValueError:
-        return str(text)
-
-
 class Target:
-    def __init__(self, org, team, repo, tag):
+    def __init__(self, org: str, team: str | None, repo: str, tag: str | None):
         self.org, self.team, self.repo, self.tag = org, team, repo, tag
 
     @property
@@ -79,11 +71,11 @@ class Target:
     def name(self) -> str:
         return "/".join(p for p in (self.org, self.team, self.repo) if p)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name + (f":{self.tag}" if self.tag else "")
 
 
-def parse(ctx, text: str, *, resolve_team=True) -> Target:
+def parse(ctx: Context, text: str, *, resolve_team: bool = True) -> Target:
     name, tag = text, None
     last = text.rsplit("/", 1)[-1]
     if ":" in last:
@@ -101,7 +93,7 @@ def parse(ctx, text: str, *, resolve_team=True) -> Target:
     return Target(org, team, "/".join(rest), tag)
 
 
-def _is_team(ctx, org, name) -> bool:
+def _is_team(ctx: Context, org: str, name: str) -> bool:
     try:
         ctx.api.get(f"/v2/org/{q(org)}/teams/{q(name)}", org=org, team="")
         return True
@@ -109,17 +101,17 @@ def _is_team(ctx, org, name) -> bool:
         return False
 
 
-def _repo_path(target) -> str:
+def _repo_path(target: Target) -> str:
     return f"{target.space}/repos/{target.repo}"
 
 
-def _what(target) -> str:
+def _what(target: Target) -> str:
     return f"Image '{target}'" if target.tag else f"Image repository '{target.name}'"
 
 
 # --- commands ------------------------------------------------------------------------------------
 
-def _list(args, ctx):
+def _list(args: Namespace, ctx: Context) -> int:
     pattern = args.pattern
     if pattern and ":" in pattern.rsplit("/", 1)[-1]:
         target = parse(ctx, pattern)
@@ -150,7 +142,7 @@ def _list(args, ctx):
     return 0
 
 
-def _list_tags(ctx, target, tag_glob):
+def _list_tags(ctx: Context, target: Target, tag_glob: str) -> int:
     images = ctx.api.paged(f"{_repo_path(target)}/images", "images", org=target.org, team=target.team or "",
                            what=f"Image repository '{target.name}'")
     images = [i for i in images if fnmatch.fnmatchcase(i.get("tag", ""), tag_glob)]
@@ -160,7 +152,7 @@ def _list_tags(ctx, target, tag_glob):
     return 0
 
 
-def _info(args, ctx):
+def _info(args: Namespace, ctx: Context) -> int:
     target = parse(ctx, args.target)
     kw = {"org": target.org, "team": target.team or "", "what": _what(target)}
     if target.tag:
@@ -189,7 +181,7 @@ def _info(args, ctx):
     return 0
 
 
-def _update(args, ctx):
+def _update(args: Namespace, ctx: Context) -> int:
     target = parse(ctx, args.target)
     body = {}
     if args.desc is not None:
@@ -212,7 +204,7 @@ def _update(args, ctx):
     return 0
 
 
-def _remove(args, ctx):
+def _remove(args: Namespace, ctx: Context) -> int:
     target = parse(ctx, args.target)
     if not ctx.confirm(f"Are you sure you would like to remove {target}?"):
         ctx.out.message("Removal cancelled.", {"removed": False})
@@ -223,7 +215,7 @@ def _remove(args, ctx):
     return 0
 
 
-def _push(args, ctx):
+def _push(args: Namespace, ctx: Context) -> int:
     target = parse(ctx, args.target)
     tag = target.tag or "latest"
     stats = oci.push(oci.Registry(ctx.api, target.name), Path(args.source), tag, args.source_tag)
@@ -232,7 +224,7 @@ def _push(args, ctx):
     return 0
 
 
-def _pull(args, ctx):
+def _pull(args: Namespace, ctx: Context) -> int:
     target = parse(ctx, args.target)
     tag = target.tag or "latest"
     dest = Path(args.dest or f"{target.repo.replace('/', '_')}_{tag}")
