@@ -20,6 +20,7 @@ import platform
 import queue
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -60,6 +61,38 @@ def log(*a):
 
 class BenchError(Exception):
     pass
+
+
+# --------------------------------------------------------------------------
+# Servers the drivers start (bench/run.py, bench/transfer_bench.py)
+# --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database(url: str) -> None:
+    import psycopg  # from the project's venv
+
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def stop(proc: "subprocess.Popen | None") -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # --------------------------------------------------------------------------

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_bench import BenchError, Server, log  # noqa: E402
+from harness import BenchError, log  # noqa: E402
+from transfer_bench import Server  # noqa: E402
 
 TARGETS = {"warm_ms": 100, "cold_ms": 2000, "push_ms": 1000}
 

@@ -27,8 +27,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness as h  # noqa: E402
+from harness import log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PY = ROOT / ".venv" / "bin" / "python"
@@ -89,19 +88,11 @@ METRICS = [
 ]
 
 
-def log(*a):
-    h.log(*a)
-
-
 def die(msg):
     log("ERROR: " + msg)
     raise SystemExit(2)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url, proc, seconds=60):
@@ -137,28 +128,11 @@ def ensure_tool(cmd, package):
     return path
 
 
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- our registry ----------------------------------------------------------------------------
 
 
-def recreate_database(url):
-    import psycopg  # from the project's venv
-
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def start_ours(tmp, port, database_url, logs):
@@ -181,7 +155,7 @@ def start_ours(tmp, port, database_url, logs):
     if database_url == "sqlite":
         database_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     else:
-        recreate_database(database_url)
+        h.recreate_database(database_url)
     env["DATABASE_URL"] = database_url
 
     def manage(*args):
@@ -329,7 +303,7 @@ def main(argv=None):
         if a.only in ("both", "reference"):
             d = tmp / "reference"
             d.mkdir()
-            port = free_port()
+            port = h.free_port()
             proc, version = start_reference(d, port, open(d / "server.log", "wb"))
             procs.append(proc)
             targets.append(h.Target("reference", f"http://127.0.0.1:{port}", pid=proc.pid))
@@ -338,7 +312,7 @@ def main(argv=None):
         if a.only in ("both", "ours"):
             d = tmp / "ours"
             d.mkdir()
-            port = free_port()
+            port = h.free_port()
             proc, key, gargs = start_ours(d, port, a.database_url, open(d / "server.log", "wb"))
             procs.append(proc)
             targets.append(h.Target("ours", f"http://127.0.0.1:{port}", user="$oauthtoken",
@@ -411,7 +385,7 @@ def main(argv=None):
         return 1 if failed else 0
     finally:
         for p in procs:
-            stop(p)
+            h.stop(p)
         if a.keep:
             log(f"kept {tmp}")
         else:
