@@ -33,14 +33,15 @@ def keeping_relations() -> list[models.ForeignObjectRel]:
     """The relations whose rows keep the blob they point at (on_delete=PROTECT), hidden ones included."""
     return [
         rel for rel in Blob._meta.get_fields(include_hidden=True)
-        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one) and rel.on_delete is models.PROTECT
+        if isinstance(rel, models.ForeignObjectRel) and rel.auto_created and not rel.concrete
+        and (rel.one_to_many or rel.one_to_one) and rel.on_delete is models.PROTECT
     ]
 
 
 def blob_referenced() -> Q:
     """Rows something keeps (see the module's docstring): a condition on Blob, for GC and quarantine."""
     return reduce(or_, (
-        Q(Exists(rel.related_model._base_manager.filter(**{rel.field.name: OuterRef("pk")})))
+        Q(Exists(rel.field.model._base_manager.filter(**{rel.field.name: OuterRef("pk")})))  # field.model: the keeping model
         for rel in keeping_relations()
     ))
 

@@ -134,7 +134,7 @@ def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, 
     if start is not None and start != session.offset:
         raise RangeMismatch(f"chunk starts at {start}, the upload is at {session.offset}")
     try:
-        writer = get_blob_store().writer(session.pk, offset=session.offset)
+        writer = get_blob_store().writer(str(session.pk), offset=session.offset)
     except UploadBusy:
         raise UploadInUse(session) from None
     try:
@@ -291,7 +291,7 @@ def streamed_upload(
 def upload_session_cancel(*, session: UploadSession) -> None:
     """Drop a session and its bytes. Callers other than a finishing PUT claim the session first
     (a writer elsewhere keeps its bytes out of the store: its next save finds the session gone)."""
-    get_blob_store().delete_upload(session.pk)
+    get_blob_store().delete_upload(str(session.pk))
     with _hashers_lock:
         _hashers.pop(str(session.pk), None)
     UploadSession.objects.filter(pk=session.pk).delete()
