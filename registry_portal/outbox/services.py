@@ -46,6 +46,9 @@ BROKER_RETRY_AFTER = 5.0
 _broker_down_until = 0.0
 
 
+RUNNER_TASK = "outbox.run"  # registry_portal.outbox.tasks.run
+
+
 def _backoff(count: int) -> timedelta:
     """Wait before handing a row over again: OUTBOX_REDISPATCH_SECONDS doubled per earlier try."""
     return min(timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS) * 2 ** min(count, 20), MAX_BACKOFF)
@@ -74,14 +77,13 @@ def _hand_over(outbox_id: int, *, inline: bool) -> None:
 
 
 def outbox_dispatch(outbox_id: int, *, dispatches: int = 0) -> bool:
-    """Send the row to a worker; False (and the row due at the next sweep) when the broker is down."""
-    from registry_portal.outbox.tasks import run
-
+    """Send the row to a worker; False (and the row due at the next sweep) when the broker is down.
+    The runner is sent by its name: the tasks module imports this one, never the reverse."""
     global _broker_down_until
     try:
         if time.monotonic() < _broker_down_until:
             raise ConnectionError("the broker failed moments ago")
-        run.apply_async((outbox_id,), queue=settings.CELERY_TASK_DEFAULT_QUEUE, retry=False)
+        app.send_task(RUNNER_TASK, (outbox_id,), queue=settings.CELERY_TASK_DEFAULT_QUEUE, retry=False)
     except Exception as exc:  # noqa: BLE001 (kombu, redis-py and socket errors alike: the broker is unreachable)
         if time.monotonic() >= _broker_down_until:
             log.warning("outbox: could not hand task %s to the broker (%s); the sweep will", outbox_id, exc)

@@ -4,7 +4,7 @@ from celery import shared_task
 from registry_portal.outbox import services
 
 
-@shared_task(name="outbox.run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=services.RUNNER_TASK, acks_late=True, reject_on_worker_lost=True)
 def run(outbox_id: int) -> None:
     services.outbox_run(outbox_id)
 
