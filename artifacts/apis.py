@@ -29,7 +29,7 @@ from artifacts.serializers import (
     RepositoryDetailOutput,
     search_resource,
 )
-from helmrepo import search as helm_search
+from artifacts.core import kinds
 from registry_portal import json_input
 
 RESOLVE_LABELS = OpenApiParameter("resolve-labels", bool, description="accepted; labels are always plain strings")
@@ -205,8 +205,8 @@ class SearchApi(APIView):
         if resource_type in versioned_search.KIND_OF_SEARCH_TYPE:  # MODEL, RECIPE
             hits, total = versioned_search.search(request.user, space, resource_type, pattern, page, size)
             return _search_response(resource_type, hits, total, size)
-        if resource_type == "HELM_CHART":
-            hits, total = helm_search.search(request.user, space, pattern, page, size)
+        if resource_type in kinds.SEARCHES:  # HELM_CHART, from helmrepo
+            hits, total = kinds.SEARCHES[resource_type](request.user, space, pattern, page, size)
             return _search_response(resource_type, hits, total, size)
         if resource_type != "CONTAINER":
             return _search_response(resource_type, [], 0, size)

@@ -18,6 +18,9 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, get_resolver
 from django.views import defaults
 
+from registry_portal.errors import error_body
+from registry_portal.oci_errors import OCIError, error_response
+
 log = logging.getLogger(__name__)
 
 REGISTRY, NGC, HELM, PORTAL = "registry", "ngc", "helm", "portal"
@@ -55,12 +58,8 @@ def server_error(request) -> HttpResponse:
     )
     face = face_of(request)
     if face == REGISTRY:
-        from artifacts.oci.errors import OCIError, error_response
-
         response = error_response(OCIError("UNAVAILABLE" if unavailable else "UNKNOWN", message))
     elif face == NGC:
-        from registry_portal.errors import error_body
-
         body = error_body(status, message, status="SERVICE_UNAVAILABLE" if unavailable else "INTERNAL_ERROR")
         log.error("%s %s answered %d, requestId %s", request.method, request.path, status, body["requestStatus"]["requestId"])
         response = JsonResponse(body, status=status)
@@ -88,12 +87,8 @@ def _client_error(request, exception, *, status: int) -> HttpResponse:
     message, portal_view = _CLIENT_ERRORS[status]
     face = face_of(request)
     if face == REGISTRY:
-        from artifacts.oci.errors import OCIError, error_response
-
         return error_response(OCIError("DENIED" if status == 403 else "UNKNOWN", message, status=status))
     if face == NGC:
-        from registry_portal.errors import error_body
-
         return JsonResponse(error_body(status, message), status=status)
     if face == HELM:
         return JsonResponse({"error": message}, status=status)

@@ -26,7 +26,7 @@ from accounts.services import api_key_authenticate, api_key_check
 from accounts.tokens import InvalidToken, TokenClaims, issue_access_token, verify_access_token
 from artifacts.core.metadata import space_of
 from artifacts.oci.fastpath import statements
-from artifacts.oci.errors import OCIError
+from registry_portal.oci_errors import OCIError
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from registry_portal.authorization import BASIC, BEARER, parse_authorization
 from registry_portal.token_endpoint import invalid_key_response

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 
 from artifacts.digests import InvalidDigest, parse_digest
-from artifacts.oci.errors import OCIError
+from registry_portal.oci_errors import OCIError
 from registry_portal import json_input
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"

@@ -8,7 +8,7 @@ from artifacts.blobs.links import blob_put_bytes
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
 from artifacts.gpu import tasks as gpu_tasks
 from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
-from artifacts.oci.errors import OCIError
+from registry_portal.oci_errors import OCIError
 from artifacts.oci.fastpath import statements
 from artifacts.oci.manifests import parse_manifest
 from artifacts.oci.names import TAG_RE, ResolvedName, resolve_name

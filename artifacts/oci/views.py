@@ -26,7 +26,7 @@ from artifacts.digests import InvalidDigest, is_digest, parse_digest
 from artifacts.models import Repository, UploadSession
 from artifacts.oci import services
 from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
-from artifacts.oci.errors import API_VERSION_HEADER, OCIError, error_response
+from registry_portal.oci_errors import API_VERSION_HEADER, OCIError, error_response
 from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
 from artifacts.request_bodies import GunicornSocketBody, request_body

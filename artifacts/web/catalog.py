@@ -14,7 +14,7 @@ from accounts.permissions import Space
 from artifacts import selectors as container_selectors
 from artifacts.versioned import selectors as versioned_selectors
 from artifacts.versioned.models import ArtifactKind
-from helmrepo import selectors as chart_selectors
+from artifacts.core import kinds
 
 KINDS = {
     "container": "Container",
@@ -92,7 +92,7 @@ def catalog_rows(user, space: Space, query: CatalogQuery):
                 application=F("application"), framework=F("framework"),
             ))
     if wanted("helm-chart"):
-        rows = chart_selectors.charts_in_search_scope(user, space)
+        rows = kinds.CATALOG_SCOPES["helm-chart"](user, space)
         rows = _filter(rows, query, name="name", description_fields=("short_description",), versioned=False)
         parts.append(_narrow(rows, kind="helm-chart", name="name", description=F("short_description")))
     if not parts:

@@ -18,7 +18,7 @@ from accounts.tokens import verify_access_token
 from artifacts import services as artifact_services
 from artifacts.models import Repository
 from artifacts.oci import services as oci_services
-from artifacts.oci.errors import OCIError
+from registry_portal.oci_errors import OCIError
 from artifacts.oci.names import ResolvedName
 from artifacts.selectors import repositories_pullable
 from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256

@@ -1,4 +1,5 @@
-"""The spec's error envelope `{"errors": [{"code", "message", "detail"}]}` and its codes."""
+"""The OCI distribution spec's error envelope `{"errors": [{"code", "message", "detail"}]}` and its codes
+(the registry face's error format; beside registry_portal.errors, the NGC face's)."""
 import json
 
 from django.http import HttpResponse
