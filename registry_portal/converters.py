@@ -5,6 +5,8 @@ values pass through unchanged.
 """
 from django.urls import register_converter
 
+from registry_portal.names import NAME_GRAMMAR
+
 # A registry name component (OCI distribution spec's grammar).
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 # An org, team, model, resource or chart name in a portal address.
@@ -43,4 +45,4 @@ _converter("version", r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 # A Helm chart version (SemVer 2 characters).
 _converter("chart_version", r"[0-9A-Za-z][0-9A-Za-z.+-]{0,127}")
 # An org, team or chart name in the Helm repository's paths.
-_converter("helm_segment", r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
+_converter("helm_segment", NAME_GRAMMAR)
