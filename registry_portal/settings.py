@@ -224,9 +224,8 @@ TOKEN_ISSUER = env_str("TOKEN_ISSUER", "registry-portal")
 BLOB_STORE_ROOT = Path(env_str("REGISTRY_BLOB_STORE_ROOT", str(VAR_DIR / "storage")))
 # Blob bytes through Django's storage API (docs/storage.md), named by their content address
 # (artifacts/blobs/store.py): local files under BLOB_STORE_ROOT by default, an S3-compatible
-# bucket when REGISTRY_S3_BUCKET is set. Nothing reads STORAGES["blobs"] yet (issue 15 moves the
-# blob path onto it). Without an access key, boto3 finds credentials its usual way (AWS_* variables,
-# an instance role).
+# bucket when REGISTRY_S3_BUCKET is set (artifacts.blobs.store.get_blob_store). Without an access
+# key, boto3 finds credentials its usual way (AWS_* variables, an instance role).
 S3_BUCKET = env_str("REGISTRY_S3_BUCKET")
 S3_ADDRESSING_STYLE = env_str("REGISTRY_S3_ADDRESSING_STYLE").strip().lower() or None
 if S3_ADDRESSING_STYLE not in (None, "path", "virtual"):
@@ -235,6 +234,9 @@ if S3_ADDRESSING_STYLE not in (None, "path", "virtual"):
 S3_PRESIGN_SECONDS = env_int("REGISTRY_S3_PRESIGN_SECONDS", 300)
 if not 1 <= S3_PRESIGN_SECONDS <= 7 * 24 * 3600:
     raise ImproperlyConfigured(f"REGISTRY_S3_PRESIGN_SECONDS must be 1 to 604800 seconds, got {S3_PRESIGN_SECONDS}")
+# With S3, blob downloads (OCI blob GET, NGC file URLs, Helm packages) answer 307 to a presigned GET
+# so the bytes bypass the app; 0 streams them through the app instead (a bucket clients cannot reach).
+S3_REDIRECT_DOWNLOADS = env_bool("REGISTRY_S3_REDIRECT_DOWNLOADS", True)
 if S3_BUCKET:
     _s3_optional = {
         "endpoint_url": env_str("REGISTRY_S3_ENDPOINT_URL"),
@@ -254,10 +256,11 @@ if S3_BUCKET:
     }
 else:
     _blob_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # A FileSystemStorage under BLOB_STORE_ROOT (read when used, so tests may move it).
+        "BACKEND": "artifacts.blobs.store.BlobFileSystemStorage",
         # A content address names one set of bytes: saving it again replaces the file under the
         # same name (as S3Storage does) instead of inventing a new one.
-        "OPTIONS": {"location": BLOB_STORE_ROOT, "allow_overwrite": True},
+        "OPTIONS": {"allow_overwrite": True},
     }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

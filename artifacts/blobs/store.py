@@ -44,6 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
 
 from artifacts.digests import parse_digest
 
@@ -81,6 +82,8 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    redirects: bool  # downloads may be answered with a redirect to `presigned_get`
+
     def exists(self, digest: str) -> bool: ...
     def stat(self, digest: str) -> BlobStat | None: ...
     def open(self, digest: str, offset: int = 0) -> BinaryIO: ...
@@ -94,6 +97,7 @@ class BlobStore(Protocol):
     def commit_upload(self, session_id: str, digest: str) -> None: ...
     def quarantine(self, digest: str) -> str | None: ...
     def stale_uploads(self, *, modified_before: float) -> list[str]: ...
+    def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> str | None: ...
 
 
 class UploadBusy(Exception):
@@ -157,8 +161,13 @@ class LocalWriter:
 
 
 class LocalBlobStore:
+    redirects = False  # the bytes are served by the app (artifacts.blobs.serve)
+
     def __init__(self, root: Path):
         self.root = Path(root)
+
+    def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> None:
+        return None
 
     def _abs(self, relative) -> Path:
         return self.root / relative
@@ -261,5 +270,25 @@ class LocalBlobStore:
         return str(relative)
 
 
+class BlobFileSystemStorage(FileSystemStorage):
+    """STORAGES["blobs"] by default: files under settings.BLOB_STORE_ROOT, read when used (not when
+    the storage was made), so a test or command that points BLOB_STORE_ROOT elsewhere moves it too."""
+
+    @property  # type: ignore[override]
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.BLOB_STORE_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
 def get_blob_store() -> BlobStore:
-    return LocalBlobStore(settings.BLOB_STORE_ROOT)
+    """The blob store on STORAGES["blobs"]: local files (positional writes, file locks, renames)
+    when it is a FileSystemStorage, else an object store (artifacts.blobs.s3_store) on its bucket."""
+    storage = storages["blobs"]
+    if isinstance(storage, FileSystemStorage):
+        return LocalBlobStore(Path(storage.location))
+    from artifacts.blobs.s3_store import S3BlobStore  # boto3 is imported only when S3 is configured
+
+    return S3BlobStore(storage)

@@ -30,7 +30,7 @@ def blob_storage_in_process(tmp_path: Path, **variables: str) -> subprocess.Comp
         "import json, django; django.setup(); from django.conf import settings; "
         "from django.core.files.storage import storages; blobs = storages['blobs']; "
         "print(json.dumps({'class': type(blobs).__module__ + '.' + type(blobs).__name__, "
-        "'options': settings.STORAGES['blobs']['OPTIONS']}, default=str))"
+        "'options': settings.STORAGES['blobs']['OPTIONS'], 'location': getattr(blobs, 'location', None)}, default=str))"
     )
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
@@ -39,8 +39,9 @@ def test_without_s3_variables_blobs_are_local_files_under_the_blob_store_root(tm
     result = blob_storage_in_process(tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "class": "django.core.files.storage.filesystem.FileSystemStorage",
-        "options": {"location": str(tmp_path / "var" / "storage"), "allow_overwrite": True},
+        "class": "artifacts.blobs.store.BlobFileSystemStorage",
+        "options": {"allow_overwrite": True},
+        "location": str(tmp_path / "var" / "storage"),
     }
 
 
@@ -59,6 +60,7 @@ def test_s3_variables_configure_the_s3_storage(tmp_path):
             "access_key": "AKIDEXAMPLE", "secret_key": "example-secret", "addressing_style": "path",
             "signature_version": "s3v4", "querystring_expire": 120,
         },
+        "location": "",
     }
 
 
@@ -190,3 +192,25 @@ def test_a_range_get_through_a_presigned_url_returns_that_slice(stored_blob, s3_
     assert response.content == content[start:stop]
     first = start % len(content)
     assert response.headers["Content-Range"] == f"bytes {first}-{first + len(response.content) - 1}/{len(content)}"
+
+
+def test_the_blob_store_on_s3_reads_presigns_and_commits_at_the_content_address(s3_server, s3_blobs):
+    from artifacts.blobs.s3_store import S3BlobStore
+    from artifacts.blobs.store import get_blob_store
+
+    store = get_blob_store()
+    assert isinstance(store, S3BlobStore)
+    content = os.urandom(70_001)
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key="uploads/test-upload", Body=content)
+    assert not store.exists(digest) and store.stat(digest) is None
+
+    store.commit_upload("test-upload", digest)
+    assert store.stat(digest).size == len(content)
+    with store.open(digest, offset=70_000) as tail:
+        assert tail.read() == content[70_000:]
+    assert fetch(store.presigned_get(digest), Range="bytes=10-19").content == content[10:20]
+    with pytest.raises(FileNotFoundError):
+        store.open_upload("test-upload")  # moved, not copied
+    store.delete(digest)
+    assert not store.exists(digest)

@@ -1,0 +1,127 @@
+"""The blob store on an S3-compatible bucket (STORAGES["blobs"] is django-storages' S3Storage).
+
+The keys are the local store's relative paths (artifacts.blobs.store: `blobs/sha256/ab/abcdef…`,
+`uploads/<id>`, `quarantine/…`) under the storage's `location`. Committed blobs are immutable
+objects at their content address: an upload is written to `uploads/<id>` and, once verified,
+copied server-side to its address (a multipart copy past 5 GiB) and the upload object deleted,
+as distribution's S3 driver moves its uploads. A reader sees the old object or the new one,
+never a mix. Reads go through django-storages (`storage.open`, `storage.url` presigns), the
+multipart and copy calls through the same boto3 client.
+"""
+import posixpath
+import time
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from artifacts.blobs.store import BlobStat, blob_path, quarantine_path, upload_path
+
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+
+
+def _missing(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in _MISSING
+
+
+class S3BlobStore:
+    redirects = True  # downloads may go to a presigned GET (settings.S3_REDIRECT_DOWNLOADS decides)
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+
+    def key(self, relative: PurePosixPath | str) -> str:
+        """The object key of a store-relative path (under the storage's `location`, if any)."""
+        location = (self.storage.location or "").strip("/")
+        return posixpath.join(location, str(relative)) if location else str(relative)
+
+    # --- committed blobs ------------------------------------------------------------------------
+
+    def _head(self, key: str) -> dict | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def exists(self, digest: str) -> bool:
+        return self._head(self.key(blob_path(digest))) is not None
+
+    def stat(self, digest: str) -> BlobStat | None:
+        head = self._head(self.key(blob_path(digest)))
+        if head is None:
+            return None
+        return BlobStat(size=head["ContentLength"], mtime=head["LastModified"].timestamp())
+
+    def _open_key(self, key: str, offset: int = 0) -> BinaryIO:
+        extra = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+        except ClientError as exc:
+            if _missing(exc):
+                raise FileNotFoundError(key) from None
+            raise
+
+    def open(self, digest: str, offset: int = 0) -> BinaryIO:
+        """A stream of the blob's bytes from `offset` (a botocore StreamingBody: read, iter_chunks,
+        close, a context manager). FileNotFoundError when there is no object."""
+        return self._open_key(self.key(blob_path(digest)), offset)
+
+    def delete(self, digest: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(blob_path(digest)))
+
+    def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> str:
+        """A URL that GETs (or HEADs) this one object until it expires (settings.S3_PRESIGN_SECONDS);
+        Range works through it. `content_type` and `filename` set the response's headers."""
+        parameters = {}
+        if content_type:
+            parameters["ResponseContentType"] = content_type
+        if filename:
+            parameters["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.storage.url(self.key(blob_path(digest)), parameters=parameters or None, expire=settings.S3_PRESIGN_SECONDS)
+
+    # --- uploads ---------------------------------------------------------------------------------
+
+    def open_upload(self, session_id: str) -> BinaryIO:
+        return self._open_key(self.key(upload_path(str(session_id))))
+
+    def delete_upload(self, session_id: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(upload_path(str(session_id))))
+
+    def _move(self, source: str, target: str) -> None:
+        """Server-side copy (multipart past boto3's threshold), then delete the source."""
+        try:
+            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
+        except ClientError as exc:
+            if _missing(exc):
+                raise FileNotFoundError(source) from None
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=source)
+
+    def commit_upload(self, session_id: str, digest: str) -> None:
+        """Make the verified object `uploads/<id>` the blob at its content address, replacing any
+        object there; FileNotFoundError when the upload object is gone."""
+        self._move(self.key(upload_path(str(session_id))), self.key(blob_path(digest)))
+
+    def quarantine(self, digest: str) -> str | None:
+        relative = quarantine_path(digest, time.time())
+        try:
+            self._move(self.key(blob_path(digest)), self.key(relative))
+        except FileNotFoundError:
+            return None
+        return str(relative)
+
+    def stale_uploads(self, *, modified_before: float) -> list[str]:
+        """Ids of upload objects not written since `modified_before` (a timestamp)."""
+        prefix = self.key("uploads") + "/"
+        names = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(prefix):]
+                if "/" not in name and item["LastModified"].timestamp() < modified_before:
+                    names.append(name)
+        return names
