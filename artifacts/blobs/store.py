@@ -274,11 +274,11 @@ class BlobFileSystemStorage(FileSystemStorage):
     """STORAGES["blobs"] by default: files under settings.BLOB_STORE_ROOT, read when used (not when
     the storage was made), so a test or command that points BLOB_STORE_ROOT elsewhere moves it too."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self):
-        return self._value_or_setting(self._location, settings.BLOB_STORE_ROOT)
+        return self._value_or_setting(getattr(self, "_location", None), settings.BLOB_STORE_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self):
         return os.path.abspath(self.base_location)
 
