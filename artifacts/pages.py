@@ -96,12 +96,16 @@ def container_tags(request, name: str):
 def logo(request, digest: str):
     """An uploaded logo (artifacts.logos) to any signed-in user, with the media type sniffed at upload.
     Content-addressed, so it may be cached for good; nosniff keeps browsers to that type. Like every
-    blob, served only while verified: a quarantined one (artifacts.blobs.verify) is 404 until uploaded again."""
+    blob, served only while verified: a quarantined one (artifacts.blobs.verify) is 404 until uploaded again.
+    Streamed by the app even from S3: a redirect would be cached for a year past its presigned URL's
+    life, and the nosniff and CSP headers that keep an image an image are the app's to send."""
     found = Logo.objects.select_related("blob").filter(digest=digest, blob__verified_at__isnull=False).first()
     if found is None:
         raise Http404("No such logo.")
     try:
-        response = blob_response(request, digest=digest, size=found.blob.size, content_type=found.media_type)
+        response = blob_response(
+            request, digest=digest, size=found.blob.size, content_type=found.media_type, redirect=False,
+        )
     except BlobMissing:
         raise Http404("No such logo.") from None
     except http_ranges.RangeNotSatisfiable as exc:

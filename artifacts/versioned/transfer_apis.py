@@ -27,9 +27,9 @@ from accounts.apis import org_space
 from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
-from artifacts.blobs.serve import BlobMissing, blob_response
+from artifacts.blobs.serve import BlobMissing, blob_response, direct_download_url
 from artifacts.versioned import selectors
-from artifacts.versioned.models import ArtifactKind, ArtifactVersion
+from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
 from artifacts.versioned.transfers.capabilities import file_for_download, file_url_path, part_capability_valid, part_url_path
 from artifacts.versioned.transfers.commit import files_commit
@@ -245,14 +245,24 @@ class DownloadUrlsApi(APIView):
             file = files.filter(path=path).first()
             if file is None:
                 raise NotFound(f"File '{path}' not found in version '{version}'.")
-            return ok(filepath=[file.path], urls=[_absolute(request, file_url_path(file, request.user))])
+            return ok(filepath=[file.path], urls=[_download_url(request, file)])
         pager = NgcPagination()
         page = pager.paginate_queryset(files, request)
         return ok(
             filepath=[file.path for file in page],
-            urls=[_absolute(request, file_url_path(file, request.user)) for file in page],
+            urls=[_download_url(request, file) for file in page],
             paginationInfo=pager.info,
         )
+
+
+def _download_url(request: Request, file: ArtifactFile) -> str:
+    """A presigned GET of the file's object when downloads bypass the app (S3, artifacts.blobs.serve;
+    issued after the READ check, it lasts settings.S3_PRESIGN_SECONDS), else its capability URL here."""
+    direct = direct_download_url(
+        digest=file.blob.digest, size=file.size_bytes, content_type="application/octet-stream",
+        filename=os.path.basename(file.path),
+    )
+    return direct or _absolute(request, file_url_path(file, request.user))
 
 
 @csrf_exempt

@@ -1,0 +1,77 @@
+"""Model and resource downloads with the blobs on S3 (the `s3_server` SeaweedFS): the NGC URL
+listing hands out presigned GETs of the bucket's objects (an empty file keeps its URL here, which
+answers NVIDIA's `Range: bytes=0--1` with 200), and the whole-version zip streams from the bucket."""
+import io
+import os
+import zipfile
+
+import pytest
+
+from tests.artifacts.versioned.test_transfers import finalize, make_version
+from tests.support.ngc_transfer import DjangoTransport, Uploader
+from tests.support.s3_mode import fetch, mirror_local_blobs, switch_to_s3
+
+pytestmark = pytest.mark.django_db
+ALPHA = "org/acme/team/alpha"
+FILES = {"weights/model.bin": os.urandom(50_003), "README.md": b"# BERT\n", "empty.txt": b""}
+
+
+@pytest.fixture
+def uploaded_on_s3(personas, settings, s3_server, blob_root):
+    """Version bert:1.0 with FILES, complete, its blobs moved to the bucket and the store on S3."""
+    version = make_version(personas.acme, personas.alpha, "bert", "1.0", personas.alpha_registry_user)
+    uploader = Uploader(DjangoTransport(personas.alpha_registry_user), ALPHA, "models", "bert", "1.0")
+    uploader.upload_all(FILES, part_size=16_384)
+    finalize(version)
+    mirror_local_blobs(s3_server, blob_root)
+    switch_to_s3(settings, s3_server)
+    return uploader.t
+
+
+def test_the_url_listing_hands_out_presigned_urls_on_the_bucket_that_download_the_files(uploaded_on_s3, s3_server):
+    body = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").json()
+    urls = dict(zip(body["filepath"], body["urls"], strict=True))
+
+    for path in ("weights/model.bin", "README.md"):
+        assert urls[path].startswith(f"{s3_server.endpoint_url}/{s3_server.bucket}/blobs/sha256/"), path
+        served = fetch(urls[path])
+        assert served.status_code == 200 and served.content == FILES[path], path
+        assert served.headers["Content-Disposition"] == f'attachment; filename="{os.path.basename(path)}"'
+    chunk = fetch(urls["weights/model.bin"], Range="bytes=50000-50002")
+    assert chunk.status_code == 206 and chunk.content == FILES["weights/model.bin"][50_000:]
+    one = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?path=README.md").json()["urls"]
+    assert len(one) == 1 and fetch(one[0]).content == FILES["README.md"]
+
+
+def test_an_empty_file_keeps_its_url_on_the_app_which_answers_nvidias_range_with_200(uploaded_on_s3):
+    body = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?path=empty.txt").json()
+
+    reply = uploaded_on_s3.raw("GET", body["urls"][0], headers={"Range": "bytes=0--1"})
+
+    assert body["urls"][0].startswith("http://testserver/v2/transfers/files/")
+    assert (reply.status, reply.content) == (200, b"")
+
+
+def test_a_capability_url_issued_before_the_move_redirects_to_the_bucket(personas, settings, s3_server, blob_root):
+    version = make_version(personas.acme, personas.alpha, "bert", "1.0", personas.alpha_registry_user)
+    uploader = Uploader(DjangoTransport(personas.alpha_registry_user), ALPHA, "models", "bert", "1.0")
+    uploader.upload_all({"weights/model.bin": FILES["weights/model.bin"]}, part_size=16_384)
+    finalize(version)
+    url = uploader.t.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").json()["urls"][0]
+    mirror_local_blobs(s3_server, blob_root)
+    switch_to_s3(settings, s3_server)
+
+    reply = uploader.t.raw("GET", url, headers={"Range": "bytes=0-9"})
+    head = uploader.t.raw("HEAD", url)
+
+    assert reply.status == 307
+    assert fetch(reply.headers["Location"], Range="bytes=0-9").content == FILES["weights/model.bin"][:10]
+    assert head.status == 200 and head.headers["Content-Length"] == str(len(FILES["weights/model.bin"]))
+
+
+def test_the_version_zip_streams_every_file_from_the_bucket(uploaded_on_s3):
+    archive = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/versions/1.0/zip")
+
+    assert archive.status == 200 and archive.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
+        assert {name: zipped.read(name) for name in zipped.namelist()} == FILES
