@@ -8,7 +8,10 @@ list of its blobs, RepositoryBlob) is a link that goes with the blob, not a refe
 
 Upload sessions belong to the apps that run them: an app's AppConfig may define
 `collect_stale_uploads(*, older_than) -> int` (drop sessions idle since then, with their bytes) and
-`owns_upload(upload_id: uuid.UUID) -> bool` (an upload file of that name is a live session's).
+`owns_upload(upload_id: uuid.UUID) -> bool` (an upload file of that name, or `<name>.<suffix>`, is a
+live session's). What no live session owns and was not written within the session TTL goes: upload
+files or objects, and on S3 the multipart uploads left behind (a session dropped with its row, a
+copy that died half-way), whose parts the bucket would otherwise keep, unlisted and billed.
 """
 import logging
 import uuid
@@ -51,6 +54,7 @@ class GcReport:
     blobs_deleted: int = 0
     bytes_freed: int = 0
     sessions_deleted: int = 0
+    multipart_uploads_aborted: int = 0
 
 
 def _app_hooks(name: str) -> list:
@@ -58,11 +62,17 @@ def _app_hooks(name: str) -> list:
 
 
 def _upload_has_session(name: str) -> bool:
+    """Whether `uploads/<name>` is a live session's: its id, or its id and a suffix (`<id>.tail`)."""
     try:
-        key = uuid.UUID(name)
+        key = uuid.UUID(name.split(".", 1)[0])
     except ValueError:
         return False
     return any(owns(key) for owns in _app_hooks("owns_upload"))
+
+
+def _live_upload_key(relative_key: str) -> bool:
+    folder, _, name = relative_key.partition("/")
+    return folder == "uploads" and "/" not in name and _upload_has_session(name)
 
 
 def blob_collect_garbage(
@@ -85,10 +95,14 @@ def blob_collect_garbage(
     for collect in _app_hooks("collect_stale_uploads"):
         report.sessions_deleted += collect(older_than=now - session_ttl)
     # Upload files whose session row is gone (its repository or version was deleted mid-upload).
-    for name in store.stale_uploads(modified_before=(now - session_ttl).timestamp()):
+    stale_before = (now - session_ttl).timestamp()
+    for name in store.stale_uploads(modified_before=stale_before):
         if not _upload_has_session(name):
             store.delete_upload(name)
             report.sessions_deleted += 1
+    report.multipart_uploads_aborted = store.abort_stale_multipart_uploads(
+        initiated_before=stale_before, keep=_live_upload_key
+    )
 
     referenced = blob_referenced()
     candidates = Blob.objects.filter(last_linked_at__lt=now - grace).exclude(referenced).values_list("pk", flat=True)

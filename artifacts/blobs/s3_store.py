@@ -10,6 +10,7 @@ multipart and copy calls through the same boto3 client.
 """
 import posixpath
 import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -125,3 +126,22 @@ class S3BlobStore:
                 if "/" not in name and item["LastModified"].timestamp() < modified_before:
                     names.append(name)
         return names
+
+    def abort_stale_multipart_uploads(self, *, initiated_before: float, keep: Callable[[str], bool]) -> int:
+        """Abort the multipart uploads under the storage's location started before `initiated_before`
+        (a timestamp) whose store-relative key (`uploads/<id>`, `blobs/…`) `keep` does not claim:
+        until aborted, S3 keeps their parts, unlisted and billed. How many were aborted."""
+        prefix = self.key("")
+        aborted = 0
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"].timestamp() >= initiated_before or keep(upload["Key"][len(prefix):]):
+                    continue
+                try:
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                except ClientError as exc:
+                    if not _missing(exc):  # completed or aborted meanwhile
+                        raise
+                    continue
+                aborted += 1
+        return aborted

@@ -37,7 +37,7 @@ place; a verified upload may replace a file at its address that nothing had veri
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -97,6 +97,7 @@ class BlobStore(Protocol):
     def commit_upload(self, session_id: str, digest: str) -> None: ...
     def quarantine(self, digest: str) -> str | None: ...
     def stale_uploads(self, *, modified_before: float) -> list[str]: ...
+    def abort_stale_multipart_uploads(self, *, initiated_before: float, keep: Callable[[str], bool]) -> int: ...
     def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> str | None: ...
 
 
@@ -248,6 +249,9 @@ class LocalBlobStore:
             return []
         with os.scandir(folder) as entries:
             return [e.name for e in entries if e.is_file() and e.stat().st_mtime < modified_before]
+
+    def abort_stale_multipart_uploads(self, *, initiated_before: float, keep: Callable[[str], bool]) -> int:
+        return 0  # local files have no multipart uploads: a part is written into the upload file itself
 
     def commit_upload(self, session_id: str, digest: str) -> None:
         """Move a verified upload file to its content address in one rename, replacing any file

@@ -51,7 +51,9 @@ def test_gc_removes_stale_upload_sessions_but_not_fresh_ones(personas, registry)
 def test_the_celery_task_runs_the_collection(personas):
     from artifacts.tasks import collect_blob_garbage
 
-    assert collect_blob_garbage.run() == {"blobs_deleted": 0, "bytes_freed": 0, "sessions_deleted": 0}
+    assert collect_blob_garbage.run() == {
+        "blobs_deleted": 0, "bytes_freed": 0, "sessions_deleted": 0, "multipart_uploads_aborted": 0,
+    }
 
 
 def _age_all_blobs(days: int = 1) -> None:

@@ -1,4 +1,4 @@
-"""`manage.py gc_blobs`: remove blobs no manifest references and stale upload sessions."""
+"""`manage.py gc_blobs`: remove blobs nothing references, stale upload sessions and (S3) abandoned multipart uploads."""
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
@@ -19,5 +19,6 @@ class Command(BaseCommand):
             session_ttl=timedelta(hours=session_ttl_hours) if session_ttl_hours is not None else None,
         )
         self.stdout.write(
-            f"Deleted {report.blobs_deleted} blobs ({report.bytes_freed} bytes) and {report.sessions_deleted} upload sessions."
+            f"Deleted {report.blobs_deleted} blobs ({report.bytes_freed} bytes) and {report.sessions_deleted} upload sessions; "
+            f"aborted {report.multipart_uploads_aborted} multipart uploads."
         )
