@@ -29,7 +29,7 @@ from artifacts.oci.auth import DELETE, PULL, PUSH, authenticate, challenge
 from registry_portal.oci_errors import API_VERSION_HEADER, OCIError, error_response
 from artifacts.oci.manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from artifacts.oci.names import InvalidName, resolve_name, validate_name
-from artifacts.request_bodies import GunicornSocketBody, request_body
+from artifacts.request_bodies import MalformedBody, request_body
 from artifacts.blobs.store import get_blob_store
 from registry_portal import http_ranges
 
@@ -81,7 +81,7 @@ def _json(data, status: int = 200, content_type: str = "application/json") -> Ht
 
 
 def iter_body(request):
-    """Yield the request body in pieces, with or without Content-Length (gunicorn de-chunks).
+    """Yield the request body in pieces, with or without Content-Length (chunked framing undone).
     Each piece is a view of one reused buffer, valid until the next is asked for."""
     try:
         body = request_body(request)
@@ -93,9 +93,10 @@ def iter_body(request):
     try:
         while n := body.readinto(view):
             yield view[:n]  # a short body (the client went away) ends early; what arrived is kept for a resume
+    except MalformedBody as exc:
+        raise OCIError("BLOB_UPLOAD_INVALID", str(exc)) from None
     finally:
-        if isinstance(body, GunicornSocketBody):
-            body.release()
+        body.release()
 
 
 def _read_limited(request, limit: int) -> bytes:

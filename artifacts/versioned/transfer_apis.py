@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from accounts.apis import org_space
 from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
-from artifacts.request_bodies import GunicornSocketBody, content_length, request_body
+from artifacts.request_bodies import content_length, request_body
 from artifacts.blobs.serve import BlobMissing, blob_response, direct_download_url
 from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion
@@ -215,8 +215,7 @@ def upload_part(request: HttpRequest, upload_id: uuid.UUID, number: int) -> Json
         try:
             MultipartTransfer.receive_part(upload_id=upload_id, number=number, body=body, length=length)
         finally:
-            if isinstance(body, GunicornSocketBody):
-                body.release()
+            body.release()
     except RegistryError as exc:
         return _error(exc)
     return JsonResponse({"requestStatus": {"statusCode": "SUCCESS"}, "partNumber": number})

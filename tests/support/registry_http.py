@@ -29,9 +29,13 @@ class RawConnection:
         self.reader = self.sock.makefile("rb")
         self.auth = basic_auth(key)
 
-    def request_bytes(self, method: str, path: str, body: bytes = b"", headers: dict | None = None, length: int | None = None) -> bytes:
-        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {self.auth}",
-                 f"Content-Length: {len(body) if length is None else length}"]
+    def request_bytes(
+        self, method: str, path: str, body: bytes = b"", headers: dict | None = None, length: int | None = None,
+        chunked: bool = False,
+    ) -> bytes:
+        """The request's bytes; `chunked`: Transfer-Encoding: chunked, `body` already framed."""
+        framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body) if length is None else length}"
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {self.auth}", framing]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -41,8 +45,19 @@ class RawConnection:
         while (line := self.reader.readline().decode().strip()):
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+        if method != "HEAD" and headers.get("transfer-encoding") == "chunked":
+            return status, headers, self._chunked_body()
         length = 0 if method == "HEAD" else int(headers.get("content-length", 0))
         return status, headers, self.reader.read(length)
+
+    def _chunked_body(self) -> bytes:
+        body = b""
+        while size := int(self.reader.readline().split(b";")[0], 16):
+            body += self.reader.read(size)
+            self.reader.readline()
+        while self.reader.readline().strip():  # trailers
+            pass
+        return body
 
     def answered_within(self, seconds: float) -> bool:
         """Whether the server has started to answer within `seconds` (e.g. refused a request

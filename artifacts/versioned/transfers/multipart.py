@@ -13,7 +13,7 @@ from accounts.permissions import Action
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.store import UploadBusy, get_blob_store
 from artifacts.digests import hash_file
-from artifacts.request_bodies import GunicornSocketBody, StreamBody
+from artifacts.request_bodies import RequestBody
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain, UploadAlreadyCompleted
@@ -100,7 +100,7 @@ class MultipartTransfer:
 
     @staticmethod
     def receive_part(
-        *, upload_id: uuid.UUID | str, number: int, body: GunicornSocketBody | StreamBody, length: int | None
+        *, upload_id: uuid.UUID | str, number: int, body: RequestBody, length: int | None
     ) -> MultipartUpload:
         """Write part `number` at its offset. The caller proved the capability URL; the body (an
         object with `readinto(view) -> int`, 0 at its end) must be exactly the part's length. A part
