@@ -3,7 +3,8 @@
 `{ot}` is `org/<org>` or `org/<org>/team/<team>`; `{kind}` is `models` or `resources`.
 - `POST /v2/{ot}/{kind}/{name}/files`: dedup check, `{"files":[{"sha256"}]}` → `{"files":[{"sha256","exists"}]}`.
 - `POST|PUT|DELETE /v2/{ot}/files/multipart`: start (or resume) / complete / abort one file's upload.
-- `PUT /v2/transfers/uploads/<id>/parts/<n>?expires&sig`: a part's bytes (capability URL, no Authorization).
+- `PUT /v2/transfers/uploads/<id>/parts/<n>?expires&sig`: a part's bytes (capability URL, no Authorization);
+  with an S3 bucket the start hands out presigned URLs of the bucket instead and this is not used.
 - `POST /v2/{ot}/files/commit`: link completed uploads into the version.
 - `GET /v2/{ot}/{kind}/{name}/{v}/files[?path=]`: download URLs (no `versions/` segment), paged.
 - `GET /v2/transfers/files/<id>?user&expires&sig`: a file's bytes with Range (capability URL).
@@ -31,7 +32,7 @@ from artifacts.blobs.serve import BlobMissing, blob_response, direct_download_ur
 from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
-from artifacts.versioned.transfers.capabilities import file_for_download, file_url_path, part_capability_valid, part_url_path
+from artifacts.versioned.transfers.capabilities import file_for_download, file_url_path, part_capability_valid
 from artifacts.versioned.transfers.commit import files_commit
 from artifacts.versioned.transfers.download import version_files, version_for_download, version_zip_stream
 from artifacts.versioned.transfers.multipart import MultipartTransfer
@@ -156,7 +157,7 @@ class MultipartApi(APIView):
                 part_size=data.get("partSize"),
             )
             numbers = list(range(1, upload.part_count + 1))
-        urls = [_absolute(request, part_url_path(upload, number)) for number in numbers]
+        urls = [_absolute(request, url) for url in MultipartTransfer.part_urls(upload, numbers)]
         return ok(uploadID=str(upload.pk), urls=urls, partSize=upload.part_size, partNumberList=numbers)
 
     @extend_schema(request=MultipartCompleteInput, responses=STATUS_ONLY)

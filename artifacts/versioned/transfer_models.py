@@ -1,8 +1,9 @@
 """Multipart transfers in progress (NGC upload protocol V2, reference/ngc-api.md §5.3).
 
 One row per file being uploaded into a version: the client declared its path, size and sha256,
-got one capability URL per part, and PUTs the parts (any order, in parallel, retried at will)
-into `uploads/<id>` of the blob store at their offsets. Complete hashes the file once and makes it
+got one URL per part, and PUTs the parts (any order, in parallel, retried at will): through our
+capability URLs into `uploads/<id>` of the local blob store at their offsets, or with an S3 bucket
+straight into the bucket's multipart upload of that key (presigned UploadPart URLs). Complete hashes the file once and makes it
 a blob; the row then remembers that blob until the commit links it into the version as a file.
 Registered in app "artifacts" by artifacts/models.py; written only by artifacts.versioned.transfers (multipart, finalize).
 """
@@ -34,6 +35,11 @@ class MultipartUpload(models.Model):
         "under the upload's exclusive lock; cleared before any re-send writes. Empty: complete re-reads the file.",
     )
     received_parts = models.JSONField(default=list, blank=True, help_text="1-based numbers of the parts fully received.")
+    s3_upload_id = models.CharField(
+        max_length=1024, blank=True,
+        help_text="The S3 multipart upload (UploadId) assembling `uploads/<id>` when the blob store is a bucket: "
+        "clients PUT the parts straight to it (artifacts.versioned.transfers.multipart_s3). Empty: parts come through the app.",
+    )
     state = models.CharField(max_length=16, choices=MultipartState.choices, default=MultipartState.OPEN)
     blob = models.ForeignKey("artifacts.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -1,24 +1,35 @@
 """One file's multipart upload session: start (or resume), receive each part at its offset,
-complete (hash once, check, move into the content-addressed store), abort; stale sessions collected."""
+complete (hash once, check, move into the content-addressed store), abort; stale sessions collected.
+
+With the local blob store the parts come through the app (capability URLs, `receive_part`); with an
+S3 bucket they go straight into the bucket (presigned URLs) and complete assembles them there
+(multipart_s3.InBucket, used wherever an upload has an `s3_upload_id`)."""
 import hashlib
 import mmap
 import os
 import uuid
 from datetime import datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 
 from accounts.permissions import Action
 from artifacts.blobs.links import blob_commit_verified
-from artifacts.blobs.store import UploadBusy, get_blob_store
+from artifacts.blobs.store import LocalBlobStore, UploadBusy, get_blob_store
 from artifacts.digests import hash_file
 from artifacts.request_bodies import RequestBody
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
-from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain, UploadAlreadyCompleted
-from artifacts.versioned.transfers.rules import Actor, clean_path, require_on_version, require_upload, sha256_base64, sha256_hex
+from artifacts.versioned.transfers.capabilities import part_url_path
+from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
+from artifacts.versioned.transfers.rules import (
+    Actor, arrived_otherwise, clean_path, parts_missing, refuse_completed_again, require_on_version, require_upload,
+    sha256_base64, sha256_hex,
+)
 from registry_portal.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from artifacts.versioned.transfers.multipart_s3 import InBucket
 
 PART_SIZE = 500_000_000  # NVIDIA's client cuts files into parts of exactly this many bytes
 MIN_PART_SIZE, MAX_PART_SIZE = 1024, 5 * 1024**3  # for clients that ask for another size (`partSize`)
@@ -36,6 +47,24 @@ def _upload_in(version: ArtifactVersion, upload_id: uuid.UUID | str) -> Multipar
     if upload is None:
         raise NotFound(f"Upload '{upload_id}' is not known for version '{version.version}'; start the file's upload again.")
     return upload
+
+
+def _in_bucket() -> "InBucket | None":
+    """The multipart steps on the S3 bucket when that is the blob store (boto3 is imported only then)."""
+    store = get_blob_store()
+    if isinstance(store, LocalBlobStore):
+        return None
+    from artifacts.blobs.s3_store import S3BlobStore
+    from artifacts.versioned.transfers.multipart_s3 import InBucket
+
+    return InBucket(cast(S3BlobStore, store))
+
+
+def _bucket_of(upload: MultipartUpload) -> "InBucket":
+    bucket = _in_bucket()
+    if bucket is None:  # the registry moved off the bucket since the upload began
+        raise NotFound(f"Upload '{upload.pk}' is gone; start the file's upload again.")
+    return bucket
 
 
 def _is_uuid(value: object) -> bool:
@@ -56,7 +85,8 @@ class MultipartTransfer:
         """Rules: WRITE on the artifact's service; the version is not complete; the path is a safe
         relative path; 0 <= size <= MAX_FILE_SIZE. Parts are PART_SIZE bytes (what NVIDIA's client
         cuts) unless the client asks for another size (our browser page and tests do), with at most
-        MAX_PARTS parts. The file is reserved at full length; no bytes are written yet."""
+        MAX_PARTS parts. The file is reserved at full length; no bytes are written yet. With an S3
+        bucket, a multipart upload is begun there instead, with parts of at least 5 MiB."""
         require_upload(actor, version)
         path = clean_path(path)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -66,6 +96,9 @@ class MultipartTransfer:
         part_size = PART_SIZE if part_size is None else part_size
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise InvalidInput(f"partSize must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes.", field="partSize")
+        bucket = _in_bucket()
+        if bucket is not None:
+            part_size = bucket.part_size(part_size)
         if size > part_size * MAX_PARTS:
             raise InvalidInput(f"A file may have at most {MAX_PARTS} parts; use a larger partSize.", field="partSize")
         declared = sha256_hex(sha256) if sha256 not in (None, "") else ""
@@ -73,8 +106,19 @@ class MultipartTransfer:
             upload = MultipartUpload.objects.create(
                 version=version, path=path, size=size, sha256=declared, part_size=part_size, created_by_id=_user_id(actor)
             )
-            get_blob_store().reserve_upload(upload.pk, size)
+            if bucket is not None:
+                bucket.begin(upload)
+            else:
+                get_blob_store().reserve_upload(upload.pk, size)
         return upload
+
+    @staticmethod
+    def part_urls(upload: MultipartUpload, numbers: list[int]) -> list[str]:
+        """Where the client PUTs each of these parts: presigned URLs of the S3 bucket, or the paths
+        of our capability URLs (local store)."""
+        if upload.s3_upload_id:
+            return _bucket_of(upload).part_urls(upload, numbers)
+        return [part_url_path(upload, number) for number in numbers]
 
     @staticmethod
     def resume(
@@ -116,6 +160,8 @@ class MultipartTransfer:
             raise NotFound("This upload is gone (completed, aborted or expired).")
         if upload.state != MultipartState.OPEN:
             raise Conflict("This upload is already completed.")
+        if upload.s3_upload_id:
+            raise InvalidInput("This upload's parts go to object storage: PUT each part to the URL the multipart start returned.")
         if not 1 <= number <= upload.part_count:
             raise InvalidInput(f"This upload has parts 1 to {upload.part_count}.")
         offset, expected = upload.part_range(number)
@@ -185,7 +231,7 @@ class MultipartTransfer:
         if path != upload.path:
             raise IntegrityFailure(f"Upload '{upload_id}' is for '{upload.path}', not '{path}'.", field="filePath")
         if upload.state == MultipartState.COMPLETE:
-            return _already_completed(upload, expected)
+            refuse_completed_again(upload, expected)
         if version.status == VersionStatus.UPLOAD_COMPLETE:
             raise Conflict(f"Version '{version.version}' is already UPLOAD_COMPLETE.")
         if upload.sha256 and upload.sha256 != expected:
@@ -193,10 +239,11 @@ class MultipartTransfer:
             raise IntegrityFailure(
                 f"'{path}' was started with sha256 {sha256_base64(upload.sha256)}, completed with {sha256}; nothing was stored."
             )
+        if upload.s3_upload_id:
+            return _bucket_of(upload).complete(upload, expected)
         missing = upload.missing_parts
         if missing:
-            shown = ", ".join(str(n) for n in missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise IntegrityFailure(f"Parts {shown} of '{path}' have not been received.")
+            raise parts_missing(upload, missing)
         store = get_blob_store()
         try:
             with store.sealed_upload(upload.pk) as handle:
@@ -204,7 +251,7 @@ class MultipartTransfer:
                 if upload is None:
                     raise NotFound(f"Upload '{upload_id}' was aborted.")
                 if upload.state == MultipartState.COMPLETE:
-                    return _already_completed(upload, expected)
+                    refuse_completed_again(upload, expected)
                 if upload.streamed_sha256 and upload.part_count == 1:
                     # Hashed while its one part arrived, under the exclusive lock; nothing wrote since.
                     actual, length = upload.streamed_sha256, os.fstat(handle.fileno()).st_size
@@ -214,10 +261,7 @@ class MultipartTransfer:
                     actual = hasher.hexdigest()
                 if actual != expected or length != upload.size:
                     _discard(upload)
-                    raise IntegrityFailure(
-                        f"'{path}' arrived as {length} bytes with sha256 {sha256_base64(actual)}, "
-                        f"not {upload.size} bytes with {sha256_base64(expected)}; nothing was stored."
-                    )
+                    raise arrived_otherwise(upload, length=length, actual_hex=actual, expected_hex=expected)
                 digest = f"sha256:{actual}"
                 with transaction.atomic():
                     # Still under the seal: these hashed bytes become the blob, or a verified copy stays.
@@ -227,7 +271,7 @@ class MultipartTransfer:
         except FileNotFoundError:
             upload = MultipartUpload.objects.filter(pk=upload_id).first()
             if upload is not None and upload.state == MultipartState.COMPLETE:
-                return _already_completed(upload, expected)
+                refuse_completed_again(upload, expected)
             raise NotFound(f"Upload '{upload_id}' is gone; start the file's upload again.") from None
         except UploadBusy as exc:
             raise TryAgain(str(exc)) from None
@@ -240,13 +284,11 @@ class MultipartTransfer:
         _discard(_upload_in(version, upload_id))
 
 
-def _already_completed(upload: MultipartUpload, expected_hex: str) -> NoReturn:
-    if upload.sha256 != expected_hex:
-        raise IntegrityFailure(f"'{upload.path}' was completed with a different sha256.")
-    raise UploadAlreadyCompleted(f"Upload '{upload.pk}' of '{upload.path}' is already completed.")
-
-
 def _discard(upload: MultipartUpload) -> None:
+    bucket = _in_bucket() if upload.s3_upload_id else None
+    if bucket is not None:
+        bucket.discard(upload)
+        return
     upload_id, state = upload.pk, upload.state
     upload.delete()
     if state == MultipartState.OPEN:
@@ -260,6 +302,9 @@ def multipart_collect_stale(*, older_than: datetime) -> int:
     for upload in MultipartUpload.objects.filter(updated_at__lt=older_than):
         _discard(upload)
         removed += 1
+    bucket = _in_bucket()
+    if bucket is not None:  # parts in the bucket whose row went with its version
+        removed += bucket.collect_abandoned(older_than=older_than)
     return removed
 
 

@@ -3,12 +3,16 @@ import base64
 import binascii
 import re
 
+from typing import NoReturn
+
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
 from accounts.permissions import Action, require
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
+from artifacts.versioned.transfer_models import MultipartUpload
+from artifacts.versioned.transfers.errors import IntegrityFailure, UploadAlreadyCompleted
 from artifacts.core.metadata import space_of
 from registry_portal.errors import Conflict, InvalidInput
 
@@ -51,3 +55,25 @@ def require_upload(actor: Actor, version: ArtifactVersion) -> None:
     require_on_version(actor, Action.WRITE, version)
     if version.status == VersionStatus.UPLOAD_COMPLETE:
         raise Conflict(f"Version '{version.version}' is already UPLOAD_COMPLETE; upload into a new version.")
+
+
+# --- what complete answers (the same whichever store holds the parts) ----------------------------
+
+
+def refuse_completed_again(upload: MultipartUpload, expected_hex: str) -> NoReturn:
+    """Complete on a completed upload: 400 (the client reads it as done), or 409 for another sha256."""
+    if upload.sha256 != expected_hex:
+        raise IntegrityFailure(f"'{upload.path}' was completed with a different sha256.")
+    raise UploadAlreadyCompleted(f"Upload '{upload.pk}' of '{upload.path}' is already completed.")
+
+
+def parts_missing(upload: MultipartUpload, missing: list[int]) -> IntegrityFailure:
+    shown = ", ".join(str(n) for n in missing[:10]) + (" …" if len(missing) > 10 else "")
+    return IntegrityFailure(f"Parts {shown} of '{upload.path}' have not been received.")
+
+
+def arrived_otherwise(upload: MultipartUpload, *, length: int, actual_hex: str, expected_hex: str) -> IntegrityFailure:
+    return IntegrityFailure(
+        f"'{upload.path}' arrived as {length} bytes with sha256 {sha256_base64(actual_hex)}, "
+        f"not {upload.size} bytes with {sha256_base64(expected_hex)}; nothing was stored."
+    )

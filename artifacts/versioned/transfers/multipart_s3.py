@@ -1,0 +1,118 @@
+"""One file's multipart upload when the blob store is an S3 bucket: the parts go from the client
+straight into the bucket's multipart upload of `uploads/<id>` (presigned UploadPart URLs,
+artifacts.blobs.s3_multipart), never through the app. The upload's state is its row and the bucket,
+so any app node may hand out a part's URL again or complete the upload.
+
+Complete lists the parts the bucket holds (every one present at its length), assembles them, hashes
+the assembled object as read back from the bucket, and only then makes it the blob
+(blob_commit_verified copies it to its content address); a mismatch deletes it. A complete cut
+short after assembling is finished by the next one (the multipart upload is gone, the object is
+there). Completes of one upload take turns (the database's advisory lock on its id).
+"""
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+
+from artifacts.blobs import s3_multipart
+from artifacts.blobs.links import blob_commit_verified
+from artifacts.blobs.s3_store import S3BlobStore
+from artifacts.blobs.uploads import upload_writer_lock
+from artifacts.models import UploadSession
+from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
+from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
+from artifacts.versioned.transfers.rules import arrived_otherwise, parts_missing, refuse_completed_again
+from registry_portal.errors import NotFound
+
+
+class InBucket:
+    """The multipart steps on an S3 bucket (S3BlobStore)."""
+
+    def __init__(self, store: S3BlobStore):
+        self.store = store
+
+    @staticmethod
+    def part_size(asked: int) -> int:
+        """S3 assembles parts of at least 5 MiB (but the last): a smaller size asked for is raised
+        to that, and the client cuts the parts by the partSize answered."""
+        return max(asked, s3_multipart.MIN_PART_SIZE)
+
+    def begin(self, upload: MultipartUpload) -> None:
+        upload.s3_upload_id = s3_multipart.create(self.store, str(upload.pk))
+        upload.save(update_fields=["s3_upload_id"])
+
+    def part_urls(self, upload: MultipartUpload, numbers: list[int]) -> list[str]:
+        return [s3_multipart.part_url(self.store, str(upload.pk), upload.s3_upload_id, n) for n in numbers]
+
+    def complete(self, upload: MultipartUpload, expected_hex: str) -> MultipartUpload:
+        with upload_writer_lock(upload.pk) as held:
+            if not held:
+                raise TryAgain(f"Upload '{upload.pk}' is being completed by another request; try again.")
+            current = MultipartUpload.objects.filter(pk=upload.pk).first()
+            if current is None:
+                raise NotFound(f"Upload '{upload.pk}' was aborted.")
+            if current.state == MultipartState.COMPLETE:
+                refuse_completed_again(current, expected_hex)
+            return self._complete(current, expected_hex)
+
+    def _complete(self, upload: MultipartUpload, expected_hex: str) -> MultipartUpload:
+        upload_id = str(upload.pk)
+        parts = s3_multipart.stored_parts(self.store, upload_id, upload.s3_upload_id)
+        if parts is None:  # assembled by a complete cut short (or aborted: then the object is gone too)
+            etag = s3_multipart.object_etag(self.store, upload_id)
+            if etag is None:
+                raise NotFound(f"Upload '{upload_id}' is gone; start the file's upload again.")
+        else:
+            etag = self._assemble(upload, parts)
+        try:
+            actual, length = s3_multipart.hash_object(self.store, upload_id, etag)
+        except FileNotFoundError:
+            raise NotFound(f"Upload '{upload_id}' is gone; start the file's upload again.") from None
+        if actual != expected_hex or length != upload.size:
+            self.discard(upload)
+            raise arrived_otherwise(upload, length=length, actual_hex=actual, expected_hex=expected_hex)
+        with transaction.atomic():
+            blob = blob_commit_verified(digest=f"sha256:{actual}", size=length, upload_id=upload_id)
+            upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual
+            upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
+        return upload
+
+    def _assemble(self, upload: MultipartUpload, parts: dict[int, s3_multipart.StoredPart]) -> str:
+        """Every part present at its length, assembled in order; the object's ETag."""
+        numbers = range(1, upload.part_count + 1)
+        missing = [n for n in numbers if n not in parts]
+        if missing:
+            raise parts_missing(upload, missing)
+        for n in numbers:
+            expected = upload.part_range(n)[1]
+            if parts[n].size != expected:
+                raise IntegrityFailure(
+                    f"Part {n} of '{upload.path}' arrived as {parts[n].size} bytes, not {expected}; send it again."
+                )
+        try:
+            return s3_multipart.assemble(self.store, str(upload.pk), upload.s3_upload_id, [parts[n] for n in numbers])
+        except s3_multipart.PartsChanged:
+            raise TryAgain(f"A part of '{upload.path}' was sent again while it was completed; complete it again.") from None
+
+    def discard(self, upload: MultipartUpload) -> None:
+        """The row, the bucket's parts and the object (if assembled) go; a completed upload's object
+        is its blob's already, so only its row goes."""
+        upload_id, state = upload.pk, upload.state
+        upload.delete()
+        if state == MultipartState.OPEN:
+            s3_multipart.discard(self.store, str(upload_id), upload.s3_upload_id)
+
+    def collect_abandoned(self, *, older_than: datetime) -> int:
+        """Abort the bucket's multipart uploads under uploads/ that no upload row owns any more (a
+        version deleted mid-upload takes its rows along), begun before `older_than`."""
+        removed = 0
+        for name, s3_upload_id in s3_multipart.open_multipart_uploads(self.store, initiated_before=older_than):
+            try:
+                upload_id = uuid.UUID(name)
+            except ValueError:
+                continue  # not a key this registry made
+            owned = MultipartUpload.objects.filter(pk=upload_id, s3_upload_id=s3_upload_id).exists()
+            if not owned and not UploadSession.objects.filter(pk=upload_id).exists():
+                s3_multipart.discard(self.store, name, s3_upload_id)
+                removed += 1
+        return removed
