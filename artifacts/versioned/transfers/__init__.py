@@ -16,6 +16,11 @@ Upload, as NVIDIA's client runs it (upload protocol V2):
    storage, totals, UPLOAD_COMPLETE and the artifact's latest version.
 Nothing half-uploaded is visible: downloads need UPLOAD_COMPLETE, which only step 6 sets.
 
+With the blob store on an S3 bucket, steps 2-4 run in the bucket (`multipart_s3`): the start begins
+an S3 multipart upload of uploads/<id> and hands out presigned UploadPart URLs (parts of at least
+5 MiB; the bytes never pass through the app), and complete checks the parts the bucket lists,
+assembles them, hashes the object read back and only then copies it to its content address.
+
 Download: `capabilities.file_url_path` signs an expiring capability URL per file and user;
 `capabilities.file_for_download` checks it (and that the user may still read the version);
 `download.version_zip_stream` streams a whole version as a zip64 archive in small pieces.
