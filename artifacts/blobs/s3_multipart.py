@@ -26,6 +26,7 @@ class StoredPart:
     number: int
     size: int
     etag: str
+    last_modified: datetime
 
 
 class PartsChanged(Exception):
@@ -57,20 +58,25 @@ def part_url(store: S3BlobStore, upload_id: str, s3_upload_id: str, number: int)
     )
 
 
-def stored_parts(store: S3BlobStore, upload_id: str, s3_upload_id: str) -> dict[int, StoredPart] | None:
-    """The parts the bucket holds, by number; None when the multipart upload is gone (assembled or aborted)."""
-    parts: dict[int, StoredPart] = {}
+def stored_parts(store: S3BlobStore, upload_id: str, s3_upload_id: str) -> dict[int, list[StoredPart]] | None:
+    """The parts the bucket holds, by number, latest first; None when the multipart upload is gone
+    (assembled or aborted). A part sent again replaces the earlier one in S3, but SeaweedFS lists
+    both (and assembles whichever ETag it is given), hence a list."""
+    parts: dict[int, list[StoredPart]] = {}
     pages = store.client.get_paginator("list_parts").paginate(
         Bucket=store.bucket, Key=_key(store, upload_id), UploadId=s3_upload_id
     )
     try:
         for page in pages:
             for item in page.get("Parts", []):
-                parts[item["PartNumber"]] = StoredPart(item["PartNumber"], item["Size"], item["ETag"])
+                part = StoredPart(item["PartNumber"], item["Size"], item["ETag"], item["LastModified"])
+                parts.setdefault(part.number, []).append(part)
     except ClientError as exc:
         if _error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
             return None
         raise
+    for candidates in parts.values():
+        candidates.sort(key=lambda part: part.last_modified, reverse=True)
     return parts
 
 

@@ -77,20 +77,25 @@ class InBucket:
             upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
         return upload
 
-    def _assemble(self, upload: MultipartUpload, parts: dict[int, s3_multipart.StoredPart]) -> str:
-        """Every part present at its length, assembled in order; the object's ETag."""
+    def _assemble(self, upload: MultipartUpload, stored: dict[int, list[s3_multipart.StoredPart]]) -> str:
+        """Every part present at its length, assembled in order; the object's ETag. Of several
+        copies of a part (a bucket that keeps re-sent ones), the latest of the right length; the
+        hash of the assembled object decides whether it was the right one."""
         numbers = range(1, upload.part_count + 1)
-        missing = [n for n in numbers if n not in parts]
+        missing = [n for n in numbers if n not in stored]
         if missing:
             raise parts_missing(upload, missing)
+        chosen = []
         for n in numbers:
             expected = upload.part_range(n)[1]
-            if parts[n].size != expected:
+            part = next((p for p in stored[n] if p.size == expected), stored[n][0])
+            if part.size != expected:
                 raise IntegrityFailure(
-                    f"Part {n} of '{upload.path}' arrived as {parts[n].size} bytes, not {expected}; send it again."
+                    f"Part {n} of '{upload.path}' arrived as {part.size} bytes, not {expected}; send it again."
                 )
+            chosen.append(part)
         try:
-            return s3_multipart.assemble(self.store, str(upload.pk), upload.s3_upload_id, [parts[n] for n in numbers])
+            return s3_multipart.assemble(self.store, str(upload.pk), upload.s3_upload_id, chosen)
         except s3_multipart.PartsChanged:
             raise TryAgain(f"A part of '{upload.path}' was sent again while it was completed; complete it again.") from None
 
