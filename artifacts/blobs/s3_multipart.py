@@ -134,14 +134,3 @@ def discard(store: S3BlobStore, upload_id: str, s3_upload_id: str) -> None:
             raise
     store.delete_upload(upload_id)
 
-
-def open_multipart_uploads(store: S3BlobStore, *, initiated_before: datetime) -> list[tuple[str, str]]:
-    """(upload id, S3 UploadId) of the multipart uploads under `uploads/` begun before `initiated_before`."""
-    prefix = store.key("uploads") + "/"
-    found = []
-    for page in store.client.get_paginator("list_multipart_uploads").paginate(Bucket=store.bucket, Prefix=prefix):
-        for item in page.get("Uploads", []):
-            name = item["Key"][len(prefix):]
-            if "/" not in name and item["Initiated"] < initiated_before:
-                found.append((name, item["UploadId"]))
-    return found

@@ -302,9 +302,6 @@ def multipart_collect_stale(*, older_than: datetime) -> int:
     for upload in MultipartUpload.objects.filter(updated_at__lt=older_than):
         _discard(upload)
         removed += 1
-    bucket = _in_bucket()
-    if bucket is not None:  # parts in the bucket whose row went with its version
-        removed += bucket.collect_abandoned(older_than=older_than)
     return removed
 
 

@@ -9,16 +9,12 @@ the assembled object as read back from the bucket, and only then makes it the bl
 short after assembling is finished by the next one (the multipart upload is gone, the object is
 there). Completes of one upload take turns (the database's advisory lock on its id).
 """
-import uuid
-from datetime import datetime
-
 from django.db import transaction
 
 from artifacts.blobs import s3_multipart
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.s3_store import S3BlobStore
 from artifacts.blobs.uploads import upload_writer_lock
-from artifacts.models import UploadSession
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
 from artifacts.versioned.transfers.rules import arrived_otherwise, parts_missing, refuse_completed_again
@@ -106,18 +102,3 @@ class InBucket:
         upload.delete()
         if state == MultipartState.OPEN:
             s3_multipart.discard(self.store, str(upload_id), upload.s3_upload_id)
-
-    def collect_abandoned(self, *, older_than: datetime) -> int:
-        """Abort the bucket's multipart uploads under uploads/ that no upload row owns any more (a
-        version deleted mid-upload takes its rows along), begun before `older_than`."""
-        removed = 0
-        for name, s3_upload_id in s3_multipart.open_multipart_uploads(self.store, initiated_before=older_than):
-            try:
-                upload_id = uuid.UUID(name)
-            except ValueError:
-                continue  # not a key this registry made
-            owned = MultipartUpload.objects.filter(pk=upload_id, s3_upload_id=s3_upload_id).exists()
-            if not owned and not UploadSession.objects.filter(pk=upload_id).exists():
-                s3_multipart.discard(self.store, name, s3_upload_id)
-                removed += 1
-        return removed

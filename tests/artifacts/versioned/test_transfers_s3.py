@@ -10,12 +10,12 @@ import pytest
 import requests
 from django.utils import timezone
 
+from artifacts.blobs.gc import blob_collect_garbage
 from artifacts.blobs.s3_multipart import MIN_PART_SIZE
 from artifacts.blobs.store import blob_path, get_blob_store, upload_path
 from artifacts.models import Blob
 from artifacts.versioned.transfer_models import MultipartUpload
 from artifacts.versioned.transfers.capabilities import part_url_path
-from artifacts.versioned.transfers.multipart import multipart_collect_stale
 from tests.artifacts.versioned.test_transfers import ALPHA, make_version
 from tests.support.ngc_transfer import DjangoTransport, Reply, Uploader, b64sha, hexsha
 
@@ -54,6 +54,11 @@ def object_keys(bucket, upload_id: str) -> dict[str, bool]:
     listed = bucket.list_objects_v2(Bucket=get_blob_store().bucket, Prefix=key).get("Contents", [])
     multipart = bucket.list_multipart_uploads(Bucket=get_blob_store().bucket, Prefix=key).get("Uploads", [])
     return {"object": bool(listed), "multipart": bool(multipart)}
+
+
+def abort(uploader: Uploader, path: str, upload_id: str) -> Reply:
+    body = {"name": "bert", "version": "1.0", "artifactType": "models", "filePath": path, "uploadID": upload_id}
+    return uploader.t.api("DELETE", f"/v2/{ALPHA}/files/multipart", body)
 
 
 def part_of(data: bytes, size: int, number: int) -> bytes:
@@ -101,6 +106,8 @@ def test_a_part_url_puts_that_one_part_of_that_one_upload_and_nothing_else(uploa
     upload = MultipartUpload.objects.get(pk=started["uploadID"])
     refused = uploader.put_part(part_url_path(upload, 1), b"abcdef")
     assert refused.status == 400 and "object storage" in refused.json()["requestStatus"]["statusDescription"]
+    for name, upload in (("f.bin", started), ("g.bin", other)):  # leave the run's bucket as found
+        assert abort(uploader, name, upload["uploadID"]).status == 200
 
 
 def test_a_wrong_sha256_is_409_and_leaves_nothing_in_the_bucket(uploader, bucket):
@@ -148,13 +155,13 @@ def test_abort_and_stale_collection_leave_no_multipart_upload(uploader, bucket):
     for started in (aborted, stale, orphan):
         assert uploader.put_part(started["urls"][0], b"abc").status == 200
         assert object_keys(bucket, started["uploadID"]) == {"object": False, "multipart": True}
-    body = {"name": "bert", "version": "1.0", "artifactType": "models", "filePath": "a.bin", "uploadID": aborted["uploadID"]}
-    assert uploader.t.api("DELETE", f"/v2/{ALPHA}/files/multipart", body).status == 200
+    assert abort(uploader, "a.bin", aborted["uploadID"]).status == 200
     assert object_keys(bucket, aborted["uploadID"]) == {"object": False, "multipart": False}
     assert uploader.put_part(aborted["urls"][0], b"abc").status == 404
 
     MultipartUpload.objects.filter(pk=orphan["uploadID"]).delete()  # as when its version is deleted
-    assert multipart_collect_stale(older_than=timezone.now() + timedelta(minutes=1)) >= 2
+    report = blob_collect_garbage(now=timezone.now() + timedelta(days=30))  # the stale row's, then the orphan
+    assert report.sessions_deleted >= 1 and report.multipart_uploads_aborted >= 1  # the bucket is the whole run's
     assert not MultipartUpload.objects.exists()
     for started in (stale, orphan):
         assert object_keys(bucket, started["uploadID"]) == {"object": False, "multipart": False}
