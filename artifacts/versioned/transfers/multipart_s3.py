@@ -7,8 +7,14 @@ Complete lists the parts the bucket holds (every one present at its length), ass
 the assembled object as read back from the bucket, and only then makes it the blob
 (blob_commit_verified copies it to its content address); a mismatch deletes it. A complete cut
 short after assembling is finished by the next one (the multipart upload is gone, the object is
-there). Completes of one upload take turns (the database's advisory lock on its id).
+there). Completes of one upload take turns (the database's advisory lock on its id). The bucket
+not answering (unreachable, timing out, a 5xx) is a 503: the client tries again.
 """
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError
 from django.db import transaction
 
 from artifacts.blobs import s3_multipart
@@ -19,6 +25,20 @@ from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
 from artifacts.versioned.transfers.rules import arrived_otherwise, parts_missing, refuse_completed_again
 from registry_portal.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _bucket_answers(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) if isinstance(exc, ClientError) else 0
+        if isinstance(exc, ClientError) and status < 500:
+            raise
+        log.warning("object storage failed while %s: %s", doing, exc)
+        raise TryAgain(f"Object storage did not answer while {doing}; try again.") from exc
 
 
 class InBucket:
@@ -34,7 +54,8 @@ class InBucket:
         return max(asked, s3_multipart.MIN_PART_SIZE)
 
     def begin(self, upload: MultipartUpload) -> None:
-        upload.s3_upload_id = s3_multipart.create(self.store, str(upload.pk))
+        with _bucket_answers("starting the upload"):
+            upload.s3_upload_id = s3_multipart.create(self.store, str(upload.pk))
         upload.save(update_fields=["s3_upload_id"])
 
     def part_urls(self, upload: MultipartUpload, numbers: list[int]) -> list[str]:
@@ -49,7 +70,8 @@ class InBucket:
                 raise NotFound(f"Upload '{upload.pk}' was aborted.")
             if current.state == MultipartState.COMPLETE:
                 refuse_completed_again(current, expected_hex)
-            return self._complete(current, expected_hex)
+            with _bucket_answers("completing the upload"):
+                return self._complete(current, expected_hex)
 
     def _complete(self, upload: MultipartUpload, expected_hex: str) -> MultipartUpload:
         upload_id = str(upload.pk)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.config import Config
 from django.utils import timezone
 
 from artifacts.blobs.gc import blob_collect_garbage
@@ -18,6 +19,7 @@ from artifacts.versioned.transfer_models import MultipartUpload
 from artifacts.versioned.transfers.capabilities import part_url_path
 from tests.artifacts.versioned.test_transfers import ALPHA, make_version
 from tests.support.ngc_transfer import DjangoTransport, Reply, Uploader, b64sha, hexsha
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +167,17 @@ def test_abort_and_stale_collection_leave_no_multipart_upload(uploader, bucket):
     assert not MultipartUpload.objects.exists()
     for started in (stale, orphan):
         assert object_keys(bucket, started["uploadID"]) == {"object": False, "multipart": False}
+
+
+def test_a_bucket_that_does_not_answer_is_a_503_the_client_retries(uploader, settings, s3_server):
+    data = os.urandom(100)
+    started = uploader.start("u.bin", data).json()
+    assert uploader.put_part(started["urls"][0], data).status == 200
+    no_retries = Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1})
+    gone = {**s3_server.storage_options(), "endpoint_url": f"http://127.0.0.1:{free_port()}", "client_config": no_retries}
+    settings.STORAGES = {**settings.STORAGES, "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": gone}}
+    refused = uploader.complete("u.bin", started["uploadID"], b64sha(data))
+    assert refused.status == 503 and refused.json()["requestStatus"]["statusCode"] == "TRY_AGAIN"
+    assert uploader.start("v.bin", data).status == 503
+    settings.STORAGES = {**settings.STORAGES, "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options()}}
+    assert uploader.complete("u.bin", started["uploadID"], b64sha(data)).status == 200  # the retry
