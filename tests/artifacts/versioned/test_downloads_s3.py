@@ -7,6 +7,9 @@ import zipfile
 
 import pytest
 
+from artifacts.versioned.models import ArtifactVersion
+from artifacts.versioned.transfers import download
+
 from tests.artifacts.versioned.test_transfers import finalize, make_version
 from tests.support.ngc_transfer import DjangoTransport, Uploader
 from tests.support.s3_mode import fetch, mirror_local_blobs, switch_to_s3
@@ -39,7 +42,7 @@ def test_the_url_listing_hands_out_presigned_urls_on_the_bucket_and_keeps_an_emp
         served = fetch(urls[path])
         assert served.status_code == 200 and served.content == FILES[path], path
         assert served.headers["Content-Disposition"] == f'attachment; filename="{os.path.basename(path)}"'
-    chunk = fetch(urls["weights/model.bin"], Range="bytes=50000-50002")
+    chunk = fetch(urls["weights/model.bin"], Range="bytes=50000-")
     assert chunk.status_code == 206 and chunk.content == FILES["weights/model.bin"][50_000:]
     one = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?path=README.md").json()["urls"]
     assert len(one) == 1 and fetch(one[0]).content == FILES["README.md"]
@@ -66,9 +69,14 @@ def test_a_capability_url_issued_before_the_move_redirects_to_the_bucket(persona
     assert head.status == 200 and head.headers["Content-Length"] == str(len(FILES["weights/model.bin"]))
 
 
-def test_the_version_zip_streams_every_file_from_the_bucket(uploaded_on_s3):
+def test_the_version_zip_streams_every_file_from_the_bucket_in_bounded_pieces(uploaded_on_s3, monkeypatch):
     archive = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/versions/1.0/zip")
+    monkeypatch.setattr(download, "ZIP_PIECE", 16_384)
+    pieces = list(download.version_zip_stream(ArtifactVersion.objects.get(version="1.0")))
 
     assert archive.status == 200 and archive.headers["Content-Type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
         assert {name: zipped.read(name) for name in zipped.namelist()} == FILES
+    # The 50 KB file went through in pieces of about ZIP_PIECE, read from the bucket as they go.
+    assert b"".join(pieces) == archive.content
+    assert len(pieces) >= 4 and max(len(piece) for piece in pieces) < 16_384 + 1024
