@@ -2,11 +2,14 @@
 
 sha256 is the registry's default; sha512 is accepted wherever a client names it (OCI image spec).
 """
+import base64
 import hashlib
 import mmap
 import re
 from dataclasses import dataclass
 from typing import BinaryIO
+
+import rehashes
 
 ALGORITHMS = {"sha256": 64, "sha512": 128}
 DEFAULT_ALGORITHM = "sha256"
@@ -52,6 +55,28 @@ def new_hasher(algorithm: str = DEFAULT_ALGORITHM):
     if algorithm not in ALGORITHMS:
         raise InvalidDigest(f"unsupported digest algorithm {algorithm!r}")
     return hashlib.new(algorithm)
+
+
+class ResumableSha256:
+    """A sha256 hasher whose state can be saved (`state()`, ~140 characters) and resumed in another
+    process (`ResumableSha256(state)`): an upload continued on another node goes on hashing where
+    the previous request stopped, without re-reading the bytes stored so far. RustCrypto's sha2
+    (the `rehashes` package; hashlib's OpenSSL state cannot be saved), about as fast as hashlib.
+    A saved state is only for the same `rehashes` version (it is pinned)."""
+
+    name = "sha256"
+
+    def __init__(self, state: str | None = None):
+        self._hasher = rehashes.PySha256.deserialize(base64.b64decode(state)) if state else rehashes.PySha256()
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._hasher.update(data if isinstance(data, bytes) else bytes(data))
+
+    def hexdigest(self) -> str:
+        return self._hasher.finalize()  # leaves the state as it was: more bytes may follow
+
+    def state(self) -> str:
+        return base64.b64encode(self._hasher.serialize()).decode("ascii")
 
 
 def digest_of(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:

@@ -237,6 +237,12 @@ if not 1 <= S3_PRESIGN_SECONDS <= 7 * 24 * 3600:
 # With S3, blob downloads (OCI blob GET, NGC file URLs, Helm packages) answer 307 to a presigned GET
 # so the bytes bypass the app; 0 streams them through the app instead (a bucket clients cannot reach).
 S3_REDIRECT_DOWNLOADS = env_bool("REGISTRY_S3_REDIRECT_DOWNLOADS", True)
+# Uploads to S3 go in parts of this size (artifacts.blobs.s3_uploads): each a checkpoint a resume
+# starts from, held in memory once per uploading request. S3 takes parts of 5 MiB to 5 GiB, at
+# most 10,000 per object: 8 MiB parts make blobs of up to ~78 GiB.
+S3_UPLOAD_PART_BYTES = env_int("REGISTRY_S3_UPLOAD_PART_BYTES", 8 * 1024 * 1024)
+if not 5 * 1024 * 1024 <= S3_UPLOAD_PART_BYTES <= 5 * 1024**3:
+    raise ImproperlyConfigured(f"REGISTRY_S3_UPLOAD_PART_BYTES must be 5 MiB to 5 GiB, got {S3_UPLOAD_PART_BYTES}")
 if S3_BUCKET:
     _s3_optional = {
         "endpoint_url": env_str("REGISTRY_S3_ENDPOINT_URL"),

@@ -16,7 +16,6 @@ The rest of a blob's life in a repository is here too: the registry link (`blob_
 the HEAD touch that restarts the GC grace, and unlinks. Re-verification is artifacts.blobs.verify.
 """
 import logging
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -58,17 +57,9 @@ def blob_commit_verified(
 
 def _place(store: BlobStore, digest: str, upload_id: str | None, data: bytes | None) -> None:
     if upload_id is None:
-        upload_id = f"bytes-{uuid.uuid4()}"
-        writer = store.writer(upload_id)
-        try:
-            writer.write(data or b"")
-            writer.close()
-            store.commit_upload(upload_id, digest)
-        except BaseException:
-            writer.cancel()
-            raise
-        return
-    store.commit_upload(upload_id, digest)
+        store.put(digest, data or b"")
+    else:
+        store.commit_upload(upload_id, digest)
 
 
 def _loaded(blob_id: int, digest: str, size: int, media_type: str, verified_at: datetime | None) -> Blob:

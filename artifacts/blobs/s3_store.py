@@ -6,7 +6,8 @@ objects at their content address: an upload is written to `uploads/<id>` and, on
 copied server-side to its address (a multipart copy past 5 GiB) and the upload object deleted,
 as distribution's S3 driver moves its uploads. A reader sees the old object or the new one,
 never a mix. Reads go through django-storages (`storage.open`, `storage.url` presigns), the
-multipart and copy calls through the same boto3 client.
+multipart and copy calls through the same boto3 client. Uploads are written as S3 multipart
+uploads that any node can continue (artifacts.blobs.s3_uploads).
 """
 import posixpath
 import time
@@ -17,7 +18,8 @@ from typing import BinaryIO
 from botocore.exceptions import ClientError
 from django.conf import settings
 
-from artifacts.blobs.store import BlobStat, blob_path, quarantine_path, upload_path
+from artifacts.blobs.s3_uploads import S3SessionWriter, S3Writer
+from artifacts.blobs.store import BlobStat, Hasher, blob_path, quarantine_path, upload_path
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 
@@ -85,13 +87,44 @@ class S3BlobStore:
             parameters["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return self.storage.url(self.key(blob_path(digest)), parameters=parameters or None, expire=settings.S3_PRESIGN_SECONDS)
 
-    # --- uploads ---------------------------------------------------------------------------------
+    def put(self, digest: str, data: bytes) -> None:
+        """Place verified bytes already in memory at their address (one PUT: S3 replaces whole objects)."""
+        self.client.put_object(Bucket=self.bucket, Key=self.key(blob_path(digest)), Body=data)
+
+    # --- uploads (written by artifacts.blobs.s3_uploads) -------------------------------------------
+
+    def writer(self, upload_id: str) -> S3Writer:
+        return S3Writer(self, str(upload_id))
+
+    def session_writer(
+        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
+    ) -> S3SessionWriter:
+        """The session continued from its saved `object_state` (which holds its running hash too, so
+        `running_sha256` is not needed here)."""
+        return S3SessionWriter(self, str(session_id), offset, object_state)
 
     def open_upload(self, session_id: str) -> BinaryIO:
         return self._open_key(self.key(upload_path(str(session_id))))
 
+    def abort_multipart(self, key: str, multipart_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=multipart_id)
+        except ClientError as exc:
+            if not _missing(exc):
+                raise
+
     def delete_upload(self, session_id: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key(upload_path(str(session_id))))
+        """Drop everything of upload `session_id`: an open multipart upload (its parts), the tail
+        objects `uploads/<id>.<token>` and the object."""
+        key = self.key(upload_path(str(session_id)))
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=key):
+            for upload in page.get("Uploads", []):
+                if upload["Key"] == key:
+                    self.abort_multipart(key, upload["UploadId"])
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=key + "."):
+            for item in page.get("Contents", []):
+                self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+        self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def _move(self, source: str, target: str) -> None:
         """Server-side copy (multipart past boto3's threshold), then delete the source."""
@@ -117,7 +150,8 @@ class S3BlobStore:
         return str(relative)
 
     def stale_uploads(self, *, modified_before: float) -> list[str]:
-        """Ids of upload objects not written since `modified_before` (a timestamp)."""
+        """Names of upload objects (`<id>`, a session's tail `<id>.<token>`) not written since
+        `modified_before` (a timestamp). Open multipart uploads: abort_stale_multipart_uploads."""
         prefix = self.key("uploads") + "/"
         names = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):

@@ -37,6 +37,7 @@ place; a verified upload may replace a file at its address that nothing had veri
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,28 +73,68 @@ class BlobStat:
     mtime: float
 
 
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
 class BlobWriter(Protocol):
+    """Writes the bytes of an upload that arrive in one request (streamed_upload): `close` makes
+    them the upload uploads/<id>, for the caller to inspect and commit; `cancel` drops them."""
+
     offset: int
 
     def write(self, data: bytes) -> None: ...
-    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def cancel(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What an upload session's row saves in one UPDATE for its bytes to survive the request:
+    `offset` (the bytes stored so far) and, on an object store, where they are (`object_state`)."""
+
+    offset: int
+    object_state: dict | None = None
+
+
+class SessionWriter(Protocol):
+    """Appends to a registry upload session, as its only writer, while hashing (`sha256()`: the
+    running hash of every byte received). The caller saves each Checkpoint it gets in the session's
+    row and says so (`saved`), or that the row refused it (`refused`); a later request, on any
+    node, continues from the saved one. `seal` makes everything received the upload uploads/<id>,
+    for verification and commit_upload."""
+
+    offset: int  # bytes received so far, stored or not yet
+
+    def write(self, data: bytes) -> None: ...
+    def checkpoint(self, *, every: int) -> Checkpoint | None: ...  # due mid-body (local: each `every` bytes)
+    def pause(self) -> Checkpoint | None: ...  # the end of a request's bytes: all stored (None: nothing new)
+    def saved(self, checkpoint: Checkpoint) -> None: ...
+    def refused(self, checkpoint: Checkpoint) -> None: ...
+    def seal(self) -> None: ...
+    def sha256(self) -> Hasher: ...
     def close(self) -> None: ...
     def cancel(self) -> None: ...
 
 
 class BlobStore(Protocol):
+    """What both stores do. The local store also serves multipart transfers from its files
+    (reserve_upload, upload_part, sealed_upload); on S3 they are S3's own multipart uploads."""
+
     redirects: bool  # downloads may be answered with a redirect to `presigned_get`
 
     def exists(self, digest: str) -> bool: ...
     def stat(self, digest: str) -> BlobStat | None: ...
     def open(self, digest: str, offset: int = 0) -> BinaryIO: ...
     def delete(self, digest: str) -> None: ...
-    def writer(self, session_id: str, *, offset: int = 0) -> BlobWriter: ...
+    def put(self, digest: str, data: bytes) -> None: ...
+    def writer(self, upload_id: str) -> BlobWriter: ...
+    def session_writer(
+        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
+    ) -> SessionWriter: ...
     def open_upload(self, session_id: str) -> BinaryIO: ...
     def delete_upload(self, session_id: str) -> None: ...
-    def reserve_upload(self, session_id: str, size: int) -> None: ...
-    def upload_part(self, session_id: str, offset: int): ...
-    def sealed_upload(self, session_id: str, *, wait_seconds: float = 60.0): ...
     def commit_upload(self, session_id: str, digest: str) -> None: ...
     def quarantine(self, digest: str) -> str | None: ...
     def stale_uploads(self, *, modified_before: float) -> list[str]: ...
@@ -161,6 +202,45 @@ class LocalWriter:
         self._path.unlink(missing_ok=True)
 
 
+class LocalSessionWriter(LocalWriter):
+    """A LocalWriter for a registry upload session: hashes as it writes, and each checkpoint is the
+    file's length handed to the operating system (the bytes are in the file already)."""
+
+    def __init__(self, store: "LocalBlobStore", session_id: str, offset: int, running_sha256: Callable[[], Hasher]):
+        super().__init__(store, session_id, offset)
+        self._saved_offset = offset
+        try:
+            self._sha256 = running_sha256()  # after the lock: no other writer is changing the prefix it may re-hash
+        except BaseException:
+            self.close()
+            raise
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self._sha256.update(data)
+
+    def checkpoint(self, *, every: int) -> Checkpoint | None:
+        return self.pause() if self.offset - self._saved_offset >= every else None
+
+    def pause(self) -> Checkpoint | None:
+        if self.offset == self._saved_offset:
+            return None
+        self.flush()
+        return Checkpoint(self.offset)
+
+    def saved(self, checkpoint: Checkpoint) -> None:
+        self._saved_offset = checkpoint.offset
+
+    def refused(self, checkpoint: Checkpoint) -> None:
+        pass
+
+    def seal(self) -> None:
+        self.flush()  # the lock stays: the file is renamed into the store before close()
+
+    def sha256(self) -> Hasher:
+        return self._sha256
+
+
 class LocalBlobStore:
     redirects = False  # the bytes are served by the app (artifacts.blobs.serve)
 
@@ -192,8 +272,27 @@ class LocalBlobStore:
     def delete(self, digest: str) -> None:
         self._abs(blob_path(digest)).unlink(missing_ok=True)
 
-    def writer(self, session_id: str, *, offset: int = 0) -> LocalWriter:
-        return LocalWriter(self, str(session_id), offset)
+    def put(self, digest: str, data: bytes) -> None:
+        """Place verified bytes already in memory at their address (written aside, then renamed)."""
+        upload_id = f"bytes-{uuid.uuid4()}"
+        writer = self.writer(upload_id)
+        try:
+            writer.write(data)
+            writer.close()
+            self.commit_upload(upload_id, digest)
+        except BaseException:
+            writer.cancel()
+            raise
+
+    def writer(self, upload_id: str) -> LocalWriter:
+        return LocalWriter(self, str(upload_id), 0)
+
+    def session_writer(
+        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
+    ) -> LocalSessionWriter:
+        """The session's file, locked, from `offset`; `running_sha256` gives the hash of its first
+        `offset` bytes (this process's running one, or the file's prefix re-hashed)."""
+        return LocalSessionWriter(self, str(session_id), offset, running_sha256)
 
     def open_upload(self, session_id: str) -> BinaryIO:
         return open(self._abs(upload_path(str(session_id))), "rb")

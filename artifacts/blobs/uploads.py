@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from artifacts.blobs.errors import BlobError, DigestMismatch, RangeMismatch, SizeMismatch, UploadGone, UploadInUse
 from artifacts.blobs.links import blob_commit_verified, blob_link
-from artifacts.blobs.store import UploadBusy, get_blob_store
+from artifacts.blobs.store import Checkpoint, SessionWriter, UploadBusy, get_blob_store
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, hash_file, new_hasher, parse_digest
 from artifacts.models import Blob, Repository, UploadSession
 from artifacts.oci.fastpath import statements
@@ -56,6 +56,8 @@ _hashers_lock = threading.Lock()
 
 
 def _session_hasher(session: UploadSession):
+    """The sha256 of the session's first `offset` bytes, for a store that keeps no running hash of
+    its own (local files): this process's, or the stored prefix re-hashed."""
     key = str(session.pk)
     with _hashers_lock:
         entry = _hashers.pop(key, None)
@@ -101,9 +103,7 @@ def _session_create(repository: Repository, user_id: int | None) -> UploadSessio
             with db.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
-    return UploadSession.from_db(
-        db.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, repository.pk, 0, 0, user_id],
-    )
+    return UploadSession.from_db(db.alias, statements.SESSION_FIELDS, [session_id, repository.pk, 0, 0, user_id, None])
 
 
 @contextmanager
@@ -119,54 +119,61 @@ def upload_session_claimed(*, repository_name: str, session_id: uuid.UUID) -> It
         yield session
 
 
-def _checkpoint(session: UploadSession, offset: int) -> None:
-    """Save the offset with a new generation (a compare-and-set on the one this request read)."""
-    if not statements.session_checkpoint(session_id=session.pk, offset=offset, generation=session.generation, now=timezone.now()):
+def _checkpoint(session: UploadSession, writer: SessionWriter, checkpoint: Checkpoint) -> None:
+    """Save the checkpoint with a new generation (a compare-and-set on the one this request read)."""
+    saved = statements.session_checkpoint(
+        session_id=session.pk, offset=checkpoint.offset, object_state=checkpoint.object_state,
+        generation=session.generation, now=timezone.now(),
+    )
+    if not saved:
+        writer.refused(checkpoint)
         raise UploadGone("the upload was cancelled or changed while this request wrote to it")
-    session.offset, session.generation = offset, session.generation + 1
+    session.offset, session.object_state, session.generation = checkpoint.offset, checkpoint.object_state, session.generation + 1
+    writer.saved(checkpoint)
 
 
-def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, *, save: bool):
+def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, *, save: bool) -> SessionWriter:
     """Write `chunks` at the session's offset while hashing, as its only writer (the caller claimed
-    the session; the upload file's own lock is taken too). The offset is saved every
-    CHECKPOINT_BYTES, at the end when `save`, and when the body breaks off (kept for a resume).
-    Returns (the running sha256 hasher, the writer, still open: close it after committing)."""
+    the session; the local upload file's own lock is taken too). A checkpoint is saved every
+    CHECKPOINT_BYTES (on S3: every part), at the end when `save`, and when the body breaks off
+    (kept for a resume). Returns the writer, still open (close it after committing)."""
     if start is not None and start != session.offset:
         raise RangeMismatch(f"chunk starts at {start}, the upload is at {session.offset}")
     try:
-        writer = get_blob_store().writer(str(session.pk), offset=session.offset)
+        writer = get_blob_store().session_writer(
+            str(session.pk), offset=session.offset, object_state=session.object_state,
+            running_sha256=lambda: _session_hasher(session),
+        )
     except UploadBusy:
         raise UploadInUse(session) from None
     try:
-        hasher = _session_hasher(session)
-        unsaved = 0
         for chunk in chunks:
             writer.write(chunk)
-            hasher.update(chunk)
-            unsaved += len(chunk)
-            if unsaved >= CHECKPOINT_BYTES:
-                writer.flush()
-                _checkpoint(session, writer.offset)
-                unsaved = 0
-        writer.flush()
-        if save and writer.offset != session.offset:
-            _checkpoint(session, writer.offset)
+            checkpoint = writer.checkpoint(every=CHECKPOINT_BYTES)
+            if checkpoint is not None:
+                _checkpoint(session, writer, checkpoint)
+        if save:
+            checkpoint = writer.pause()
+            if checkpoint is not None:
+                _checkpoint(session, writer, checkpoint)
     except BaseException:
         _save_broken_off(session, writer)
         raise
     if save:
-        _remember_hasher(session, hasher)
-    return hasher, writer
+        _remember_hasher(session, writer.sha256())
+    return writer
 
 
-def _save_broken_off(session: UploadSession, writer) -> None:
-    """After the body broke off with an error: save the offset of what reached the file, for a
-    resume. The running hash is not kept (it may be a chunk ahead of or behind the file): the
-    resuming request re-hashes the prefix. Best effort: the last checkpoint stands otherwise."""
+def _save_broken_off(session: UploadSession, writer: SessionWriter) -> None:
+    """After the body broke off with an error: save what reached the store, for a resume. The
+    running hash is not kept in this process (it may be a chunk ahead of or behind the file): a
+    resuming request re-hashes the prefix (on S3 the saved state is exact). Best effort: the last
+    checkpoint stands otherwise."""
     try:
+        checkpoint = writer.pause()
         writer.close()
-        if writer.offset != session.offset:
-            _checkpoint(session, writer.offset)
+        if checkpoint is not None:
+            _checkpoint(session, writer, checkpoint)
     except Exception:
         log.warning("upload %s: could not save the offset of a broken-off body", session.pk, exc_info=True)
 
@@ -180,7 +187,7 @@ def upload_session_append(*, session: UploadSession, chunks: Iterable[bytes], st
     """Append a chunk at the session's offset (claimed with upload_session_claimed). A chunk that
     does not start there is refused (416); bytes received before a dropped connection are kept,
     so the client can resume."""
-    _hasher, writer = _append(session, chunks, start, save=True)
+    writer = _append(session, chunks, start, save=True)
     writer.close()
     return session
 
@@ -193,10 +200,11 @@ def upload_session_finish(
     session's repository. The offset is not saved in between (perf: one UPDATE and one commit less
     per layer); a body that breaks off still saves what arrived, for a resume. On a mismatch the
     session and its bytes are discarded and nothing is stored."""
-    hasher, writer = _append(session, chunks, start, save=False)
+    writer = _append(session, chunks, start, save=False)
     try:
+        writer.seal()
         try:
-            _verify(digest=digest, sha256_hasher=lambda: hasher, upload_id=session.pk, length=writer.offset, size=size)
+            _verify(digest=digest, sha256_hasher=writer.sha256, upload_id=session.pk, length=writer.offset, size=size)
         except BlobError:
             writer.cancel()
             upload_session_cancel(session=session)

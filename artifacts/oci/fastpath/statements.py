@@ -52,7 +52,7 @@ SQL = {
         " WHERE r.name = %s AND m.digest = %s"
     ),
     "registry_upload_session": (
-        f'SELECT s.repository_id, s."offset", s.generation, s.created_by_id FROM {SESSION} s'
+        f'SELECT s.repository_id, s."offset", s.generation, s.created_by_id, s.object_state FROM {SESSION} s'
         f" JOIN {REPOSITORY} r ON r.id = s.repository_id WHERE s.id = %s AND r.name = %s"
     ),
     "registry_session_insert": (
@@ -61,7 +61,7 @@ SQL = {
     ),
     # A compare-and-set on the generation: 0 rows when another request saved (or the session is gone).
     "registry_session_checkpoint": (
-        f'UPDATE {SESSION} SET "offset" = %s, generation = generation + 1, updated_at = %s'
+        f'UPDATE {SESSION} SET "offset" = %s, object_state = %s, generation = generation + 1, updated_at = %s'
         " WHERE id = %s AND generation = %s"
     ),
     "registry_session_delete": f"DELETE FROM {SESSION} WHERE id = %s",
@@ -201,15 +201,19 @@ def tag_names(name: str, *, last: str | None, limit: int | None) -> list[str] | 
     return [tag for (tag,) in rows if tag is not None]
 
 
+SESSION_FIELDS = ["id", "repository_id", "offset", "generation", "created_by_id", "object_state"]
+_OBJECT_STATE = UploadSession._meta.get_field("object_state")
+
+
 def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
-    """Upload session `session_id` of repository `name` (id, repository id, offset, generation and
-    creator loaded; the timestamps deferred)."""
+    """Upload session `session_id` of repository `name` (id, repository id, offset, generation,
+    creator and object state loaded; the timestamps deferred)."""
     rows = _rows("registry_upload_session", [_db_uuid(session_id), name])
     if not rows:
         return None
-    return UploadSession.from_db(
-        connection.alias, ["id", "repository_id", "offset", "generation", "created_by_id"], [session_id, *rows[0]]
-    )
+    *columns, object_state = rows[0]
+    object_state = _OBJECT_STATE.from_db_value(object_state, None, connection)  # raw SQL: decoded here
+    return UploadSession.from_db(connection.alias, SESSION_FIELDS, [session_id, *columns, object_state])
 
 
 # --- writes (callers hold the transaction) --------------------------------------------------
@@ -221,10 +225,14 @@ def session_insert(*, repository_id: int, user_id: int | None, now: datetime) ->
     return session_id
 
 
-def session_checkpoint(*, session_id: uuid.UUID, offset: int, generation: int, now: datetime) -> bool:
-    """Save `offset` and bump the generation, if the session is still at `generation`."""
+def session_checkpoint(
+    *, session_id: uuid.UUID, offset: int, object_state: dict | None, generation: int, now: datetime
+) -> bool:
+    """Save `offset` (and, on S3, where its bytes are) and bump the generation, if the session is
+    still at `generation`."""
+    state = None if object_state is None else json.dumps(object_state, separators=(",", ":"))
     with connection.cursor() as cursor:
-        _execute(cursor, "registry_session_checkpoint", [offset, _db_datetime(now), _db_uuid(session_id), generation])
+        _execute(cursor, "registry_session_checkpoint", [offset, state, _db_datetime(now), _db_uuid(session_id), generation])
         return cursor.rowcount == 1
 
 
