@@ -159,15 +159,15 @@ class UploadSession(models.Model):
         help_text="Bumped with every save of `offset`. A process reuses its running hash of the upload only while the "
         "generation is still the one it saved; a save by any other request changes it, and the prefix is re-hashed.",
     )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     object_state = models.JSONField(
         null=True, blank=True, editable=False,
         help_text="On an object store (S3): where the first `offset` bytes are (the multipart upload, its parts, the "
         "object holding the bytes after the last part) and the running sha256 over them, saved with `offset` in one "
         "UPDATE, so any node continues the upload (artifacts.blobs.s3_uploads). Empty for local files.",
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(offset__gte=0), name="upload_offset_non_negative")]

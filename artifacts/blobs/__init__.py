@@ -1,6 +1,8 @@
 """The one blob path every artifact kind shares (containers, models and resources, Helm charts, logos).
 
-- `store`: the content-addressed files (BlobStore, its local implementation, the paths);
+- `interface`: where bytes live (the paths) and the BlobStore protocol both stores answer;
+- `store`: the content-addressed files on local disk, and `get_blob_store` (local or S3);
+- `s3_store`, `s3_uploads`: the same on an S3 bucket; uploads as multipart uploads any node continues;
 - `links`: the one place a blob row is created, locked and linked (`blob_commit_verified`, the
   only commit of bytes into the store), mounts, HEAD touches and unlinks;
 - `uploads`: registry upload sessions (start, append, finish, cancel) and their writer lock, and

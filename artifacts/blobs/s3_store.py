@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from artifacts.blobs.s3_uploads import S3SessionWriter, S3Writer
-from artifacts.blobs.store import BlobStat, Hasher, blob_path, quarantine_path, upload_path
+from artifacts.blobs.interface import BlobStat, Hasher, blob_path, quarantine_path, upload_path
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 

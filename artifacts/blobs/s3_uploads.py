@@ -23,21 +23,31 @@ so the object is the parts that were hashed.
 """
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from pathlib import PurePosixPath
+from typing import Any, BinaryIO, Protocol
 
 from botocore.exceptions import ClientError
 from django.conf import settings
 
 from artifacts.blobs.errors import BlobError
-from artifacts.blobs.store import Checkpoint, Hasher, upload_path
+from artifacts.blobs.interface import Checkpoint, Hasher, upload_path
 from artifacts.digests import ResumableSha256
-
-if TYPE_CHECKING:
-    from artifacts.blobs.s3_store import S3BlobStore
 
 log = logging.getLogger(__name__)
 
 MAX_PARTS = 10_000  # S3's limit: a blob is at most MAX_PARTS * S3_UPLOAD_PART_BYTES
+
+
+class UploadBucket(Protocol):
+    """What the writers use of the S3 blob store (artifacts.blobs.s3_store.S3BlobStore)."""
+
+    client: Any
+    bucket: str
+
+    def key(self, relative: PurePosixPath | str) -> str: ...
+    def open_upload(self, session_id: str) -> BinaryIO: ...
+    def abort_multipart(self, key: str, multipart_id: str) -> None: ...
+    def delete_upload(self, session_id: str) -> None: ...
 
 
 class UploadTooManyParts(BlobError):
@@ -48,7 +58,7 @@ class S3Writer:
     """The bytes of an upload that arrive in one request, to the object uploads/<id> (one PUT, or
     a multipart upload past one part); `close` makes them the object, `cancel` drops them."""
 
-    def __init__(self, store: "S3BlobStore", upload_id: str):
+    def __init__(self, store: UploadBucket, upload_id: str):
         self._store = store
         self._client = store.client
         self._bucket = store.bucket
@@ -124,7 +134,7 @@ class S3SessionWriter(S3Writer):
     """A registry upload session's bytes, continued from its row's `object_state` (see the module's
     docstring); the caller (artifacts.blobs.uploads) claimed the session, as its only writer."""
 
-    def __init__(self, store: "S3BlobStore", session_id: str, offset: int, object_state: dict | None):
+    def __init__(self, store: UploadBucket, session_id: str, offset: int, object_state: dict | None):
         super().__init__(store, session_id)
         state = object_state or {}
         self._multipart = state.get("upload")
@@ -194,6 +204,8 @@ class S3SessionWriter(S3Writer):
 
     def seal(self) -> None:
         """Everything received becomes the object uploads/<id> (the rest as the last part)."""
+        if self._completed:
+            return
         self._complete()
         tail = (self._saved.object_state or {}).get("tail")
         if tail:

@@ -1,8 +1,8 @@
-"""The blob store interface and its local-filesystem implementation.
+"""The local-filesystem blob store, and `get_blob_store` (local files, or S3: artifacts.blobs.s3_store).
 
-Blobs are addressed by digest and never modified in place. Bytes arrive through a `BlobWriter`
-bound to an upload file: it appends at the session's offset under an exclusive lock on the file
-(one writer at a time), survives a dropped connection (the partial file stays until the session
+Blobs are addressed by digest and never modified in place. Bytes arrive through a writer bound
+to an upload file: a session's (`LocalSessionWriter`) appends at the session's offset under an
+exclusive lock on the file (one writer at a time), survives a dropped connection (the partial file stays until the session
 is committed, cancelled or collected), and `commit_upload` moves the file to its content address
 atomically, replacing whatever was there. Verifying the digest, and deciding whether a file
 already at the address can be trusted instead, is the caller's job (artifacts.blobs.links), which
@@ -15,24 +15,9 @@ part writer inside it, so the bytes hashed are the bytes that become the blob. T
 shared and an exclusive `flock` on the file: a part writer that waited for a seal must re-check
 that its session is still open before writing (the file may have become a blob meanwhile).
 
-Where blobs and upload files live, relative to the store's root (built only here):
-
-    <BLOB_STORE_ROOT>/
-        blobs/
-            sha256/
-                ab/
-                    abcdef0123…      the bytes whose sha256 is abcdef0123…
-            sha512/
-                cd/
-                    cdef…
-        uploads/
-            <session uuid>          bytes received so far for one upload session
-        quarantine/
-            sha256/
-                abcdef0123….<time>   a stored blob whose bytes did not hash to its name (verify_blobs --repair)
-
-Blob files are written once (renamed into place when an upload commits) and never modified in
-place; a verified upload may replace a file at its address that nothing had verified.
+Where blobs and upload files live: artifacts.blobs.interface (the layout, and the protocol both
+stores answer). Blob files are written once (renamed into place when an upload commits) and never
+modified in place; a verified upload may replace a file at its address that nothing had verified.
 """
 import fcntl
 import os
@@ -40,106 +25,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 
-from artifacts.digests import parse_digest
-
-
-def blob_path(digest: str) -> PurePosixPath:
-    parsed = parse_digest(digest)
-    return PurePosixPath("blobs", parsed.algorithm, parsed.hex[:2], parsed.hex)
-
-
-def upload_path(session_id: str) -> PurePosixPath:
-    name = str(session_id)
-    if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"bad upload session id {session_id!r}")
-    return PurePosixPath("uploads", name)
-
-
-def quarantine_path(digest: str, when: float) -> PurePosixPath:
-    parsed = parse_digest(digest)
-    return PurePosixPath("quarantine", parsed.algorithm, f"{parsed.hex}.{when:.6f}")
-
-
-@dataclass(frozen=True)
-class BlobStat:
-    size: int
-    mtime: float
-
-
-class Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
-    def hexdigest(self) -> str: ...
-
-
-class BlobWriter(Protocol):
-    """Writes the bytes of an upload that arrive in one request (streamed_upload): `close` makes
-    them the upload uploads/<id>, for the caller to inspect and commit; `cancel` drops them."""
-
-    offset: int
-
-    def write(self, data: bytes) -> None: ...
-    def close(self) -> None: ...
-    def cancel(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """What an upload session's row saves in one UPDATE for its bytes to survive the request:
-    `offset` (the bytes stored so far) and, on an object store, where they are (`object_state`)."""
-
-    offset: int
-    object_state: dict | None = None
-
-
-class SessionWriter(Protocol):
-    """Appends to a registry upload session, as its only writer, while hashing (`sha256()`: the
-    running hash of every byte received). The caller saves each Checkpoint it gets in the session's
-    row and says so (`saved`), or that the row refused it (`refused`); a later request, on any
-    node, continues from the saved one. `seal` makes everything received the upload uploads/<id>,
-    for verification and commit_upload."""
-
-    offset: int  # bytes received so far, stored or not yet
-
-    def write(self, data: bytes) -> None: ...
-    def checkpoint(self, *, every: int) -> Checkpoint | None: ...  # due mid-body (local: each `every` bytes)
-    def pause(self) -> Checkpoint | None: ...  # the end of a request's bytes: all stored (None: nothing new)
-    def saved(self, checkpoint: Checkpoint) -> None: ...
-    def refused(self, checkpoint: Checkpoint) -> None: ...
-    def seal(self) -> None: ...
-    def sha256(self) -> Hasher: ...
-    def close(self) -> None: ...
-    def cancel(self) -> None: ...
-
-
-class BlobStore(Protocol):
-    """What both stores do. The local store also serves multipart transfers from its files
-    (reserve_upload, upload_part, sealed_upload); on S3 they are S3's own multipart uploads."""
-
-    redirects: bool  # downloads may be answered with a redirect to `presigned_get`
-
-    def exists(self, digest: str) -> bool: ...
-    def stat(self, digest: str) -> BlobStat | None: ...
-    def open(self, digest: str, offset: int = 0) -> BinaryIO: ...
-    def delete(self, digest: str) -> None: ...
-    def put(self, digest: str, data: bytes) -> None: ...
-    def writer(self, upload_id: str) -> BlobWriter: ...
-    def session_writer(
-        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
-    ) -> SessionWriter: ...
-    def open_upload(self, session_id: str) -> BinaryIO: ...
-    def delete_upload(self, session_id: str) -> None: ...
-    def commit_upload(self, session_id: str, digest: str) -> None: ...
-    def quarantine(self, digest: str) -> str | None: ...
-    def stale_uploads(self, *, modified_before: float) -> list[str]: ...
-    def abort_stale_multipart_uploads(self, *, initiated_before: float, keep: Callable[[str], bool]) -> int: ...
-    def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> str | None: ...
+from artifacts.blobs.interface import (  # noqa: F401 (re-exported: callers import the store's names from here)
+    BlobStat,
+    BlobStore,
+    BlobWriter,
+    Checkpoint,
+    Hasher,
+    SessionWriter,
+    blob_path,
+    quarantine_path,
+    upload_path,
+)
 
 
 class UploadBusy(Exception):

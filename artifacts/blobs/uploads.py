@@ -202,9 +202,12 @@ def upload_session_finish(
     session and its bytes are discarded and nothing is stored."""
     writer = _append(session, chunks, start, save=False)
     try:
-        writer.seal()
         try:
-            _verify(digest=digest, sha256_hasher=writer.sha256, upload_id=session.pk, length=writer.offset, size=size)
+            _verify(
+                digest=digest, sha256_hasher=writer.sha256, stored=writer.seal, upload_id=session.pk,
+                length=writer.offset, size=size,
+            )
+            writer.seal()
         except BlobError:
             writer.cancel()
             upload_session_cancel(session=session)
@@ -223,9 +226,10 @@ def upload_session_finish(
     return blob
 
 
-def _verify(*, digest: str, sha256_hasher, upload_id, length: int, size: int | None) -> None:
+def _verify(*, digest: str, sha256_hasher, stored, upload_id, length: int, size: int | None) -> None:
     """Raise DigestMismatch/SizeMismatch unless the upload's `length` bytes have `digest` (and `size`).
-    `sha256_hasher` is called for the running sha256 only when the digest is a sha256 one."""
+    `sha256_hasher` is called for the running sha256 only when the digest is a sha256 one; any
+    other is re-hashed from the store, after `stored()` (the writer's seal) has put the bytes there."""
     try:
         parsed = parse_digest(digest)
     except InvalidDigest as exc:
@@ -233,6 +237,7 @@ def _verify(*, digest: str, sha256_hasher, upload_id, length: int, size: int | N
     if parsed.algorithm == DEFAULT_ALGORITHM:
         hasher = sha256_hasher()
     else:
+        stored()
         hasher = new_hasher(parsed.algorithm)
         _hash_file_prefix(hasher, upload_id, length)
     actual = f"{parsed.algorithm}:{hasher.hexdigest()}"

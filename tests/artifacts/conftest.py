@@ -19,3 +19,12 @@ def registry(client):
         return Registry(client, user, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def s3_blobs(s3_server, settings):
+    """The blob store on the test S3 server's bucket (shared by the whole run: use unique bytes)."""
+    settings.STORAGES = {**settings.STORAGES, "blobs": {
+        "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options(),
+    }}
+    return s3_server

@@ -9,6 +9,15 @@ pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
 
 
+@pytest.fixture(autouse=True, params=["local", "s3"])
+def blob_store_kind(request, settings):
+    """Every test here runs on local files and on S3 (the bytes streamed by the app in both)."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_blobs")
+        settings.S3_REDIRECT_DOWNLOADS = False
+    return request.param
+
+
 def test_a_monolithic_upload_with_the_digest_stores_the_blob(personas, registry):
     reg = registry(personas.alpha_registry_user)
     data = b"hello blob" * 1000

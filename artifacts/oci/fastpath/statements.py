@@ -201,6 +201,7 @@ def tag_names(name: str, *, last: str | None, limit: int | None) -> list[str] | 
     return [tag for (tag,) in rows if tag is not None]
 
 
+# In the model's field order: Model.from_db assigns a subset of fields by that order, not by these names.
 SESSION_FIELDS = ["id", "repository_id", "offset", "generation", "created_by_id", "object_state"]
 _OBJECT_STATE = UploadSession._meta.get_field("object_state")
 
