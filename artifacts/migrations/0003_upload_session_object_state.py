@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts', '0001_squashed_0009'),
+        ('artifacts', '0002_multipart_object_upload'),
     ]
 
     operations = [
