@@ -3,7 +3,7 @@ from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from registry_portal.errors import NotFound
-from accounts.permissions import Action, Space, can, readable_spaces_q
+from accounts.permissions import Action, Space, can
 from accounts.roles import Service
 from artifacts.core.metadata import space_of
 from artifacts.oci.fastpath import statements
@@ -33,16 +33,6 @@ def referrers(repository: Repository, digest: str, *, artifact_type: str | None 
     if artifact_type:
         rows = rows.filter(artifact_type=artifact_type)
     return rows
-
-
-def repositories_pullable(user, *, last: str | None = None, limit: int | None = None) -> list[str]:
-    """Names of the repositories `user` may pull (public ones, and those in spaces they may read)
-    in lexical order after `last`, in one query; `limit + 1` names so the caller can tell if there is more."""
-    rows = Repository.objects.filter(Q(is_public=True) | readable_spaces_q(user, Service.CONTAINER))
-    if last:
-        rows = rows.filter(name__gt=last)
-    names = rows.order_by("name").values_list("name", flat=True)
-    return list(names[: limit + 1] if limit is not None else names)
 
 
 # --- the portal's container pages -------------------------------------------------------------

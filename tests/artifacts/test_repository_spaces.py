@@ -4,6 +4,7 @@ every persona (issue 12, item 3). Tokens come from the real /token with API keys
 import json
 
 import pytest
+from django.db.models import Q
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -13,14 +14,14 @@ from accounts import services as account_services
 from accounts.admin import TeamAdminForm
 from registry_portal.errors import Conflict
 from accounts.models import Team
-from accounts.roles import Role
+from accounts.roles import Role, Service
 from accounts.tokens import verify_access_token
 from artifacts import services as artifact_services
 from artifacts.models import Repository
 from artifacts.oci import services as oci_services
+from artifacts.oci.fastpath import statements
 from registry_portal.oci_errors import OCIError
 from artifacts.oci.names import ResolvedName
-from artifacts.selectors import repositories_pullable
 from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
 from tests.support.web import client_for, onboard
 from tests.support.auth import basic_auth
@@ -209,16 +210,22 @@ def test_a_token_granted_before_a_team_of_that_name_existed_cannot_create_the_re
 @pytest.mark.django_db
 def test_the_catalog_is_one_query_however_many_repositories(personas, django_assert_num_queries):
     permissions.space_permissions(personas.owner, personas.acme_space)  # warm the content-type cache
+    statements.catalog_names(personas.owner, last=None, limit=None)  # and the connection's prepared statements
     for i in range(6):
         team = personas.alpha if i % 2 else None
         prefix = "acme/alpha" if team else "acme"
         Repository.objects.create(org=personas.acme, team=team, name=f"{prefix}/app{i}", path=f"app{i}", is_public=i == 4)
     Repository.objects.create(org=personas.globex, name="globex/app", path="app")
     with django_assert_num_queries(1):
-        assert repositories_pullable(personas.alpha_registry_read) == [f"acme/alpha/app{i}" for i in (1, 3, 5)] + ["acme/app4"]
+        names = statements.catalog_names(personas.alpha_registry_read, last=None, limit=None)
+    assert names == [f"acme/alpha/app{i}" for i in (1, 3, 5)] + ["acme/app4"]
     with django_assert_num_queries(1):
-        assert repositories_pullable(personas.org_registry_read, last="acme/app0", limit=1) == ["acme/app2", "acme/app4"]
-    assert repositories_pullable(personas.owner) == sorted(
+        assert statements.catalog_names(personas.org_registry_read, last="acme/app0", limit=2) == ["acme/app2", "acme/app4"]
+    assert statements.catalog_names(personas.owner, last=None, limit=None) == sorted(
         [f"acme/alpha/app{i}" for i in (1, 3, 5)] + [f"acme/app{i}" for i in (0, 2, 4)]
     )
-    assert repositories_pullable(AnonymousUser()) == ["acme/app4"]
+    assert statements.catalog_names(AnonymousUser(), last=None, limit=None) == ["acme/app4"]
+    # the catalog's SQL says what the permission policy's own filter says, for everyone
+    for user in [*personas.users.values(), AnonymousUser()]:
+        rule = Repository.objects.filter(Q(is_public=True) | permissions.readable_spaces_q(user, Service.CONTAINER))
+        assert statements.catalog_names(user, last=None, limit=None) == list(rule.order_by("name").values_list("name", flat=True))

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
+from accounts.permissions import readable_spaces_params, readable_spaces_sql
+from accounts.roles import Service
 from artifacts.models import Blob, Manifest, Repository, RepositoryBlob, Tag, UploadSession
 
 REPOSITORY = Repository._meta.db_table
@@ -83,6 +85,12 @@ SQL = {
     "registry_tag_names": (
         f"SELECT t.name FROM {REPOSITORY} r LEFT JOIN {TAG} t ON t.repository_id = r.id AND t.name > %s"
         " WHERE r.name = %s ORDER BY t.name LIMIT COALESCE(%s, 9223372036854775807)"
+    ),
+    # The catalog: repositories the caller may pull (public ones, and those of spaces they may read).
+    "registry_catalog": (
+        f"SELECT r.name FROM {REPOSITORY} r"
+        f" WHERE (r.is_public OR {readable_spaces_sql(org_column='r.org_id', team_column='r.team_id')}) AND r.name > %s"
+        " ORDER BY r.name LIMIT COALESCE(%s, 9223372036854775807)"
     ),
     # A manifest PUT (artifacts.oci.services.manifest_put). The manifest row is inserted, or the
     # existing one is locked (a no-op update) and keeps its created_at, which the caller compares
@@ -199,6 +207,13 @@ def tag_names(name: str, *, last: str | None, limit: int | None) -> list[str] | 
     if not rows:
         return None
     return [tag for (tag,) in rows if tag is not None]
+
+
+def catalog_names(user, *, last: str | None, limit: int | None) -> list[str]:
+    """Names of the repositories `user` may pull (public ones, and those of spaces where they may
+    read containers: accounts.permissions.readable_spaces_sql) in lexical order after `last`, at most `limit`."""
+    params = [*readable_spaces_params(user, Service.CONTAINER), last or "", limit]
+    return [name for (name,) in _rows("registry_catalog", params)]
 
 
 # In the model's field order: Model.from_db assigns a subset of fields by that order, not by these names.
