@@ -88,9 +88,10 @@ def manifest_put(*, repository: Repository, reference: str, content_type: str, b
             ManifestBlob.objects.bulk_create([ManifestBlob(manifest_id=manifest_id, blob_id=b) for b in blobs.values()])
             ManifestChild.objects.bulk_create([ManifestChild(index_id=manifest_id, child_id=c) for c in children.values()])
             gpu_tasks.manifest_pushed(manifest_id)  # GPU-host checks (artifacts.gpu), owed in this transaction
-        if not by_digest:
-            statements.tag_upsert(repository_id=repository.pk, name=reference, manifest_id=manifest_id, now=now)
-        statements.repository_touch(repository_id=repository.pk, now=now)
+        if by_digest:
+            statements.repository_touch(repository_id=repository.pk, now=now)
+        else:
+            statements.tag_upsert_and_touch(repository_id=repository.pk, name=reference, manifest_id=manifest_id, now=now)
     return Manifest(pk=manifest_id, repository=repository, digest=digest, subject_digest=parsed.subject_digest)
 
 

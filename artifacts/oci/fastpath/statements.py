@@ -107,6 +107,13 @@ SQL = {
         f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id"
     ),
     "registry_repository_touch": f"UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s",
+    # PostgreSQL only (a data-modifying WITH): the two above as one statement, a round trip less per tag PUT.
+    "registry_tag_upsert_touch": (
+        f"WITH tag AS (INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
+        f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id)"
+        f" UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s"
+    ),
     # Every write under a bearer token (artifacts.oci.auth.Caller): has the user changed since it was issued?
     "registry_user_authz": f"SELECT is_active, authz_version FROM {USER} WHERE id = %s",
 }
@@ -297,3 +304,13 @@ def tag_upsert(*, repository_id: int, name: str, manifest_id: int, now: datetime
 
 def repository_touch(*, repository_id: int, now: datetime) -> None:
     _run("registry_repository_touch", [_db_datetime(now), repository_id])
+
+
+def tag_upsert_and_touch(*, repository_id: int, name: str, manifest_id: int, now: datetime) -> None:
+    """tag_upsert and repository_touch: one statement on PostgreSQL, two elsewhere."""
+    if connection.vendor != "postgresql":
+        tag_upsert(repository_id=repository_id, name=name, manifest_id=manifest_id, now=now)
+        repository_touch(repository_id=repository_id, now=now)
+        return
+    when = _db_datetime(now)
+    _run("registry_tag_upsert_touch", [repository_id, name, manifest_id, when, when, repository_id])
