@@ -78,8 +78,9 @@ class S3BlobStore:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(blob_path(digest)))
 
     def presigned_get(self, digest: str, *, content_type: str | None = None, filename: str | None = None) -> str:
-        """A URL that GETs (or HEADs) this one object until it expires (settings.S3_PRESIGN_SECONDS);
-        Range works through it. `content_type` and `filename` set the response's headers."""
+        """A URL that GETs this one object until it expires (settings.S3_PRESIGN_SECONDS); Range
+        works through it, a HEAD does not (the method is signed). `content_type` and `filename` set
+        the response's headers."""
         parameters = {}
         if content_type:
             parameters["ResponseContentType"] = content_type
