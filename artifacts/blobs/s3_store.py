@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from botocore.exceptions import ClientError
 from django.conf import settings
+from django.utils.http import content_disposition_header
 
 from artifacts.blobs.s3_uploads import S3SessionWriter, S3Writer
 from artifacts.blobs.interface import BlobStat, Hasher, blob_path, quarantine_path, upload_path
@@ -85,7 +86,7 @@ class S3BlobStore:
         if content_type:
             parameters["ResponseContentType"] = content_type
         if filename:
-            parameters["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+            parameters["ResponseContentDisposition"] = content_disposition_header(True, filename)  # quotes, non-ASCII
         return self.storage.url(self.key(blob_path(digest)), parameters=parameters or None, expire=settings.S3_PRESIGN_SECONDS)
 
     def put(self, digest: str, data: bytes) -> None:

@@ -4,8 +4,10 @@ answers NVIDIA's `Range: bytes=0--1` with 200), and the whole-version zip stream
 import io
 import os
 import zipfile
+from urllib.parse import urlencode
 
 import pytest
+from django.utils.http import content_disposition_header
 
 from artifacts.versioned.models import ArtifactVersion
 from artifacts.versioned.transfers import download
@@ -16,7 +18,8 @@ from tests.support.s3_mode import fetch, mirror_local_blobs, switch_to_s3
 
 pytestmark = pytest.mark.django_db
 ALPHA = "org/acme/team/alpha"
-FILES = {"weights/model.bin": os.urandom(50_003), "README.md": b"# BERT\n", "empty.txt": b""}
+ODD_NAME = 'docs/Read me "naïve".md'  # a quote and a non-ASCII letter in the download's file name
+FILES = {"weights/model.bin": os.urandom(50_003), ODD_NAME: b"# BERT\n", "empty.txt": b""}
 
 
 @pytest.fixture
@@ -37,15 +40,16 @@ def test_the_url_listing_hands_out_presigned_urls_on_the_bucket_and_keeps_an_emp
     body = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").json()
     urls = dict(zip(body["filepath"], body["urls"], strict=True))
 
-    for path in ("weights/model.bin", "README.md"):
+    for path in ("weights/model.bin", ODD_NAME):
         assert urls[path].startswith(f"{s3_server.endpoint_url}/{s3_server.bucket}/blobs/sha256/"), path
         served = fetch(urls[path])
         assert served.status_code == 200 and served.content == FILES[path], path
-        assert served.headers["Content-Disposition"] == f'attachment; filename="{os.path.basename(path)}"'
+        assert served.headers["Content-Disposition"] == content_disposition_header(True, os.path.basename(path))
     chunk = fetch(urls["weights/model.bin"], Range="bytes=50000-")
     assert chunk.status_code == 206 and chunk.content == FILES["weights/model.bin"][50_000:]
-    one = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?path=README.md").json()["urls"]
-    assert len(one) == 1 and fetch(one[0]).content == FILES["README.md"]
+    query = urlencode({"path": ODD_NAME})
+    one = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?{query}").json()["urls"]
+    assert len(one) == 1 and fetch(one[0]).content == FILES[ODD_NAME]
     # NVIDIA's client asks for an empty file with `Range: bytes=0--1` and needs 200 with no body.
     assert urls["empty.txt"].startswith("http://testserver/v2/transfers/files/")
     reply = uploaded_on_s3.raw("GET", urls["empty.txt"], headers={"Range": "bytes=0--1"})
