@@ -85,8 +85,9 @@ class S3BlobStore:
         parameters = {}
         if content_type:
             parameters["ResponseContentType"] = content_type
-        if filename:
-            parameters["ResponseContentDisposition"] = content_disposition_header(True, filename)  # quotes, non-ASCII
+        disposition = content_disposition_header(True, filename) if filename else None  # quotes, non-ASCII
+        if disposition:
+            parameters["ResponseContentDisposition"] = disposition
         return self.storage.url(self.key(blob_path(digest)), parameters=parameters or None, expire=settings.S3_PRESIGN_SECONDS)
 
     def put(self, digest: str, data: bytes) -> None:
