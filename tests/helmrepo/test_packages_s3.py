@@ -1,21 +1,21 @@
-"""Helm package downloads with the blobs on S3 (the `s3_server` SeaweedFS): a .tgz GET answers 307
-to a presigned GET that serves the package (Range included); HEAD is answered by the app."""
+"""Helm packages with the blobs on S3 (the `s3_server` SeaweedFS): a push stores the package in the
+bucket; a .tgz GET answers 307 to a presigned GET that serves the package (Range included); HEAD
+is answered by the app."""
 import pytest
 
 from tests.helmrepo import charts
 from tests.support.helm import Helm
-from tests.support.s3_mode import fetch, mirror_local_blobs, switch_to_s3
+from tests.support.s3_mode import fetch, switch_to_s3
 
 pytestmark = pytest.mark.django_db
 PACKAGE_URL = "/helm/acme/alpha/charts/demo-1.0.0.tgz"
 
 
 def test_a_package_get_redirects_to_the_bucket_and_a_head_is_answered_here(client, personas, settings, s3_server):
+    switch_to_s3(settings, s3_server)
     helm = Helm(client, personas.alpha_registry_user)
     data = charts.package("demo", "1.0.0")
-    assert helm.push("acme/alpha", data).status_code == 201
-    mirror_local_blobs(s3_server, settings.BLOB_STORE_ROOT)
-    switch_to_s3(settings, s3_server)
+    assert helm.push("acme/alpha", data).status_code == 201  # streamed into the bucket, read back, committed there
 
     response = client.get(PACKAGE_URL, **helm.headers)
     head = client.head(PACKAGE_URL, **helm.headers)
