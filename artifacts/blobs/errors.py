@@ -29,3 +29,10 @@ class UploadGone(BlobError):
     """The session was cancelled, collected or taken over while this request wrote to it."""
 
     code = "BLOB_UPLOAD_UNKNOWN"
+
+
+class StorageUnavailable(BlobError):
+    """The blob store (an S3 bucket) did not answer or refused a write: 503, the client retries;
+    what the upload had saved before stands."""
+
+    code = "UNAVAILABLE"

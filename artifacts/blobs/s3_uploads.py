@@ -21,15 +21,16 @@ so the object is the parts that were hashed.
                     "sha256": <the running hash over the parts and the tail>,
                     "tail": <token of uploads/<id>.<token> or null>, "tail_size": <bytes>}
 """
+import functools
 import logging
 import secrets
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from artifacts.blobs.errors import BlobError
+from artifacts.blobs.errors import BlobError, StorageUnavailable
 from artifacts.blobs.interface import Checkpoint, Hasher, upload_path
 from artifacts.digests import ResumableSha256
 
@@ -48,6 +49,19 @@ class UploadBucket(Protocol):
     def open_upload(self, session_id: str) -> BinaryIO: ...
     def abort_multipart(self, key: str, multipart_id: str) -> None: ...
     def delete_upload(self, session_id: str) -> None: ...
+
+
+def _bucket_errors(method):
+    """The bucket not answering, or refusing, is StorageUnavailable (the registry's 503)."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"the blob store did not take the upload's bytes: {exc}") from exc
+
+    return wrapper
 
 
 class UploadTooManyParts(BlobError):
@@ -71,6 +85,7 @@ class S3Writer:
         self._completed = False
         self.offset = 0
 
+    @_bucket_errors
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
@@ -102,6 +117,7 @@ class S3Writer:
     def _uploaded_part(self) -> None:
         """A part is stored (a session writer has a checkpoint)."""
 
+    @_bucket_errors
     def close(self) -> None:
         """Everything written becomes the object uploads/<id>."""
         self._complete()
@@ -134,6 +150,7 @@ class S3SessionWriter(S3Writer):
     """A registry upload session's bytes, continued from its row's `object_state` (see the module's
     docstring); the caller (artifacts.blobs.uploads) claimed the session, as its only writer."""
 
+    @_bucket_errors
     def __init__(self, store: UploadBucket, session_id: str, offset: int, object_state: dict | None):
         super().__init__(store, session_id)
         state = object_state or {}
@@ -173,6 +190,7 @@ class S3SessionWriter(S3Writer):
         due, self._due = self._due, None
         return due
 
+    @_bucket_errors
     def pause(self) -> Checkpoint | None:
         """Everything received stored: what does not fill a part goes to a tail object of its own."""
         if self.offset == self._saved.offset:
@@ -202,6 +220,7 @@ class S3SessionWriter(S3Writer):
         except ClientError:  # left for delete_upload (the session's end) or garbage collection
             log.warning("upload %s: could not delete tail object %s", self._upload_id, token, exc_info=True)
 
+    @_bucket_errors
     def seal(self) -> None:
         """Everything received becomes the object uploads/<id> (the rest as the last part)."""
         if self._completed:

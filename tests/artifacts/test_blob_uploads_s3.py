@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 import requests
+from botocore.config import Config
 from django.utils import timezone
 
 from artifacts.blobs import gc, uploads
 from artifacts.blobs.store import blob_path, get_blob_store, upload_path
 from artifacts.models import Blob, UploadSession
 from tests.support.oci import OCI_MANIFEST, error_codes, image_manifest, sha256
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
@@ -117,6 +119,21 @@ def test_a_wrong_digest_stores_nothing_and_leaves_nothing(personas, registry, s3
     store = get_blob_store()
     assert not store.exists(sha256(claimed)) and not store.exists(sha256(data))
     assert leftovers(s3_blobs, session.pk) == []
+
+
+def test_a_bucket_that_does_not_answer_is_503_and_the_saved_range_stands(personas, registry, s3_blobs, settings):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, os.urandom(1000), HTTP_CONTENT_RANGE="0-999")
+    working = settings.STORAGES
+    settings.STORAGES = {**working, "blobs": {**working["blobs"], "OPTIONS": {
+        **working["blobs"]["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}",
+        "client_config": Config(retries={"max_attempts": 1}, connect_timeout=1),
+    }}}
+    response = reg.request("PATCH", location, os.urandom(500), HTTP_CONTENT_RANGE="1000-1499")
+    assert response.status_code == 503 and error_codes(response) == ["UNAVAILABLE"]
+    settings.STORAGES = working
+    assert reg.request("GET", location)["Range"] == "0-999"
 
 
 @pytest.fixture

@@ -9,15 +9,21 @@ pytestmark = pytest.mark.django_db
 NAME = "acme/alpha/app"
 
 
-@pytest.fixture(autouse=True, params=["local", "s3"])
+@pytest.fixture(autouse=True)
 def blob_store_kind(request, settings):
-    """Every test here runs on local files and on S3 (the bytes streamed by the app in both)."""
-    if request.param == "s3":
+    """Local files, or S3 for the tests marked `on_both_stores` (the bytes streamed by the app in both)."""
+    kind = getattr(request, "param", "local")
+    if kind == "s3":
         request.getfixturevalue("s3_blobs")
         settings.S3_REDIRECT_DOWNLOADS = False
-    return request.param
+    return kind
 
 
+# The upload paths run on both stores; the rest do not touch bytes differently on S3.
+on_both_stores = pytest.mark.parametrize("blob_store_kind", ["local", "s3"], indirect=True)
+
+
+@on_both_stores
 def test_a_monolithic_upload_with_the_digest_stores_the_blob(personas, registry):
     reg = registry(personas.alpha_registry_user)
     data = b"hello blob" * 1000
@@ -31,6 +37,7 @@ def test_a_monolithic_upload_with_the_digest_stores_the_blob(personas, registry)
     assert b"".join(got.streaming_content) == data
 
 
+@on_both_stores
 def test_post_then_put_uploads_a_blob(personas, registry):
     reg = registry(personas.alpha_registry_user)
     started = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")
@@ -41,6 +48,7 @@ def test_post_then_put_uploads_a_blob(personas, registry):
     assert get_blob_store().stat(sha256(data)).size == 5000
 
 
+@on_both_stores
 def test_a_sha512_digest_is_accepted(personas, registry):
     reg = registry(personas.alpha_registry_user)
     data = b"sha512 content"
@@ -49,6 +57,7 @@ def test_a_sha512_digest_is_accepted(personas, registry):
     assert reg.request("HEAD", f"/v2/{NAME}/blobs/{sha512(data)}").status_code == 200
 
 
+@on_both_stores
 def test_chunked_upload_reports_progress_and_resumes(personas, registry):
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
@@ -65,6 +74,7 @@ def test_chunked_upload_reports_progress_and_resumes(personas, registry):
     assert b"".join(reg.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}").streaming_content) == data
 
 
+@on_both_stores
 def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, registry, client):
     from artifacts.blobs import uploads
 
@@ -95,6 +105,7 @@ def test_an_out_of_order_chunk_is_refused_with_416(personas, registry):
     assert error_codes(response) == ["BLOB_UPLOAD_INVALID"]
 
 
+@on_both_stores
 def test_a_digest_mismatch_is_digest_invalid_and_stores_nothing(personas, registry):
     reg = registry(personas.alpha_registry_user)
     response = reg.request("POST", f"/v2/{NAME}/blobs/uploads/?digest={sha256(b'other')}", b"content")
@@ -118,6 +129,7 @@ def test_an_unknown_upload_session_is_blob_upload_unknown(personas, registry):
         assert response.status_code == 404 and error_codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
 
 
+@on_both_stores
 def test_a_cancelled_upload_is_gone(personas, registry):
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
