@@ -8,7 +8,7 @@ import pytest
 
 from artifacts.models import Repository
 from tests.clients.oci_layout import Layout
-from tests.support.blob_home import log_mark, requests_since
+from tests.support.blob_home import log_mark, requests_since, tagged_blobs
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +45,8 @@ def test_skopeo_copies_an_image_in_and_back_out_byte_identical(personas, skopeo,
     manifest = json.loads(manifest_bytes)
     for blob in [manifest["config"], *manifest["layers"]]:
         assert pulled.blob_bytes(blob["digest"]) == layout.blob_bytes(blob["digest"])
-    blob_home.assert_holds({blob["digest"]: blob["size"] for blob in [descriptor, manifest["config"], *manifest["layers"]]})
+    assert set(tagged_blobs("acme/alpha/app", "1.0")) == {descriptor["digest"], manifest["config"]["digest"], manifest["layers"][0]["digest"]}
+    blob_home.assert_holds(tagged_blobs("acme/alpha/app", "1.0"))
     tags = json.loads(skopeo(user, "list-tags", "docker://REGISTRY/acme/alpha/app").stdout)
     assert tags == {"Repository": tags["Repository"], "Tags": ["1.0"]}
 

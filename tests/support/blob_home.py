@@ -45,6 +45,14 @@ def requests_since(log_path: Path, mark: int) -> list[Request]:
     ]
 
 
+def tagged_blobs(repository: str, tag: str) -> dict[str, int]:
+    """`digest: size` of a tagged manifest's own blob and of the blobs it references."""
+    from artifacts.models import Tag
+
+    manifest = Tag.objects.select_related("manifest__blob").get(repository__name=repository, name=tag).manifest
+    return {blob.digest: blob.size for blob in [manifest.blob, *manifest.layers.all()]}
+
+
 @dataclass(frozen=True)
 class BlobHome:
     """The blob store of one live server: `disk_root` is its REGISTRY_BLOB_STORE_ROOT, `bucket` the
