@@ -2,8 +2,9 @@
 checks the client tests make in both storage modes, so one scenario asserts the same thing either way.
 
 In S3 mode a blob must be in the bucket at its content address and nowhere on the node's disk, and
-its downloads must leave the server as 307 redirects to presigned URLs (REGISTRY_S3_REDIRECT_DOWNLOADS
-is on by default); with local files the blob is on disk and the server answers with the bytes.
+its bytes must never pass through the app: a download GET is answered 307 to a presigned URL
+(REGISTRY_S3_REDIRECT_DOWNLOADS is on by default), or the API lists presigned URLs itself. With local
+files the blob is on disk and the server answers with the bytes.
 """
 import re
 import time
