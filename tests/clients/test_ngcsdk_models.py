@@ -229,7 +229,7 @@ def test_nvidias_client_shows_an_outsider_nothing_of_another_orgs_model(run_sdk,
     assert not any(dest.iterdir())
 
 
-@pytest.mark.parametrize(("blob_storage", "rounds"), [("local", 5), ("s3", 2)])
+@pytest.mark.parametrize(("blob_storage", "rounds"), [("local", 5), ("s3", 1)])
 def test_nvidias_client_reads_and_downloads_a_version_right_after_uploading_it_every_time(
     run_sdk, personas, registry_server, registry_worker, blob_home, rounds, tmp_path
 ):
