@@ -13,7 +13,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from artifacts.blobs.store import blob_path
+from artifacts.blobs.interface import blob_path
 from tests.support.s3_server import S3Server
 
 # gunicorn's default access log line: ... "GET /v2/x/blobs/sha256:ab HTTP/1.1" 307 0 "-" "agent"
