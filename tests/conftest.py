@@ -7,6 +7,7 @@ from accounts import services as account_services
 from tests.support import oidc_provider as oidc_support
 from tests.support import s3_server as s3_support
 from tests.support import servers
+from tests.support.blob_home import BlobHome
 from tests.support.auth import api_client_for
 from tests.support.ngc_cli import NgcRunner
 from tests.support.personas import build_personas
@@ -96,6 +97,83 @@ def celery_worker(live_server_https, tmp_path_factory, mailbox, live_blob_root):
     servers.stop(worker)
 
 
+@pytest.fixture(scope="session")
+def live_disk_s3(tmp_path_factory):
+    """The node's own blob folder in S3 mode (REGISTRY_BLOB_STORE_ROOT of the S3 live server and
+    worker): it must stay without blobs, they belong in the bucket."""
+    return tmp_path_factory.mktemp("blobstore-s3")
+
+
+def s3_mode_environment(s3_server, live_disk_s3) -> dict[str, str]:
+    """What puts a live process in S3 mode, with its Celery tasks on a queue of its own (the local
+    mode's worker must not take them: it would look for the blobs on disk)."""
+    return {
+        **s3_server.registry_environment(),
+        "REGISTRY_BLOB_STORE_ROOT": str(live_disk_s3),
+        "CELERY_QUEUE": f"{settings.CELERY_TASK_DEFAULT_QUEUE}_s3",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server_s3(django_db_setup, django_db_blocker, tmp_path_factory, mailbox, s3_server, live_disk_s3):
+    """A second gunicorn like `live_server_https`, with its blobs in the `s3_server` bucket."""
+    server = servers.start_gunicorn(
+        tmp_path_factory.mktemp("gunicorn-s3"),
+        env_extra={
+            "EMAIL_HOST": mailbox.host,
+            "EMAIL_PORT": str(mailbox.port),
+            **s3_mode_environment(s3_server, live_disk_s3),
+        },
+    )
+    yield server
+    servers.stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_s3(live_server_s3, tmp_path_factory, mailbox, s3_server, live_disk_s3):
+    """`celery_worker` for `live_server_s3`: same bucket, its own queue."""
+    environment = s3_mode_environment(s3_server, live_disk_s3)
+    redis.Redis.from_url(settings.REDIS_URL).delete(environment["CELERY_QUEUE"])
+    worker = servers.start_celery_worker(
+        tmp_path_factory.mktemp("celery-s3"),
+        env_extra={
+            "EMAIL_HOST": mailbox.host,
+            "EMAIL_PORT": str(mailbox.port),
+            "REGISTRY_SITE_URL": live_server_s3.url,
+            **environment,
+        },
+    )
+    yield worker
+    servers.stop(worker)
+
+
+@pytest.fixture
+def blob_storage():
+    """Where the test's live server keeps blobs: "local" files, unless the test parametrizes
+    `blob_storage` with "s3" (a client's core scenario runs in both modes)."""
+    return "local"
+
+
+@pytest.fixture
+def registry_server(request, blob_storage):
+    """The live server of the test's `blob_storage` mode."""
+    return request.getfixturevalue({"local": "live_server_https", "s3": "live_server_s3"}[blob_storage])
+
+
+@pytest.fixture
+def registry_worker(request, blob_storage, registry_server):
+    """The Celery worker of the test's `blob_storage` mode (it verifies files in that mode's store)."""
+    return request.getfixturevalue({"local": "celery_worker", "s3": "celery_worker_s3"}[blob_storage])
+
+
+@pytest.fixture
+def blob_home(request, blob_storage):
+    """Where the test's live server keeps blobs, with the checks of tests/support/blob_home.py."""
+    if blob_storage == "s3":
+        return BlobHome("s3", request.getfixturevalue("live_disk_s3"), request.getfixturevalue("s3_server"))
+    return BlobHome("local", request.getfixturevalue("live_blob_root"))
+
+
 @pytest.fixture
 def ngc(live_server_https, tmp_path):
     """`ngc(*args, key=...)`: the `ngc` console script run against the live server."""
@@ -103,9 +181,9 @@ def ngc(live_server_https, tmp_path):
 
 
 @pytest.fixture
-def skopeo(live_server_https, tmp_path):
+def skopeo(registry_server, tmp_path):
     """`skopeo(user, *args)`: skopeo as `user` against the live server, with an auth file of the test's own."""
-    return skopeo_runner(live_server_https, tmp_path)
+    return skopeo_runner(registry_server, tmp_path)
 
 
 @pytest.fixture

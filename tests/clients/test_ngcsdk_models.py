@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from accounts import services
+from artifacts.versioned.models import ArtifactFile
+from tests.support.blob_home import log_mark, requests_since
 from tests.support.guide_metrics import RHCP, ZEPPELIN
 from tests.support.ngcsdk import run_scenario
 
@@ -24,9 +26,9 @@ LABELS = ["fast", "sparkly"]  # guide 4.1
 
 
 @pytest.fixture
-def run_sdk(live_server_https, tmp_path):
+def run_sdk(registry_server, tmp_path):
     def run(scenario: str, **args) -> dict:
-        return run_scenario(SCRIPT, scenario, args, server=live_server_https, workdir=tmp_path, timeout=240)
+        return run_scenario(SCRIPT, scenario, args, server=registry_server, workdir=tmp_path, timeout=240)
 
     return run
 
@@ -227,19 +229,26 @@ def test_nvidias_client_shows_an_outsider_nothing_of_another_orgs_model(run_sdk,
     assert not any(dest.iterdir())
 
 
+@pytest.mark.parametrize(("blob_storage", "rounds"), [("local", 5), ("s3", 1)])
 def test_nvidias_client_reads_and_downloads_a_version_right_after_uploading_it_every_time(
-    run_sdk, personas, celery_worker, tmp_path
+    run_sdk, personas, registry_server, registry_worker, blob_home, rounds, tmp_path
 ):
-    """Upload → info → download in one process, five times over, against the live server and the
-    real worker: `upload_version`'s "Completed" means downloadable (it used to show
-    latestVersionIdStr None and refuse the download until the worker had finalised)."""
+    """Upload → info → download in one process, `rounds` times over, against the live server and
+    the real worker: `upload_version`'s "Completed" means downloadable (it used to show
+    latestVersionIdStr None and refuse the download until the worker had finalised). With the
+    blobs in an S3 bucket, the SDK's downloads (each a Range GET) go to the bucket, not the app."""
     key = services.api_key_generate(user=personas.org_registry_user)
-    output = run_sdk("read_after_upload", key=key, target="acme/fresh_weights", work=str(tmp_path), rounds=5)
+    mark = log_mark(registry_server.log_path)
+    output = run_sdk("read_after_upload", key=key, target="acme/fresh_weights", work=str(tmp_path), rounds=rounds)
 
-    assert output["ok"], output.get("traceback") or output
-    rounds = output["result"]["rounds"]
-    assert [(r["uploaded"], r["latest"], r["status"]) for r in rounds] == [
-        ("Completed", str(n), "UPLOAD_COMPLETE") for n in range(1, 6)
+    assert output["ok"], failure(output, registry_server)
+    done = output["result"]["rounds"]
+    assert [(r["uploaded"], r["latest"], r["status"]) for r in done] == [
+        ("Completed", str(n), "UPLOAD_COMPLETE") for n in range(1, rounds + 1)
     ]
-    for round_ in rounds:
+    for round_ in done:
         assert tree(Path(round_["downloaded"])) == tree(Path(round_["source"]))
+    blob_home.assert_downloads_served(
+        requests_since(registry_server.log_path, mark), r"^/v2/transfers/files/", bucket_urls_listed=True,
+    )
+    blob_home.assert_holds({f"sha256:{row.sha256}": row.size_bytes for row in ArtifactFile.objects.all()})

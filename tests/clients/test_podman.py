@@ -1,6 +1,7 @@
 """podman (daemonless, as root, vfs storage in a temp dir) against the HTTPS live server: login with
 `$oauthtoken` + API key, pull what skopeo pushed, push to another repository, load an OCI archive and
-push it, pull back by digest, and a refused push for a user of another team. No public registry."""
+push it, pull back by digest, and a refused push for a user of another team. No public registry.
+Loading, pushing and pulling back also runs with the server's blobs in an S3 bucket."""
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import pytest
 from accounts import services as account_services
 from artifacts.models import Repository, Tag
 from tests.clients.oci_layout import Layout
+from tests.support.blob_home import log_mark, requests_since, tagged_blobs
 
 pytestmark = [pytest.mark.clients, pytest.mark.django_db(transaction=True)]
 PODMAN = shutil.which("podman")
@@ -51,27 +53,30 @@ class Podman:
 
 
 @pytest.fixture
-def cert_dir(live_server_https, tmp_path):
+def cert_dir(registry_server, tmp_path):
     path = tmp_path / "certs"
     path.mkdir()
-    shutil.copy(live_server_https.ca_bundle, path / "ca.crt")
+    shutil.copy(registry_server.ca_bundle, path / "ca.crt")
     return path
 
 
 @pytest.fixture
-def podman(live_server_https, tmp_path, cert_dir):
+def podman(registry_server, tmp_path, cert_dir):
     if PODMAN is None:
         pytest.fail("podman is not installed (apt-get install podman)")
     runroot = tempfile.mkdtemp(prefix="podman-run-")  # podman refuses a runroot longer than 50 characters
-    yield Podman(live_server_https.url.split("://", 1)[1], tmp_path / "podman", cert_dir, runroot)
+    yield Podman(registry_server.url.split("://", 1)[1], tmp_path / "podman", cert_dir, runroot)
     shutil.rmtree(runroot, ignore_errors=True)
 
 
 @pytest.fixture
 def image(tmp_path):
-    """A one-layer OCI image: its layout, manifest and config digests, and an oci-archive of it."""
+    """A one-layer OCI image: its layout, manifest and config digests, and an oci-archive of it.
+    Its bytes are the test's own (a bucket outlives a test)."""
     layout = Layout(tmp_path / "layout")
-    descriptor, manifest = layout.image(arch="amd64", files={"podman.txt": b"pushed and pulled by podman\n"})
+    descriptor, manifest = layout.image(
+        arch="amd64", files={"podman.txt": b"pushed and pulled by podman\n", "nonce": os.urandom(16)},
+    )
     layout.tag(descriptor, "1.0")
     layout.manifest_digest = descriptor["digest"]
     layout.config_digest = json.loads(manifest)["config"]["digest"]
@@ -113,7 +118,8 @@ def test_podman_pulls_what_skopeo_pushed_and_pushes_it_to_another_repository(per
     assert podman.image_id(f"REGISTRY/acme/alpha/copy@{pushed}") == image.config_digest
 
 
-def test_podman_loads_an_oci_archive_pushes_it_and_pulls_it_back(personas, podman, image, tmp_path):
+@pytest.mark.parametrize("blob_storage", ["local", "s3"])
+def test_podman_loads_an_oci_archive_pushes_it_and_pulls_it_back(personas, podman, image, tmp_path, registry_server, blob_home):
     podman.login(personas.alpha_registry_user)
     podman("load", "--input", str(image.archive))
     podman("tag", image.config_digest.split(":", 1)[1], "REGISTRY/acme/alpha/loaded:1.0")
@@ -122,8 +128,12 @@ def test_podman_loads_an_oci_archive_pushes_it_and_pulls_it_back(personas, podma
     pushed = digest_file.read_text().strip()
     assert _tagged("acme/alpha/loaded", "1.0") == pushed
 
+    blob_home.assert_holds(tagged_blobs("acme/alpha/loaded", "1.0"))
+
     podman("rmi", "--all", "--force")
+    mark = log_mark(registry_server.log_path)
     podman("pull", "REGISTRY/acme/alpha/loaded:1.0")
+    blob_home.assert_downloads_served(requests_since(registry_server.log_path, mark), r"/blobs/sha256:")
     assert podman.digest("REGISTRY/acme/alpha/loaded:1.0") == pushed
     assert podman.image_id("REGISTRY/acme/alpha/loaded:1.0") == image.config_digest
 

@@ -2,9 +2,11 @@
 Hub, creates a model with the Create Model form, opens the model's upload page, picks a nested
 folder (one file spans several 8 MiB parts), fills the version details and a custom metrics table,
 uploads through the NGC multipart protocol from static/js/upload.js, and sees the version verified
-by the Celery worker; the stored files match the bytes. A Registry Read member sees no upload
-control and the API refuses their version create. Screenshots go to a folder the run prints."""
+by the Celery worker; the stored files match the bytes, on the server's disk or in its S3 bucket.
+A Registry Read member sees no upload control and the API refuses their version create.
+Screenshots go to a folder the run prints."""
 import hashlib
+import os
 import re
 
 import pytest
@@ -18,7 +20,7 @@ def write_tree(root):
     files = {
         "config.json": b'{"layers": 12}\n',
         "weights/model.bin": bytes(range(256)) * (8 * 4096 + 300),  # 8 MiB + 75 KiB: two parts
-        "weights/sub/deep/notes.txt": "näive ünïcode notes\n".encode(),
+        "weights/sub/deep/notes.txt": "näive ünïcode notes\n".encode() + os.urandom(8).hex().encode(),  # the test's own blob
         "empty.txt": b"",
     }
     for path, data in files.items():
@@ -30,15 +32,16 @@ def write_tree(root):
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("blob_storage", ["local", "s3"])
 def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
-    personas, live_server_https, celery_worker, tmp_path, camera
+    personas, registry_server, registry_worker, blob_home, tmp_path, camera
 ):
     from playwright.sync_api import expect
 
     onboard(personas.owner, personas.alpha_registry_read)
     tree = tmp_path / "my-model"
     files = write_tree(tree)
-    base = live_server_https.url
+    base = registry_server.url
 
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1360, "height": 900}).new_page()
@@ -126,4 +129,5 @@ def test_the_owner_uploads_a_folder_as_a_model_version_and_a_reader_cannot(
     ]}]
     stored = {row.path: (row.size_bytes, row.sha256) for row in ArtifactFile.objects.filter(version=version)}
     assert stored == {path: (len(data), hashlib.sha256(data).hexdigest()) for path, data in files.items()}
+    blob_home.assert_holds({f"sha256:{sha256}": size for size, sha256 in stored.values()})
     assert not ArtifactVersion.objects.filter(version="2.0.0").exists()

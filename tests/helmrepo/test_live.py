@@ -1,7 +1,9 @@
 """The Helm repository against the real server (gunicorn over HTTPS), with requests as helm would
 use it: `$oauthtoken` Basic auth, push through the ChartMuseum API, parse index.yaml, download
-every URL it lists and check the digests."""
+every URL it lists and check the digests (with the server's blobs in local files and in an S3
+bucket)."""
 import hashlib
+import os
 import time
 from urllib.parse import urljoin
 
@@ -12,6 +14,7 @@ from accounts import services as account_services
 from artifacts.models import Blob
 from helmrepo.models import ChartVersion
 from tests.helmrepo import charts
+from tests.support.blob_home import log_mark, requests_since
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,13 +25,19 @@ def session_for(server, user):
     return session
 
 
-def test_push_index_and_download_over_https(live_server_https, personas):
-    server = live_server_https
+def own_package(name: str, version: str) -> bytes:
+    """A package of this test's own bytes (a bucket outlives a test, and so do its blobs)."""
+    return charts.package(name, version, extra_members=[charts.file_member(f"{name}/nonce", os.urandom(16))])
+
+
+@pytest.mark.parametrize("blob_storage", ["local", "s3"])
+def test_push_index_and_download_over_https(registry_server, blob_home, personas):
+    server = registry_server
     helm = session_for(server, personas.alpha_registry_user)
     packages = {
-        ("demo", "0.1.0"): charts.package("demo", "0.1.0"),
-        ("demo", "0.2.0"): charts.package("demo", "0.2.0"),
-        ("db", "1.0.0-alpha.1"): charts.package("db", "1.0.0-alpha.1"),
+        ("demo", "0.1.0"): own_package("demo", "0.1.0"),
+        ("demo", "0.2.0"): own_package("demo", "0.2.0"),
+        ("db", "1.0.0-alpha.1"): own_package("db", "1.0.0-alpha.1"),
     }
     for i, ((name, version), data) in enumerate(packages.items()):
         if i % 2:
@@ -47,12 +56,15 @@ def test_push_index_and_download_over_https(live_server_https, personas):
     assert {name: [e["version"] for e in entries] for name, entries in document["entries"].items()} == {
         "db": ["1.0.0-alpha.1"], "demo": ["0.2.0", "0.1.0"],
     }
+    blob_home.assert_holds({f"sha256:{hashlib.sha256(data).hexdigest()}": len(data) for data in packages.values()})
+    mark = log_mark(server.log_path)
     for name, entries in document["entries"].items():
         for entry in entries:
             download = helm.get(urljoin(repo, entry["urls"][0]))
             assert download.status_code == 200 and download.headers["Content-Type"] == "application/gzip"
             assert hashlib.sha256(download.content).hexdigest() == entry["digest"]
             assert download.content == packages[(name, entry["version"])]
+    assert len(blob_home.assert_downloads_served(requests_since(server.log_path, mark), r"\.tgz$")) == len(packages)
 
     anonymous = server.session().get(urljoin(repo, "index.yaml"))
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic realm=")

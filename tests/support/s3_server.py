@@ -49,6 +49,14 @@ class S3Server:
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **config),
         )
 
+    def registry_environment(self) -> dict[str, str]:
+        """The REGISTRY_S3_* variables that put a registry process's blobs in this server's bucket."""
+        return {
+            "REGISTRY_S3_BUCKET": self.bucket, "REGISTRY_S3_ENDPOINT_URL": self.endpoint_url,
+            "REGISTRY_S3_REGION": self.region, "REGISTRY_S3_ACCESS_KEY_ID": self.access_key,
+            "REGISTRY_S3_SECRET_ACCESS_KEY": self.secret_key, "REGISTRY_S3_ADDRESSING_STYLE": "path",
+        }
+
     def storage_options(self) -> dict[str, object]:
         """OPTIONS for django-storages' S3Storage on this server's bucket."""
         return {
