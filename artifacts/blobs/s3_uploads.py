@@ -108,7 +108,7 @@ class S3Writer:
             self._multipart = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)["UploadId"]
         number = self._parts[-1][0] + 1 if self._parts else 1
         etag = self._client.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._multipart, PartNumber=number, Body=bytes(self._buffer),
+            Bucket=self._bucket, Key=self._key, UploadId=self._multipart, PartNumber=number, Body=self._buffer,
         )["ETag"]
         self._parts.append([number, etag, len(self._buffer)])
         self._buffer = bytearray()
@@ -126,7 +126,7 @@ class S3Writer:
         if self._completed:
             return
         if self._multipart is None:
-            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=self._buffer)
         else:
             if self._buffer:
                 self._upload_part()
@@ -198,7 +198,7 @@ class S3SessionWriter(S3Writer):
         tail = None
         if self._buffer:
             tail = secrets.token_hex(8)
-            self._client.put_object(Bucket=self._bucket, Key=self._store.key(upload_path(self._tail_id(tail))), Body=bytes(self._buffer))
+            self._client.put_object(Bucket=self._bucket, Key=self._store.key(upload_path(self._tail_id(tail))), Body=self._buffer)
         return Checkpoint(self.offset, self._state(tail=tail))
 
     def saved(self, checkpoint: Checkpoint) -> None:

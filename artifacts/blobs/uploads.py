@@ -1,7 +1,10 @@
 """Registry upload sessions (OCI push): start, append, finish, cancel, one writer at a time.
 
 Every byte is hashed as it streams to its upload file; a blob exists (row and file) only after its
-digest and length were verified (artifacts.blobs.links.blob_commit_verified makes it one).
+digest and length were verified (artifacts.blobs.links.blob_commit_verified makes it one). The
+store's session writer keeps the bytes and the running hash: local files (this process's hasher,
+or the saved prefix re-hashed), or on S3 a multipart upload whose parts and sha256 state are saved
+in the session row with its offset (artifacts.blobs.s3_uploads), so any node continues it.
 `streamed_upload` is the same write-while-hashing for a body that arrives whole (a monolithic
 registry upload, a Helm chart package).
 
@@ -18,6 +21,9 @@ SQLite serves one machine only; there the blob store's exclusive file lock on th
 (taken by every writer, on every database) is the lock. On PostgreSQL that file lock is a second
 fence: if a writer's database connection broke mid-body and another request took the advisory
 lock, the file lock still keeps the two from writing the same file at once on one machine (or NFS).
+On S3 the compare-and-set on the session's generation is that fence: a writer whose save is
+refused stops, and completing the multipart upload with the saved parts' ETags assembles exactly
+the bytes that were hashed.
 """
 import hashlib
 import logging
