@@ -153,7 +153,7 @@ def test_a_node_killed_mid_patch_and_the_client_resumes_through_the_balancer(clu
         raw.sock.sendall(data[sent:sent + MiB])
         sent += MiB
         time.sleep(0.02)
-    [victim] = [node for node in cluster.nodes if node.open_connections()]  # the node reading the body
+    victim = cluster.node_reading_a_body()
     deadline = time.monotonic() + 20
     while _saved_range_end(http, base + location) == 0 and time.monotonic() < deadline:
         time.sleep(0.2)  # the node saves its progress every few MiB while the body arrives

@@ -41,7 +41,8 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     # Round-robin, no stickiness; a refused connection sends the request to the other node and takes
-    # the refusing one out for a second.
+    # the refusing one out for a second. No pool of idle upstream connections: an open connection
+    # to a node is a request in progress (Node.open_connections).
     upstream registry_nodes {{
 {upstreams}
     }}
@@ -164,6 +165,14 @@ class TwoNodes:
             time.sleep(0.05)
         assert len(found) <= 1, f"request {label} logged by both nodes"
         return found[0] if found else None
+
+    def node_reading_a_body(self, timeout: float = 5) -> Node:
+        """The one node with a connection open (nginx's, streaming a request body to it)."""
+        deadline = time.monotonic() + timeout
+        while not (busy := [node for node in self.nodes if node.open_connections()]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(busy) == 1, f"expected one node reading a body, found {[node.name for node in busy]}{self.logs()}"
+        return busy[0]
 
     def wait_until_both_serve(self, timeout: float = 20) -> None:
         """Probe through nginx until each node has served a probe (after a restart, nginx keeps a
