@@ -232,6 +232,8 @@ def test_a_portal_session_signed_in_on_one_node_is_good_on_the_other(cluster, ca
 
 
 def test_gc_on_one_node_while_the_other_takes_a_push_deletes_nothing_in_use(cluster, personas, s3_server):
+    # GC runs with its real grace period (a grace of 0 would rightly take a layer pushed but not yet
+    # referenced by its manifest); what it may delete was linked long ago, which it does delete.
     _, http = pusher(cluster.front, personas.alpha_registry_user)
     base, label = cluster.front.url, Labels("gc")
     # Before: an image in use and a blob nothing references, both linked long ago.
