@@ -177,7 +177,7 @@ def test_a_node_killed_mid_patch_and_the_client_resumes_through_the_balancer(clu
 
 def test_nvidias_client_uploads_and_downloads_a_model_through_the_balancer(cluster, personas, tmp_path):
     source = tmp_path / "source"
-    files = {"weights/model.pt": os.urandom(3 * MiB + 17), "README.md": b"# two nodes\n", "config/empty.txt": b""}
+    files = {"weights/model.pt": os.urandom(MiB + 17), "README.md": b"# two nodes\n", "config/empty.txt": b""}
     for relative, content in files.items():
         (source / relative).parent.mkdir(parents=True, exist_ok=True)
         (source / relative).write_bytes(content)
