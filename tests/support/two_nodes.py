@@ -33,7 +33,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 512; }}
 http {{
-    log_format nodes '$http_x_request_id $upstream_addr $status "$request"';
+    log_format nodes '$msec $request_time $http_x_request_id $upstream_addr $status "$request"';
     access_log {dir}/access.log nodes;
     client_body_temp_path {dir}/client_body;
     proxy_temp_path {dir}/proxy;
