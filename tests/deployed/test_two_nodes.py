@@ -239,10 +239,10 @@ def test_gc_on_one_node_while_the_other_takes_a_push_deletes_nothing_in_use(clus
     # Before: an image in use and a blob nothing references, both linked long ago.
     old_layer, old_config = os.urandom(300_000), config_of("old")
     old_layers = {push_chunked(http, base, old_layer, [], label)[0]: old_layer}
-    push_chunked(http, base, old_config, [], label)
+    old_blobs = {push_chunked(http, base, old_config, [], label)[0], *old_layers}
     push_manifest(http, base, "old", old_config, old_layers)
     garbage, _ = push_chunked(http, base, os.urandom(200_000), [], label)
-    Blob.objects.update(last_linked_at=timezone.now() - timedelta(hours=3))
+    Blob.objects.filter(digest__in=[*old_blobs, garbage]).update(last_linked_at=timezone.now() - timedelta(hours=3))
     # A push under way: one layer committed but not referenced yet, the next one part-written.
     new_layers = [os.urandom(2 * MiB + 5), os.urandom(6 * MiB + 9)]
     committed, _ = push_chunked(http, base, new_layers[0], [MiB], label)
