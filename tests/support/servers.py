@@ -113,9 +113,9 @@ def _wait_until(check, *, timeout: float, what: str, log_path: Path | None = Non
     raise RuntimeError(f"{what} did not become ready in {timeout}s.\n{tail}")
 
 
-def start_gunicorn(
-    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False, workers: int = 2
-) -> LiveServer:
+def issue_tls_certificate(tmp_dir: Path) -> tuple[Path, Path, Path]:
+    """A fresh test CA and a server certificate for 127.0.0.1 and localhost (trustme), written to
+    `tmp_dir`: the paths of the CA, the certificate chain and its private key."""
     import trustme
 
     ca = trustme.CA()
@@ -126,6 +126,13 @@ def start_gunicorn(
     for extra in cert.cert_chain_pems[1:]:
         extra.write_to_path(str(cert_path), append=True)
     cert.private_key_pem.write_to_path(str(key_path))
+    return ca_path, cert_path, key_path
+
+
+def start_gunicorn(
+    tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False, workers: int = 2
+) -> LiveServer:
+    ca_path, cert_path, key_path = issue_tls_certificate(tmp_dir)
     port = free_port()
     url = f"https://127.0.0.1:{port}"
     log_path = tmp_dir / "gunicorn.log"
