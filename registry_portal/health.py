@@ -14,7 +14,6 @@ need no session, user or CSRF machinery.
 """
 from collections.abc import Callable
 
-import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,6 +33,10 @@ def database_check() -> str:
 def redis_check() -> str:
     if not settings.REDIS_URL:
         return "not configured"  # the embedded default: tasks run in the web process
+    # Imported here: redis-py pulls in OpenTelemetry and psutil (~9 MB per process), which a web
+    # process without REDIS_URL never needs (docs/performance.md, Memory).
+    import redis
+
     client = redis.Redis.from_url(
         settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
     )
