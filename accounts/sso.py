@@ -15,12 +15,9 @@ The flow, for the views in accounts.sso_views:
 import base64
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -28,15 +25,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from accounts import services
 from registry_portal.errors import AccessDenied, Conflict, InvalidInput, RegistryError
 from accounts.models import Invitation, Org, RoleBinding, SsoDomain, SsoIdentity, SsoProvider, User
 from accounts.permissions import Action, Space, held_roles, require
 from accounts.roles import Role
+
+# Authlib and joserfc are imported by the functions that talk to a provider, not when a web worker
+# starts: together ~2 MB of every worker's memory that only sign-ins and their admin pages use.
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc.jwk import KeySet
 
 HTTP_TIMEOUT = 5  # seconds; a provider that does not answer gives a clear page, not a hung worker
 # Asymmetric algorithms only: an HS256 token would be signed with the client secret, which the
@@ -203,7 +203,10 @@ def discover(provider: SsoProvider) -> dict[str, Any]:
     return metadata
 
 
-def jwks(metadata: dict[str, Any]) -> KeySet:
+def jwks(metadata: dict[str, Any]) -> "KeySet":
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     try:
         return KeySet.import_key_set(_get_json(metadata["jwks_uri"], "JWKS"))
     except (JoseError, ValueError, KeyError, TypeError):
@@ -251,7 +254,9 @@ class PendingSignIn:
         return asdict(self)
 
 
-def _client(provider: SsoProvider, *, redirect: str, state: str | None = None) -> OAuth2Session:
+def _client(provider: SsoProvider, *, redirect: str, state: str | None = None) -> "OAuth2Session":
+    from authlib.integrations.requests_client import OAuth2Session
+
     return OAuth2Session(
         client_id=provider.client_id,
         client_secret=client_secret(provider),
@@ -267,6 +272,8 @@ def sign_in_begin(
     *, provider: SsoProvider, login_hint: str = "", invitation_token: str = "", next_url: str = ""
 ) -> tuple[str, PendingSignIn]:
     """The provider's authorization URL (code flow, PKCE S256, fresh state and nonce)."""
+    from authlib.common.security import generate_token
+
     metadata = discover(provider)
     pending = PendingSignIn(
         provider_id=provider.pk, state=generate_token(32), nonce=generate_token(32),
@@ -285,6 +292,9 @@ def sign_in_begin(
 def id_token_claims(*, provider: SsoProvider, metadata: dict[str, Any], id_token: str, nonce: str) -> dict[str, Any]:
     """Verify the ID token's signature against the provider's JWKS and its claims: issuer,
     audience (and azp when there are several), expiry, issued-at, nonce (OIDC Core 3.1.3.7)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
     try:
         token = jwt.decode(id_token, jwks(metadata), algorithms=ID_TOKEN_ALGORITHMS)
     except (JoseError, ValueError) as exc:
@@ -312,6 +322,8 @@ def sign_in_complete(*, pending: PendingSignIn, code: str, iss: str = "") -> tup
     """Redeem the code (with the PKCE verifier) and validate the ID token; returns the provider,
     the verified claims and the raw ID token (kept for the provider's sign-out). An `iss` on the
     redirect (RFC 9207) must be the provider's own: an answer from another provider is a mix-up."""
+    from authlib.integrations.base_client import OAuthError
+
     if timezone.now().timestamp() - pending.started_at > PENDING_TTL_SECONDS:
         raise SignInRefused("The sign-in took too long. Start again.")
     provider = SsoProvider.objects.select_related("org").filter(pk=pending.provider_id).first()

@@ -7,12 +7,14 @@ so user content neither gains search ranking nor reaches `window.opener`.
 """
 import re
 from functools import partial
+from typing import TYPE_CHECKING
 
-import bleach
 import markdown as markdown_lib
-from bleach.linkifier import LinkifyFilter
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+
+if TYPE_CHECKING:
+    import bleach
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -75,7 +77,12 @@ def _set_rel(attrs, new=False):
     return attrs
 
 
-def _cleaner() -> bleach.Cleaner:
+def _cleaner() -> "bleach.Cleaner":
+    # Imported on the first rendering, not when a worker starts: bleach (with its vendored
+    # html5lib) is ~1.5 MB of a worker's memory that only overview pages use.
+    import bleach
+    from bleach.linkifier import LinkifyFilter
+
     return bleach.Cleaner(
         tags=ALLOWED_TAGS,
         attributes={**ALLOWED_ATTRIBUTES, "img": _image_attribute},
