@@ -230,10 +230,21 @@ S3_BUCKET = env_str("REGISTRY_S3_BUCKET")
 S3_ADDRESSING_STYLE = env_str("REGISTRY_S3_ADDRESSING_STYLE").strip().lower() or None
 if S3_ADDRESSING_STYLE not in (None, "path", "virtual"):
     raise ImproperlyConfigured(f"REGISTRY_S3_ADDRESSING_STYLE must be path or virtual, got {S3_ADDRESSING_STYLE!r}")
-# Lifetime of presigned URLs: short, they are bearer credentials (SigV4 allows at most 7 days).
-S3_PRESIGN_SECONDS = env_int("REGISTRY_S3_PRESIGN_SECONDS", 300)
-if not 1 <= S3_PRESIGN_SECONDS <= 7 * 24 * 3600:
-    raise ImproperlyConfigured(f"REGISTRY_S3_PRESIGN_SECONDS must be 1 to 604800 seconds, got {S3_PRESIGN_SECONDS}")
+
+
+def _presign_seconds(name: str, default: int) -> int:
+    # Presigned URLs are bearer credentials: keep them short (SigV4 allows at most 7 days).
+    seconds = env_int(name, default)
+    if not 1 <= seconds <= 7 * 24 * 3600:
+        raise ImproperlyConfigured(f"{name} must be 1 to 604800 seconds, got {seconds}")
+    return seconds
+
+
+# Lifetime of the presigned GETs downloads redirect to: a client follows a 307 at once.
+S3_PRESIGN_SECONDS = _presign_seconds("REGISTRY_S3_PRESIGN_SECONDS", 300)
+# Lifetime of an NGC upload's presigned UploadPart URLs: all are handed out when a file's upload
+# starts and each must still be valid when its part's PUT begins (docs/storage.md).
+S3_PART_URL_SECONDS = _presign_seconds("REGISTRY_S3_PART_URL_SECONDS", 3600)
 # With S3, blob downloads (OCI blob GET, NGC file URLs, Helm packages) answer 307 to a presigned GET
 # so the bytes bypass the app; 0 streams them through the app instead (a bucket clients cannot reach).
 S3_REDIRECT_DOWNLOADS = env_bool("REGISTRY_S3_REDIRECT_DOWNLOADS", True)

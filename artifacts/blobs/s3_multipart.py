@@ -3,7 +3,8 @@ files): CreateMultipartUpload on the upload's own key `uploads/<id>`, one presig
 per part, ListParts, CompleteMultipartUpload, AbortMultipartUpload.
 
 A presigned URL names one key, one UploadId and one part number, and expires after
-settings.S3_PRESIGN_SECONDS; the bucket refuses it for anything else. Once assembled, the object is
+settings.S3_PART_URL_SECONDS (the client holds them all from the start of the file's upload); the
+bucket refuses it for anything else. Once assembled, the object is
 an upload object like any other: the caller hashes it (`hash_object`) and then commits it to its
 content address (S3BlobStore.commit_upload, through blob_commit_verified) or discards it.
 """
@@ -54,7 +55,7 @@ def part_url(store: S3BlobStore, upload_id: str, s3_upload_id: str, number: int)
     return store.client.generate_presigned_url(
         "upload_part",
         Params={"Bucket": store.bucket, "Key": _key(store, upload_id), "UploadId": s3_upload_id, "PartNumber": number},
-        ExpiresIn=settings.S3_PRESIGN_SECONDS,
+        ExpiresIn=settings.S3_PART_URL_SECONDS,
     )
 
 

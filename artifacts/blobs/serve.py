@@ -25,7 +25,7 @@ def _bypasses_app(store: BlobStore, size: int) -> bool:
     return store.redirects and settings.S3_REDIRECT_DOWNLOADS and size > 0
 
 
-def direct_download_url(
+def _direct_download_url(
     *, digest: str, size: int, content_type: str, filename: str | None = None, store: BlobStore | None = None
 ) -> str | None:
     """A presigned storage URL for the blob's bytes when its downloads bypass the app (see the
@@ -45,7 +45,7 @@ def blob_response(
     Raises http_ranges.RangeNotSatisfiable and BlobMissing."""
     store = get_blob_store()
     if request.method == "GET" and redirect:
-        url = direct_download_url(digest=digest, size=size, content_type=content_type, filename=filename, store=store)
+        url = _direct_download_url(digest=digest, size=size, content_type=content_type, filename=filename, store=store)
         if url is not None:
             if store.stat(digest) is None:  # distribution stats before redirecting too: a lost object is this face's 404
                 raise BlobMissing(f"blob {digest} has no object in storage")

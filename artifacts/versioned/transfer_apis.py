@@ -28,7 +28,7 @@ from accounts.apis import org_space
 from registry_portal.api import STATUS_ONLY, NgcPagination, ok
 from registry_portal.errors import AccessDenied, InvalidInput, NotFound, RegistryError, error_body
 from artifacts.request_bodies import content_length, request_body
-from artifacts.blobs.serve import BlobMissing, blob_response, direct_download_url
+from artifacts.blobs.serve import BlobMissing, blob_response
 from artifacts.versioned import selectors
 from artifacts.versioned.models import ArtifactFile, ArtifactKind, ArtifactVersion
 from artifacts.versioned.paths import MAX_PATH_LENGTH
@@ -256,13 +256,12 @@ class DownloadUrlsApi(APIView):
 
 
 def _download_url(request: Request, file: ArtifactFile) -> str:
-    """A presigned GET of the file's object when downloads bypass the app (S3, artifacts.blobs.serve;
-    issued after the READ check, it lasts settings.S3_PRESIGN_SECONDS), else its capability URL here."""
-    direct = direct_download_url(
-        digest=file.blob.digest, size=file.size_bytes, content_type="application/octet-stream",
-        filename=os.path.basename(file.path),
-    )
-    return direct or _absolute(request, file_url_path(file, request.user))
+    """The file's capability URL here (capabilities.URL_TTL), even when its bytes are in a bucket.
+    NVIDIA's client lists every URL of a version first and then fetches each file in 512 MiB Range
+    GETs on the URL it listed, for as long as the version takes: a presigned URL short enough to be
+    a safe bearer credential would expire on a large version. Each GET here re-checks the reader's
+    rights and, with S3, answers 307 to a fresh presigned GET (settings.S3_PRESIGN_SECONDS)."""
+    return _absolute(request, file_url_path(file, request.user))
 
 
 @csrf_exempt

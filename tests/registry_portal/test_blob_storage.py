@@ -76,6 +76,7 @@ def test_on_aws_only_the_bucket_is_needed_and_credentials_come_from_boto3(tmp_pa
     ("REGISTRY_S3_ADDRESSING_STYLE", "dns", "REGISTRY_S3_ADDRESSING_STYLE must be path or virtual, got 'dns'"),
     ("REGISTRY_S3_PRESIGN_SECONDS", "0", "REGISTRY_S3_PRESIGN_SECONDS must be 1 to 604800 seconds, got 0"),
     ("REGISTRY_S3_PRESIGN_SECONDS", "five", "REGISTRY_S3_PRESIGN_SECONDS must be an integer, got 'five'"),
+    ("REGISTRY_S3_PART_URL_SECONDS", "604801", "REGISTRY_S3_PART_URL_SECONDS must be 1 to 604800 seconds, got 604801"),
 ])
 def test_a_bad_storage_variable_stops_start_up_with_its_name(tmp_path, variable, value, message):
     result = blob_storage_in_process(tmp_path, REGISTRY_S3_BUCKET="registry-blobs", **{variable: value})

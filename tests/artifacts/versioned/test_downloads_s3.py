@@ -1,10 +1,12 @@
 """Model and resource downloads with the blobs on S3 (the `s3_server` SeaweedFS): the NGC URL
-listing hands out presigned GETs of the bucket's objects (an empty file keeps its URL here, which
-answers NVIDIA's `Range: bytes=0--1` with 200), and the whole-version zip streams from the bucket."""
+listing hands out the files' URLs here, each GET of which answers 307 to a fresh presigned GET of
+the bucket's object (an empty file is answered here: NVIDIA's `Range: bytes=0--1` gets 200), and
+the whole-version zip streams from the bucket."""
 import io
 import os
+import time
 import zipfile
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.utils.http import content_disposition_header
@@ -34,26 +36,51 @@ def uploaded_on_s3(personas, settings, s3_server, blob_root):
     return uploader.t
 
 
-def test_the_url_listing_hands_out_presigned_urls_on_the_bucket_and_keeps_an_empty_files_url_here(
-    uploaded_on_s3, s3_server
+def redirect_of(transport, url: str, **headers: str) -> str:
+    """The presigned GET a listed URL here answers 307 to."""
+    reply = transport.raw("GET", url, headers=headers)
+    assert reply.status == 307, (reply.status, reply.content)
+    return reply.headers["Location"]
+
+
+def test_the_url_listing_hands_out_urls_here_that_redirect_to_short_presigned_gets_of_the_bucket(
+    uploaded_on_s3, s3_server, settings
 ):
+    settings.S3_PRESIGN_SECONDS = 120
     body = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files").json()
     urls = dict(zip(body["filepath"], body["urls"], strict=True))
 
     for path in ("weights/model.bin", ODD_NAME):
-        assert urls[path].startswith(f"{s3_server.endpoint_url}/{s3_server.bucket}/blobs/sha256/"), path
-        served = fetch(urls[path])
+        assert urls[path].startswith("http://testserver/v2/transfers/files/"), path
+        location = redirect_of(uploaded_on_s3, urls[path])
+        assert location.startswith(f"{s3_server.endpoint_url}/{s3_server.bucket}/blobs/sha256/"), path
+        assert parse_qs(urlsplit(location).query)["X-Amz-Expires"] == ["120"]
+        served = fetch(location)
         assert served.status_code == 200 and served.content == FILES[path], path
         assert served.headers["Content-Disposition"] == content_disposition_header(True, os.path.basename(path))
-    chunk = fetch(urls["weights/model.bin"], Range="bytes=50000-")
+    chunk = fetch(redirect_of(uploaded_on_s3, urls["weights/model.bin"], Range="bytes=50000-"), Range="bytes=50000-")
     assert chunk.status_code == 206 and chunk.content == FILES["weights/model.bin"][50_000:]
     query = urlencode({"path": ODD_NAME})
     one = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?{query}").json()["urls"]
-    assert len(one) == 1 and fetch(one[0]).content == FILES[ODD_NAME]
+    assert len(one) == 1 and fetch(redirect_of(uploaded_on_s3, one[0])).content == FILES[ODD_NAME]
     # NVIDIA's client asks for an empty file with `Range: bytes=0--1` and needs 200 with no body.
-    assert urls["empty.txt"].startswith("http://testserver/v2/transfers/files/")
     reply = uploaded_on_s3.raw("GET", urls["empty.txt"], headers={"Range": "bytes=0--1"})
     assert (reply.status, reply.content) == (200, b"")
+
+
+def test_a_listed_url_still_downloads_after_the_presigned_lifetime_has_passed(uploaded_on_s3, settings):
+    """NVIDIA's client lists a version's URLs first and reaches a large version's last range much
+    later: the URL it holds outlives REGISTRY_S3_PRESIGN_SECONDS, the bucket's URL does not."""
+    settings.S3_PRESIGN_SECONDS = 2  # X-Amz-Date counts whole seconds: a fresh URL has at least 1 s left
+    query = urlencode({"path": "weights/model.bin"})
+    [listed] = uploaded_on_s3.api("GET", f"/v2/{ALPHA}/models/bert/1.0/files?{query}").json()["urls"]
+    first = redirect_of(uploaded_on_s3, listed, Range="bytes=0-9")
+    time.sleep(3.2)  # past the presigned GET's lifetime
+
+    expired = fetch(first, Range="bytes=0-9")
+    assert expired.status_code == 403 and "expired" in expired.text.lower()
+    late = fetch(redirect_of(uploaded_on_s3, listed, Range="bytes=10-19"), Range="bytes=10-19")
+    assert late.status_code == 206 and late.content == FILES["weights/model.bin"][10:20]
 
 
 def test_a_capability_url_issued_before_the_move_redirects_to_the_bucket(personas, settings, s3_server, blob_root):

@@ -68,7 +68,8 @@ def part_of(data: bytes, size: int, number: int) -> bytes:
 
 
 def test_parts_go_straight_to_the_bucket_and_complete_commits_the_verified_bytes(uploader, bucket, s3_server, settings):
-    settings.S3_PRESIGN_SECONDS = 120
+    # Part URLs live REGISTRY_S3_PART_URL_SECONDS: the client holds them all from the start.
+    settings.S3_PRESIGN_SECONDS, settings.S3_PART_URL_SECONDS = 60, 7200
     data = os.urandom(TWO_PARTS)
     started = uploader.start("w.bin", data, part_size=4096)  # below S3's minimum: raised to it
     assert started.status == 200, started.content
@@ -76,7 +77,7 @@ def test_parts_go_straight_to_the_bucket_and_complete_commits_the_verified_bytes
     assert body["partSize"] == MIN_PART_SIZE and body["partNumberList"] == [1, 2]
     for url in body["urls"]:
         assert f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" == s3_server.endpoint_url
-        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["120"]
+        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["7200"]
     for number in (2, 1):  # any order, no credentials
         put = uploader.put_part(body["urls"][number - 1], part_of(data, MIN_PART_SIZE, number))
         assert put.status == 200, put.content
