@@ -531,13 +531,19 @@ class ProcMonitor:
 
 
 class Phase:
-    """Context manager: wall time, client CPU, registry peak RSS and CPU."""
+    """Context manager: wall time, client CPU, registry peak RSS and CPU (and the CPU of the
+    storage server's process tree, when the target has one: the S3 server both registries share)."""
 
     def __init__(self, target):
         self.mon = target.mon
+        self.storage_pid = target.storage_pid
+
+    def _storage_ticks(self):
+        return cpu_ticks(proc_tree(self.storage_pid)) if self.storage_pid else 0
 
     def __enter__(self):
         self.ticks0 = self.mon.begin() if self.mon else None
+        self.storage0 = self._storage_ticks()
         self.cpu0 = time.process_time()
         self.t0 = time.perf_counter()
         return self
@@ -545,6 +551,7 @@ class Phase:
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.t0
         self.client_cpu = time.process_time() - self.cpu0
+        self.storage_cpu = (self._storage_ticks() - self.storage0) / os.sysconf("SC_CLK_TCK")
         if self.mon:
             self.peak_rss, self.server_cpu = self.mon.end(self.ticks0)
         else:
@@ -556,6 +563,8 @@ class Phase:
         if self.mon:
             d[f"{prefix}_peak_rss_MiB"] = self.peak_rss
             d[f"{prefix}_server_cpu_s"] = self.server_cpu
+        if self.storage_pid:
+            d[f"{prefix}_storage_cpu_s"] = self.storage_cpu
         return d
 
 
@@ -565,7 +574,7 @@ class Phase:
 
 class Target:
     def __init__(self, name, url, user=None, password=None, pid=None, insecure=False,
-                 timeout=600.0):
+                 timeout=600.0, storage_pid=None):
         self.name = name
         url = url.rstrip("/")
         p = urllib.parse.urlsplit(url)
@@ -578,6 +587,7 @@ class Target:
         self.timeout = timeout
         self.auth = Auth(user, password, insecure, timeout)
         self.pid = pid
+        self.storage_pid = storage_pid
         self.mon = ProcMonitor(pid) if pid else None
         self.client = Client(self)
         self.state = {"big": [], "setup": set()}

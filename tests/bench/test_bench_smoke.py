@@ -24,7 +24,8 @@ def test_quick_bench_against_our_registry(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--only", "ours",
-         "--big-mib", "4", "--small-layers", "4", "--duration", "0.5",
+         "--big-mib", "4", "--small-layers", "4", "--duration", "0.5", "--tags", "4",
+         "--catalog-repos", "3", "--list-requests", "3",
          "--database-url", _database_url(), "--cache-dir", str(tmp_path / "cache"),
          "--json-out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -32,6 +33,7 @@ def test_quick_bench_against_our_registry(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     results = json.loads(out.read_text())["results"]["ours"]
     for key in ("push_monolithic_MBps", "push_chunked_MBps", "pull_raw_MBps", "small_total_s",
-                "manifest_get_c32_rps", "push_peak_rss_MB"):
+                "manifest_get_c32_rps", "push_peak_rss_MB", "tag_put_per_s", "tags_list_p50_ms",
+                "catalog_p50_ms", "tag_put_server_cpu_s"):
         assert results[key] > 0, key
     assert "verdict" in proc.stdout and "ours" in proc.stdout

@@ -96,7 +96,11 @@ def free_port_pairs(count: int) -> list[int]:
     return chosen
 
 
-def start(tmp_dir: Path, *, bucket: str = "registry-test", region: str = "us-east-1") -> S3Server:
+def start(
+    tmp_dir: Path, *, bucket: str = "registry-test", region: str = "us-east-1", extra_buckets: tuple[str, ...] = (),
+) -> S3Server:
+    """`bucket` is the server's; `extra_buckets` are created beside it (bench/run.py gives the
+    reference registry one of its own on the same server)."""
     access_key = "REGISTRYTEST" + secrets.token_hex(4).upper()
     secret_key = secrets.token_urlsafe(30)
     identities = {"identities": [{
@@ -115,7 +119,7 @@ def start(tmp_dir: Path, *, bucket: str = "registry-test", region: str = "us-eas
           for flag, offset in (("port", 0), ("port.grpc", GRPC_OFFSET))),
         # Off: the gateways the tests do not use (each would open a port), and the phoning home.
         "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", "-master.telemetry=false",
-        f"-s3.config={config_path}", f"-bucket={bucket}", f"-filer.localSocket={tmp_dir / 'filer.sock'}",
+        f"-s3.config={config_path}", f"-bucket={','.join((bucket, *extra_buckets))}", f"-filer.localSocket={tmp_dir / 'filer.sock'}",
         f"-s3.localSocket={tmp_dir / 's3.sock'}", f"-admin.dataDir={tmp_dir / 'admin'}",
     ]
     env = {**os.environ, "GOMEMLIMIT": "512MiB"}
