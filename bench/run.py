@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -121,6 +122,8 @@ def main(argv=None):
             log("wrk not installed: manifest GETs use the asyncio load generator")
         else:
             servers.ensure_tool("wrk", "wrk")
+    # a SIGTERM unwinds like ^C, so the `finally` below stops the servers and the S3 server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     procs, targets, info, stop_s3, s3 = [], [], {}, None, None
     load_start = loadavg()
