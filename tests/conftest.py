@@ -1,4 +1,6 @@
 """Shared fixtures: personas, and real servers (HTTPS gunicorn, Celery worker over Redis, SMTP, S3)."""
+import os
+
 import pytest
 import redis
 from django.conf import settings
@@ -15,6 +17,15 @@ from tests.support.skopeo import skopeo_runner
 from tests.support.web import onboard
 
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+def pytest_configure(config):
+    # Imported any later, the module would come after the Django settings read Redis and the queue.
+    if os.environ.get("PYTEST_XDIST_WORKER") and not config.pluginmanager.has_plugin("tests.support.xdist_worker"):
+        raise pytest.UsageError(
+            "pytest -n shares Redis and the Celery queue between workers: add -p tests.support.xdist_worker "
+            "(scripts/test does)"
+        )
 
 
 @pytest.fixture(autouse=True)
