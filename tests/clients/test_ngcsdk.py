@@ -28,6 +28,7 @@ def run_sdk(live_server_https, tmp_path):
 def test_an_org_admin_manages_teams_and_members_with_nvidias_client(run_sdk, personas, celery_worker, mailbox):
     key = services.api_key_generate(user=personas.owner)
     member = personas.org_registry_read
+    sent_before = len(mailbox.messages)
 
     output = run_sdk("admin", key=key, team="alpha", member_id=member.pk, invitee="newcomer@example.test")
 
@@ -52,7 +53,7 @@ def test_an_org_admin_manages_teams_and_members_with_nvidias_client(run_sdk, per
     assert RoleBinding.objects.filter(user=member, team=personas.beta, role=Role.REGISTRY_READ).exists()
     invitation = Invitation.objects.get(email="newcomer@example.test")
     assert (invitation.team, invitation.team_roles, invitation.invited_by) == (personas.alpha, ["REGISTRY_USER"], personas.owner)
-    mailbox.wait_for(to="newcomer@example.test", subject_contains="invited")
+    mailbox.wait_for(to="newcomer@example.test", subject_contains="invited", since=sent_before)
 
 
 def test_a_wrong_api_key_is_refused_by_nvidias_client(run_sdk, personas):

@@ -244,12 +244,14 @@ class Mailbox:
             self._lock.notify_all()
         return "250 Message accepted for delivery"
 
-    def wait_for(self, *, to: str, subject_contains: str = "", timeout: float = 30):
-        """Block until a message to `to` (whose subject contains the text) arrives; return it."""
+    def wait_for(self, *, to: str, subject_contains: str = "", timeout: float = 30, since: int = 0):
+        """Block until a message to `to` (whose subject contains the text) arrives; return it.
+        `since`: skip the first messages (`len(mailbox.messages)` before the test sent its own), as
+        the mailbox lives for the whole run and an earlier test may have mailed the same address."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                for message in self.messages:
+                for message in self.messages[since:]:
                     if to.lower() in str(message["To"]).lower() and subject_contains in str(message["Subject"]):
                         return message
                 remaining = deadline - time.monotonic()
