@@ -8,6 +8,15 @@ class ArtifactsConfig(AppConfig):
     name = "artifacts"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        # In S3 mode, build the process's boto3 client now (boto3 imported, the S3 service model
+        # loaded: ~30 MB) so a worker's idle size includes it and its memory stays flat during its
+        # first push (docs/performance.md, S3 push cost). Local files: nothing is imported.
+        from artifacts.blobs.store import get_blob_store, is_object_store
+
+        if is_object_store():
+            get_blob_store()
+
     def team_name_conflict(self, *, org, name: str) -> str | None:
         """accounts.services.team_name_conflict asks every app: an org-level container repository
         `<org>/<name>/...` stays org-level for good, so no team may take `<name>` while it exists."""

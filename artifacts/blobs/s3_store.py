@@ -5,16 +5,24 @@ The keys are the local store's relative paths (artifacts.blobs.store: `blobs/sha
 objects at their content address: an upload is written to `uploads/<id>` and, once verified,
 copied server-side to its address (a multipart copy past 5 GiB) and the upload object deleted,
 as distribution's S3 driver moves its uploads. A reader sees the old object or the new one,
-never a mix. Reads go through django-storages (`storage.open`, `storage.url` presigns), the
-multipart and copy calls through the same boto3 client. Uploads are written as S3 multipart
-uploads that any node can continue (artifacts.blobs.s3_uploads).
+never a mix. Reads, presigned GETs, multipart and copy calls go through one boto3 client built
+from the storage's settings. Uploads are written as S3 multipart uploads that any node can
+continue (artifacts.blobs.s3_uploads).
+
+One boto3 client per process serves every thread (shared_client): django-storages keeps a boto3
+session, resource and client per thread, and each costs ~13 MB and ~0.2 CPU s to build (the
+service model loaded again), so a 16-thread worker grew by tens of MB as pushes reached new
+threads (docs/performance.md, S3 push cost). boto3 clients are thread-safe; resources are not.
 """
 import posixpath
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils.http import content_disposition_header
@@ -29,12 +37,49 @@ def _missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in _MISSING
 
 
+# What the registry's requests to the bucket check on the wire, and why no more: every blob's
+# sha256 is verified by the registry before the blob becomes visible, and part sizes are checked
+# against the offset (ListParts for NGC uploads). botocore's defaults add a CRC32 of every part
+# (flexible checksums, "when_supported") and, on plain http, a SHA-256 of the body for the SigV4
+# signature: ~1.5 and ~0.75 CPU s per GiB, next to the registry's own sha256. Kept: the signed
+# payload over http, where nothing else protects the bytes between here and the bucket (the server
+# refuses a body that does not match it). Over https TLS authenticates every byte, so the body
+# goes unsigned (UNSIGNED-PAYLOAD) and without a CRC. Checksums S3 requires (DeleteObjects'
+# Content-MD5/CRC) are still sent: "when_required".
+_WIRE_CHECKS = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required")
+
+
+def _client_config(storage) -> Config:
+    https = (storage.endpoint_url or "https://").lower().startswith("https://") and storage.use_ssl
+    s3 = dict(storage.client_config.s3 or {})
+    s3.setdefault("payload_signing_enabled", not https)
+    return storage.client_config.merge(_WIRE_CHECKS).merge(Config(s3=s3))
+
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_clients_lock = threading.Lock()
+
+
+def shared_client(storage):
+    """This process's boto3 client for `storage` (an S3Storage), built on first use with the
+    storage's credentials, endpoint and client_config (plus _WIRE_CHECKS), shared by all threads."""
+    with _clients_lock:
+        client = _clients.get(storage)
+        if client is None:
+            client = storage._create_session().client(
+                "s3", region_name=storage.region_name, use_ssl=storage.use_ssl, endpoint_url=storage.endpoint_url,
+                config=_client_config(storage), verify=storage.verify,
+            )
+            _clients[storage] = client
+        return client
+
+
 class S3BlobStore:
     redirects = True  # downloads may go to a presigned GET (settings.S3_REDIRECT_DOWNLOADS decides)
 
     def __init__(self, storage):
         self.storage = storage
-        self.client = storage.connection.meta.client
+        self.client = shared_client(storage)
         self.bucket = storage.bucket_name
 
     def key(self, relative: PurePosixPath | str) -> str:
@@ -88,7 +133,10 @@ class S3BlobStore:
         disposition = content_disposition_header(True, filename) if filename else None  # quotes, non-ASCII
         if disposition:
             parameters["ResponseContentDisposition"] = disposition
-        return self.storage.url(self.key(blob_path(digest)), parameters=parameters or None, expire=settings.S3_PRESIGN_SECONDS)
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self.key(blob_path(digest)), **parameters},
+            ExpiresIn=settings.S3_PRESIGN_SECONDS,
+        )
 
     def put(self, digest: str, data: bytes) -> None:
         """Place verified bytes already in memory at their address (one PUT: S3 replaces whole objects)."""

@@ -288,6 +288,11 @@ class BlobFileSystemStorage(FileSystemStorage):
         return os.path.abspath(self.base_location)
 
 
+def is_object_store() -> bool:
+    """Whether STORAGES["blobs"] is an object store (S3), not local files."""
+    return not isinstance(storages["blobs"], FileSystemStorage)
+
+
 def get_blob_store() -> BlobStore:
     """The blob store on STORAGES["blobs"]: local files (positional writes, file locks, renames)
     when it is a FileSystemStorage, else an object store (artifacts.blobs.s3_store) on its bucket."""
