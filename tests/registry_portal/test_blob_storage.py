@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -193,6 +194,32 @@ def test_a_range_get_through_a_presigned_url_returns_that_slice(stored_blob, s3_
     assert response.content == content[start:stop]
     first = start % len(content)
     assert response.headers["Content-Range"] == f"bytes {first}-{first + len(response.content) - 1}/{len(content)}"
+
+
+def test_a_workers_threads_share_one_s3_client_that_signs_bodies_over_http_without_a_crc(s3_blobs):
+    """One client per process (each thread's own cost ~13 MB), and over plain http each body's
+    SHA-256 in the signature, which the server checks, instead of botocore's extra CRC32."""
+    from artifacts.blobs.store import get_blob_store
+
+    store = get_blob_store()
+    in_thread = []
+    thread = threading.Thread(target=lambda: in_thread.append(get_blob_store().client))
+    thread.start()
+    thread.join()
+    assert in_thread == [store.client]
+
+    content = os.urandom(10_001)
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    sent = []
+    handler = store.client.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(request.headers))
+    try:
+        store.put(digest, content)
+    finally:
+        store.client.meta.events.unregister("before-send.s3.PutObject", handler)
+    assert sent[0]["x-amz-content-sha256"] == hashlib.sha256(content).hexdigest().encode()
+    assert not [name for name in sent[0] if name.lower().startswith("x-amz-checksum")]
+    assert store.stat(digest).size == len(content)
+    store.delete(digest)
 
 
 def test_the_blob_store_on_s3_reads_presigns_and_commits_at_the_content_address(s3_server, s3_blobs):
