@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -73,6 +74,10 @@ def shared_client(storage):
             _clients[storage] = client
         return client
 
+
+# boto3 splits a copy into 8 MiB part copies past 8 MB by default (128 requests for 1 GiB); one
+# CopyObject is allowed up to 5 GiB.
+SERVER_SIDE_COPY = TransferConfig(multipart_threshold=5 * 1024**3, multipart_chunksize=1024**3)
 
 class S3BlobStore:
     redirects = True  # downloads may go to a presigned GET (settings.S3_REDIRECT_DOWNLOADS decides)
@@ -178,9 +183,10 @@ class S3BlobStore:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def _move(self, source: str, target: str) -> None:
-        """Server-side copy (multipart past boto3's threshold), then delete the source."""
+        """Server-side copy (one CopyObject up to S3's 5 GiB limit, a multipart copy of 1 GiB parts
+        past it), then delete the source."""
         try:
-            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
+            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target, Config=SERVER_SIDE_COPY)
         except ClientError as exc:
             if _missing(exc):
                 raise FileNotFoundError(source) from None
