@@ -83,8 +83,10 @@ def blob_collect_garbage(
     Safe against a push in progress: a blob linked, uploaded, mounted or answered "exists" to a
     blob HEAD (`blob_touch`) within `grace` is kept (a push commits or finds its layers before the
     manifest that references them), as is every upload
-    session touched within `session_ttl`. Each candidate is re-checked under a row lock, which the
-    commit and manifest paths also take, so a concurrent push either sees it gone or keeps it.
+    session touched within `session_ttl`. Each candidate is re-checked under FOR UPDATE, which
+    conflicts with the weaker locks the commit, mount (NO KEY UPDATE) and manifest (KEY SHARE) paths
+    take: a row one of them holds is skipped, and one GC holds makes them wait and then find it gone,
+    so a concurrent push either sees the blob gone or keeps it.
     """
     now = now or timezone.now()
     grace = grace if grace is not None else timedelta(minutes=settings.BLOB_GC_GRACE_MINUTES)

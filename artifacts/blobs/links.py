@@ -9,8 +9,9 @@ files, Helm chart packages), inside its transaction, after hashing exactly the b
 - anything else — a row nothing verified (stored before verification existed, or marked unverified
   by `verify_blobs --repair`), a missing file, a file of the wrong size: the caller's verified
   bytes replace the file and the row is marked verified.
-So a file at an address is never trusted because it is there. The row's lock (the upsert's) is held
-while the file is placed; garbage collection and quarantine take the same lock.
+So a file at an address is never trusted because it is there. The row's lock (the upsert's, FOR NO
+KEY UPDATE) is held while the file is placed; garbage collection and quarantine take FOR UPDATE,
+which waits for it.
 
 The rest of a blob's life in a repository is here too: the registry link (`blob_link`), mounts,
 the HEAD touch that restarts the GC grace, and unlinks. Re-verification is artifacts.blobs.verify.
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from artifacts.blobs.errors import DigestMismatch
 from artifacts.blobs.store import BlobStore, get_blob_store
+from artifacts.db_conflicts import retry_on_conflict
 from artifacts.digests import new_hasher, parse_digest
 from artifacts.models import Blob, Repository, RepositoryBlob
 from artifacts.oci.fastpath import statements
@@ -90,9 +92,18 @@ def blob_mount(*, repository: Repository, source: Repository, digest: str) -> Bl
     """Make a blob of `source` available in `repository` without moving bytes (caller checked pull on source).
 
     The blob row is locked before it is marked as linked: if GC is deleting it, this waits and then
-    finds nothing (the client uploads instead) rather than re-creating a row without bytes."""
+    finds nothing (the client uploads instead) rather than re-creating a row without bytes. The lock
+    is FOR NO KEY UPDATE (the update's own): it fences GC's FOR UPDATE but not the FOR KEY SHARE of
+    manifest PUTs referencing the blob (artifacts.oci.services.manifest_put)."""
+    return retry_on_conflict(lambda: _mount(repository, source, digest))
+
+
+def _mount(repository: Repository, source: Repository, digest: str) -> Blob | None:
     with transaction.atomic():
-        blob = Blob.objects.select_for_update(of=("self",)).filter(digest=digest, repositoryblob__repository=source).first()
+        blob = (
+            Blob.objects.select_for_update(of=("self",), no_key=True)
+            .filter(digest=digest, repositoryblob__repository=source).first()
+        )
         if blob is None:
             return None
         blob.last_linked_at = timezone.now()

@@ -5,12 +5,13 @@ from django.utils import timezone
 from accounts.permissions import Action, can
 from accounts.roles import Service
 from artifacts.blobs.links import blob_put_bytes
+from artifacts.db_conflicts import retry_on_conflict
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
 from artifacts.gpu import tasks as gpu_tasks
-from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from artifacts.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from registry_portal.oci_errors import OCIError
 from artifacts.oci.fastpath import statements
-from artifacts.oci.manifests import parse_manifest
+from artifacts.oci.manifests import ParsedManifest, parse_manifest
 from artifacts.oci.names import TAG_RE, ResolvedName, resolve_name
 
 
@@ -62,13 +63,14 @@ def manifest_put(*, repository: Repository, reference: str, content_type: str, b
         if not TAG_RE.match(reference):
             raise OCIError("MANIFEST_INVALID", detail=f"invalid tag {reference!r}")
         digest = digest_of(body, DEFAULT_ALGORITHM)
+    return retry_on_conflict(lambda: _manifest_write(repository, reference, parsed, body, digest, by_digest, user_id))
+
+
+def _manifest_write(repository: Repository, reference: str, parsed: ParsedManifest, body: bytes, digest: str, by_digest: bool, user_id: int | None) -> Manifest:
     with transaction.atomic():
-        # Locked with their links: a blob DELETE or GC in the meantime waits for this push's commit.
+        # Locked with their links against deletion: a blob DELETE or GC in the meantime waits for this push's commit.
         wanted = set(parsed.blob_digests)
-        blobs = dict(
-            Blob.objects.select_for_update().filter(digest__in=wanted, repositoryblob__repository=repository)
-            .values_list("digest", "id")
-        )
+        blobs = statements.manifest_blobs_lock(repository_id=repository.pk, digests=wanted)
         missing = wanted - blobs.keys()
         if missing:
             raise OCIError("MANIFEST_BLOB_UNKNOWN", detail={"digests": sorted(missing)})

@@ -92,6 +92,13 @@ SQL = {
         f" WHERE (r.is_public OR {readable_spaces_sql(org_column='r.org_id', team_column='r.team_id')}) AND r.name > %s"
         " ORDER BY r.name LIMIT COALESCE(%s, 9223372036854775807)"
     ),
+    # PostgreSQL only (FOR KEY SHARE): the blobs of repository %s a manifest PUT references, locked in
+    # id order (one global order: no deadlock) and only against deletion: PUTs sharing blobs, mounts
+    # and upserts (which update last_linked_at) pass; GC's and a blob DELETE's FOR UPDATE wait.
+    "registry_manifest_blobs_lock": (
+        f"SELECT b.digest, b.id FROM {BLOB} b JOIN {LINK} l ON l.blob_id = b.id"
+        " WHERE l.repository_id = %s AND b.digest = ANY(%s) ORDER BY b.id FOR KEY SHARE OF b, l"
+    ),
     # A manifest PUT (artifacts.oci.services.manifest_put). The manifest row is inserted, or the
     # existing one is locked (a no-op update) and keeps its created_at, which the caller compares
     # with its own to know which it got, as with blobs.
@@ -279,6 +286,14 @@ def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> tu
     rows = _rows("registry_blob_upsert", [digest, size, media_type, when, when, when])
     blob_id, verified_at = rows[0]
     return blob_id, _py_datetime(verified_at)
+
+
+def manifest_blobs_lock(*, repository_id: int, digests: set[str]) -> dict[str, int]:
+    """{digest: id} of those of `digests` linked to the repository, locked against deletion
+    (registry_manifest_blobs_lock); elsewhere (SQLite: one writer at a time) only read."""
+    if connection.vendor != "postgresql":
+        return dict(Blob.objects.filter(digest__in=digests, repositoryblob__repository_id=repository_id).values_list("digest", "id"))
+    return dict(_rows("registry_manifest_blobs_lock", [repository_id, sorted(digests)]))
 
 
 def link_insert(*, repository_id: int, blob_id: int, now: datetime) -> None:
