@@ -6,9 +6,11 @@ import random
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
+from artifacts.db_conflicts import retry_on_conflict
+from artifacts.models import Blob
 from tests.support.oci import OCI_MANIFEST, Registry, image_manifest, sha256
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,3 +61,36 @@ def test_parallel_mounts_and_manifest_puts_of_images_sharing_blobs_all_succeed(p
 
     assert not failures, failures[:3]
     assert set(answers) == {201} and len(answers) == THREADS * sum(6 + r % 4 for r in range(ROUNDS))
+
+
+def test_a_transaction_postgresql_aborts_for_a_deadlock_is_run_again_and_succeeds():
+    first, second = (Blob.objects.create(digest=sha256(f"row {i}".encode()), size=1) for i in range(2))
+    both_hold_one = threading.Barrier(2)
+    attempts: list[int] = []
+    results: list[object] = []
+
+    def lock_in_order(rows) -> int:
+        with transaction.atomic():
+            attempts.append(rows[0].pk)
+            Blob.objects.select_for_update().get(pk=rows[0].pk)
+            if len(attempts) <= 2:  # first attempts: each holds one row and wants the other's
+                both_hold_one.wait(5)
+            Blob.objects.select_for_update().get(pk=rows[1].pk)
+            return rows[0].pk
+
+    def run(rows) -> None:
+        try:
+            results.append(retry_on_conflict(lambda: lock_in_order(rows)))
+        except BaseException as error:
+            results.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run, args=(rows,)) for rows in ((first, second), (second, first))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+
+    assert sorted(results, key=str) == sorted([first.pk, second.pk], key=str)  # both committed, no error
+    assert len(attempts) == 3  # PostgreSQL aborted one of them once, and it ran again
