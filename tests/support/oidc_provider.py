@@ -57,14 +57,12 @@ def start(tmp_dir: Path) -> OidcProvider:
     )
 
     def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"oidc-provider exited early:\n{log_path.read_text()[-4000:]}")
         try:
             return requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
-    _wait_until(ready, timeout=30, what="oidc-provider", log_path=log_path)
+    _wait_until(ready, timeout=30, what="oidc-provider", log_path=log_path, process=process)
     return OidcProvider(issuer=issuer, process=process, keys=keys, log_path=log_path)
 
 

@@ -134,8 +134,6 @@ def start(
     client = server.client(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5)
 
     def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"weed mini exited early:\n{log_path.read_text()[-4000:]}")
         try:
             client.head_bucket(Bucket=bucket)
         except (BotoCoreError, ClientError):  # not listening yet, or the bucket not there yet
@@ -143,7 +141,7 @@ def start(
         return True
 
     try:
-        _wait_until(ready, timeout=60, what="weed mini (S3)", log_path=log_path)
+        _wait_until(ready, timeout=60, what="weed mini (S3)", log_path=log_path, process=process)
     except BaseException:
         stop(server)
         raise

@@ -103,14 +103,23 @@ class LiveServer:
         return http
 
 
-def _wait_until(check, *, timeout: float, what: str, log_path: Path | None = None) -> None:
+def _wait_until(
+    check, *, timeout: float, what: str, log_path: Path | None = None, process: subprocess.Popen | None = None
+) -> None:
+    """Poll `check` until it is true; RuntimeError with the log's tail when `process` exits first
+    or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{_log_tail(log_path)}")
         if check():
             return
         time.sleep(0.2)
-    tail = log_path.read_text()[-4000:] if log_path and log_path.exists() else ""
-    raise RuntimeError(f"{what} did not become ready in {timeout}s.\n{tail}")
+    raise RuntimeError(f"{what} did not become ready in {timeout}s.\n{_log_tail(log_path)}")
+
+
+def _log_tail(log_path: Path | None) -> str:
+    return log_path.read_text()[-4000:] if log_path and log_path.exists() else ""
 
 
 def issue_tls_certificate(tmp_dir: Path) -> tuple[Path, Path, Path]:
@@ -151,14 +160,12 @@ def start_gunicorn(
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
     def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-4000:]}")
         try:
             return requests.get(f"{url}/v2/products", verify=str(ca_path), timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
-    _wait_until(ready, timeout=60, what="gunicorn", log_path=log_path)
+    _wait_until(ready, timeout=60, what="gunicorn", log_path=log_path, process=process)
     return LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
 
 
@@ -179,13 +186,7 @@ def child_pids(pid: int) -> list[int]:
 def _start_logged(command: list[str], env: dict[str, str], log_path: Path, *, what: str, ready_text: str) -> subprocess.Popen:
     """Start a process logging to `log_path`; return it once that log shows `ready_text`."""
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited early:\n{log_path.read_text()[-4000:]}")
-        return ready_text in log_path.read_text()
-
-    _wait_until(ready, timeout=60, what=what, log_path=log_path)
+    _wait_until(lambda: ready_text in log_path.read_text(), timeout=60, what=what, log_path=log_path, process=process)
     process.log_path = log_path
     return process
 

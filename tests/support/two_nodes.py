@@ -100,14 +100,12 @@ class Node:
 
     def wait_until_ready(self) -> None:
         def ready() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node {self.name} exited early:\n{self.log_tail()}")
             try:
                 return requests.get(f"{self.url}/readyz", timeout=2).status_code == 200
             except requests.RequestException:
                 return False
 
-        servers._wait_until(ready, timeout=60, what=f"node {self.name}", log_path=self.log_path)
+        servers._wait_until(ready, timeout=60, what=f"node {self.name}", log_path=self.log_path, process=self.process)
 
     def kill(self) -> None:
         """SIGKILL the node (arbiter and workers), as a machine that dies."""
@@ -244,14 +242,12 @@ def start_nginx(home: Path, *, port: int, upstream_ports: list[int]) -> servers.
     url = f"https://127.0.0.1:{port}"
 
     def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited early:\n{log_path.read_text()[-4000:]}")
         try:
             return requests.get(f"{url}/healthz", verify=str(ca_path), timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
-    servers._wait_until(ready, timeout=30, what="nginx", log_path=log_path)
+    servers._wait_until(ready, timeout=30, what="nginx", log_path=log_path, process=process)
     return servers.LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
 
 
