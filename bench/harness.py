@@ -55,6 +55,19 @@ ACCEPT_MANIFESTS = ", ".join([
 ])
 
 
+def gunicorn_args() -> list[str]:
+    """The web process's worker settings exactly as scripts/serve web sets them (scripts/lib.sh:
+    one worker per core, at most 8, and the WEB_CONCURRENCY/GUNICORN_THREADS/GUNICORN_TIMEOUT overrides)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    workers = subprocess.run(["bash", "-c", 'source "$1/scripts/lib.sh" && web_workers', "-", root],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    return [
+        "--worker-class", "gthread",
+        "--workers", workers,
+        "--threads", os.environ.get("GUNICORN_THREADS", "16"),
+        "--timeout", os.environ.get("GUNICORN_TIMEOUT", "3600"),
+    ]
+
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 

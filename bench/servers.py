@@ -20,13 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_PY = ROOT / ".venv" / "bin" / "python" if (ROOT / ".venv").exists() else Path(sys.executable)
 S3_BUCKETS = {"ours": "bench-ours", "reference": "bench-reference"}
 
-# Keep in step with the gunicorn invocation in scripts/run (same env overrides).
-GUNICORN_ARGS = [
-    "--worker-class", "gthread",
-    "--workers", os.environ.get("WEB_CONCURRENCY", "1"),
-    "--threads", os.environ.get("GUNICORN_THREADS", "16"),
-    "--timeout", os.environ.get("GUNICORN_TIMEOUT", "3600"),
-]
+GUNICORN_ARGS = h.gunicorn_args()
 
 REFERENCE_CONFIG = """\
 version: 0.1

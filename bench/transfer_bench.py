@@ -58,10 +58,11 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BenchError, free_port, log, recreate_database, stop  # noqa: E402
+from harness import BenchError, free_port, gunicorn_args, log, recreate_database, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_PY = ROOT / ".venv" / "bin" / "python"
+# The checkout's venv; a git worktree has none of its own, so the interpreter running the bench.
+VENV_PY = ROOT / ".venv" / "bin" / "python" if (ROOT / ".venv").exists() else Path(sys.executable)
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/registry_xferbench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 MB = 1_000_000
@@ -72,13 +73,7 @@ IO_BUFFER = 4 * MiB
 ORG, MODEL, VERSION = "bench", "xfer", "1"
 TARGETS = {"download": 0.8, "upload": 0.3, "rss_MB": 150}
 
-# Keep in step with scripts/run (same environment overrides).
-GUNICORN_ARGS = [
-    "--worker-class", "gthread",
-    "--workers", os.environ.get("WEB_CONCURRENCY", "1"),
-    "--threads", os.environ.get("GUNICORN_THREADS", "16"),
-    "--timeout", os.environ.get("GUNICORN_TIMEOUT", "3600"),
-]
+GUNICORN_ARGS = gunicorn_args()
 # A queue of this run's own, so no stray worker on the same Redis database takes its tasks.
 CELERY_QUEUE = f"transfer-bench-{os.getpid()}"
 CELERY_ARGS = ["--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), "--queues", CELERY_QUEUE]

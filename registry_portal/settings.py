@@ -305,7 +305,9 @@ HELM_MAX_CHART_UNPACKED_RATIO = 20
 HELM_HOST = env_str("HELM_HOST").strip().lower()
 
 # Django's cache (the rendered Helm index per space, image platforms): Redis when REDIS_URL is set,
-# else per process. Redis unreachable degrades to no cache (registry_portal/cache.py), never an error.
+# else files under REGISTRY_VAR_DIR, which every gunicorn worker of the machine shares (a per-process
+# cache would serve one worker's stale Helm index after another's push). Redis unreachable degrades
+# to no cache (registry_portal/cache.py), never an error.
 CACHES = {
     "default": (
         {
@@ -315,7 +317,7 @@ CACHES = {
             "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache" / "default")}
     )
 }
 
@@ -389,7 +391,8 @@ THROTTLE_INVITATION_FAILURE_LIMIT = env_int("INVITATION_FAILURE_LIMIT", 10)
 THROTTLE_INVITATION_FAILURE_WINDOW = env_int("INVITATION_FAILURE_WINDOW_SECONDS", 900)
 THROTTLE_INVITATION_RATE = env_rate("INVITATION_RATE", "30/hour")
 # The throttles' counts (registry_portal/throttling.py): Redis when REDIS_URL is set, so workers
-# and nodes share them; per process otherwise. 1 s timeouts: a Redis outage lets requests through.
+# and nodes share them; else files under REGISTRY_VAR_DIR, shared by the machine's workers (per
+# process, each worker would allow the limit again). 1 s timeouts: a Redis outage lets requests through.
 CACHES["throttle"] = (
     {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -398,7 +401,7 @@ CACHES["throttle"] = (
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache" / "throttle")}
 )
 # PostgreSQL that does not answer: give up connecting after DATABASE_CONNECT_TIMEOUT seconds
 # (libpq's minimum is 2), so requests answer 503 (registry_portal/server_errors.py) instead of hanging.

@@ -129,14 +129,21 @@ serve_setup() {
 }
 
 # Web: gthread workers and a long timeout, so large pushes and downloads are not killed mid-transfer.
-# One worker with 16 threads by default: transfers release the GIL (sendfile, sha256, file writes),
-# a second worker doubles the memory (~125 MB -> ~220 MB RSS) without serving more on 2 cores, and
-# one process keeps every upload session's running sha256 (docs/performance.md). More cores: raise
-# WEB_CONCURRENCY. GUNICORN_CMD_ARGS (gunicorn's own variable) adds options, e.g. --certfile/--keyfile.
+# One worker per core the process may use, at most 8, unless WEB_CONCURRENCY says otherwise: Python
+# runs one thread at a time per process, so one worker serves small requests (manifest GETs, tag
+# PUTs, token checks) on one core only (1,050 against 1,900 manifest GETs/s on 2 cores, see
+# docs/performance.md). Each worker costs ~100 MB; WEB_CONCURRENCY=1 keeps a small machine small.
+# GUNICORN_CMD_ARGS (gunicorn's own variable) adds options, e.g. --certfile/--keyfile.
+web_workers() {
+    local cores
+    cores=$(nproc 2>/dev/null || echo 1)
+    printf '%s' "${WEB_CONCURRENCY:-$(( cores > 8 ? 8 : cores ))}"
+}
+
 serve_web() {
     cd "$ROOT"
     exec "$(serve_python)" -m gunicorn registry_portal.wsgi --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
-        --worker-class gthread --workers "${WEB_CONCURRENCY:-1}" --threads "${GUNICORN_THREADS:-16}" \
+        --worker-class gthread --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" \
         --timeout "${GUNICORN_TIMEOUT:-3600}" --access-logfile -
 }
 

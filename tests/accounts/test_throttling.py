@@ -2,8 +2,12 @@
 429 with Retry-After in their face's format once a client has failed too often, and throttling
 fails open when its cache (Redis) does not answer."""
 import logging
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
@@ -19,6 +23,7 @@ from tests.support.auth import basic_auth
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 SIGNIN = "/accounts/signin"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def signed_in(client: Client) -> bool:
@@ -205,3 +210,34 @@ def test_wrong_passwords_on_an_invitation_lock_that_sign_in_out(cast, settings):
 
     assert response.status_code == 429 and b"Too many failed sign-in attempts" in response.content
     assert client.post(SIGNIN, {"email": "beta-user@example.test", "password": PASSWORD}).status_code == 429
+
+
+# --- without Redis, every worker of the machine counts together ----------------------------------
+
+_FAIL_IN_A_PROCESS = """
+import django, sys
+django.setup()
+from registry_portal.throttling import FailureLockout
+lockout = FailureLockout("token", limit=3, window=300)
+for _ in range(int(sys.argv[1])):
+    lockout.record_failure("203.0.113.7 $oauthtoken")
+print("locked" if lockout.retry_after("203.0.113.7 $oauthtoken") else "open")
+"""
+
+
+def test_without_redis_failures_counted_by_one_worker_lock_the_client_out_of_the_others(tmp_path):
+    """The embedded default (no REDIS_URL) keeps the throttles' counts in files under
+    REGISTRY_VAR_DIR: two gunicorn workers are two processes, and a client must not get the limit
+    again from each (with per-process counts the second process answered "open")."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="registry_portal.settings", REGISTRY_VAR_DIR=str(tmp_path))
+
+    def worker(failures: int) -> str:
+        done = subprocess.run([sys.executable, "-c", _FAIL_IN_A_PROCESS, str(failures)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    assert worker(2) == "open"  # one worker saw two failures of three
+    assert worker(1) == "locked"  # another saw the third: the client is locked out
+    assert worker(0) == "locked"  # and a third process agrees

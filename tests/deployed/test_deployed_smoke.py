@@ -73,6 +73,9 @@ def test_the_deployed_processes_are_up_and_ready(deployment):
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "redis": "ok"}, ready.text
     for process in (deployment.web.process, deployment.worker, deployment.beat):
         assert process.poll() is None, process_logs(deployment)
+    # One gunicorn worker per core (at most 8) by default: one Python process serves one core.
+    cores = min(len(os.sched_getaffinity(0)), 8)
+    assert len(servers.child_pids(deployment.web.process.pid)) == int(os.environ.get("WEB_CONCURRENCY") or cores)
     assert f".> {deployment.queue}" in deployment.worker.log_path.read_text()
 
 
