@@ -134,6 +134,7 @@ serve_setup() {
 # PUTs, token checks) on one core only (1,050 against 1,900 manifest GETs/s on 2 cores, see
 # docs/performance.md). Each worker costs ~100 MB; WEB_CONCURRENCY=1 keeps a small machine small.
 # GUNICORN_CMD_ARGS (gunicorn's own variable) adds options, e.g. --certfile/--keyfile.
+# The access log is gunicorn's default line, written by a cheaper logger (registry_portal/access_log.py).
 web_workers() {
     local cores
     cores=$(nproc 2>/dev/null || echo 1)
@@ -144,7 +145,8 @@ serve_web() {
     cd "$ROOT"
     exec "$(serve_python)" -m gunicorn registry_portal.wsgi --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
         --worker-class gthread --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" \
-        --timeout "${GUNICORN_TIMEOUT:-3600}" --access-logfile -
+        --timeout "${GUNICORN_TIMEOUT:-3600}" --access-logfile - \
+        --logger-class registry_portal.access_log.AccessLogger
 }
 
 # Worker: Celery over REDIS_URL, consuming CELERY_QUEUE (the queue the web processes send to).
