@@ -143,9 +143,24 @@ def test_tags_list_is_one_statement_after_auth(pusher):
         response = pusher.request("GET", f"/v2/{NAME}/tags/list")
     assert response.status_code == 200 and len(response.json()["tags"]) == 1001
     assert len(captured) == 1, [q["sql"] for q in captured]  # was 2: the repository row, then its tags
+    assert captured[0]["sql"].startswith("EXECUTE registry_tag_page(")  # the page comes as JSON
+    assert response.json()["tags"] == sorted(response.json()["tags"])
     with CaptureQueriesContext(connection) as page:
         response = pusher.request("GET", f"/v2/{NAME}/tags/list?n=2&last=t0998")
     assert response.json()["tags"] == ["t0999", "v1"] and "Link" not in response and len(page) == 1
+    response = pusher.request("GET", f"/v2/{NAME}/tags/list?n=2&last=t0997")
+    assert response.json() == {"name": NAME, "tags": ["t0998", "t0999"]}
+    assert response["Link"] == f'</v2/{NAME}/tags/list?n=2&last=t0999>; rel="next"'
+
+
+def test_tags_list_reads_the_names_in_index_order_without_sorting(pusher):
+    pusher.push_image(NAME, "v1")
+    manifest = Manifest.objects.get(repository__name=NAME)
+    Tag.objects.bulk_create([Tag(repository=manifest.repository, name=f"t{i:04}", manifest=manifest) for i in range(1000)])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + statements.SQL["registry_tag_page"], [NAME, "", statements.ALL_ROWS])
+        plan = "\n".join(row for (row,) in cursor.fetchall())
+    assert "tag_unique_per_repository" in plan and "Sort" not in plan, plan
 
 
 def test_a_miss_still_tells_an_unknown_repository_from_an_unknown_blob(personas, registry):

@@ -80,8 +80,22 @@ SQL = {
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
-    # Tags of repository `name` after `last` (at most the limit); one row with a NULL tag when it has
-    # none, no row when there is no such repository. COALESCE: no limit, portably (SQLite refuses LIMIT NULL).
+    # PostgreSQL only: one page of the tags of repository $1 after $2, at most $3, as the JSON array
+    # the response carries (names: no rows through the driver, no json.dumps), its last name, and
+    # whether more follow; no row when there is no such repository. The row comparison makes
+    # (repository_id, name), the unique index, the one that answers both conditions: it reads the
+    # names in order, where the planner otherwise sorted them (half the statement at 1,000 tags).
+    "registry_tag_page": (
+        "WITH arg AS (SELECT %s::text AS repository, %s::text AS last, %s::bigint AS size)"
+        " SELECT page.names, page.last, EXISTS (SELECT FROM"
+        f" {TAG} n WHERE (n.repository_id, n.name) > (r.id, page.last) AND n.repository_id = r.id)"
+        f" FROM arg JOIN {REPOSITORY} r ON r.name = arg.repository CROSS JOIN LATERAL"
+        " (SELECT COALESCE(json_agg(p.name), '[]')::text AS names, max(p.name) AS last"
+        f" FROM (SELECT t.name FROM {TAG} t WHERE (t.repository_id, t.name) > (r.id, arg.last) AND t.repository_id = r.id"
+        " ORDER BY t.repository_id, t.name LIMIT arg.size) p) page"
+    ),
+    # Elsewhere (SQLite): the tags of repository `name` after `last` (at most the limit); one row with a NULL
+    # tag when it has none, no row when there is no such repository. COALESCE: no limit, portably (SQLite refuses LIMIT NULL).
     "registry_tag_names": (
         f"SELECT t.name FROM {REPOSITORY} r LEFT JOIN {TAG} t ON t.repository_id = r.id AND t.name > %s"
         " WHERE r.name = %s ORDER BY t.name LIMIT COALESCE(%s, 9223372036854775807)"
@@ -214,13 +228,26 @@ def manifest_by_digest(name: str, digest: str) -> tuple[str, str] | None:
     return rows[0] if rows else None
 
 
-def tag_names(name: str, *, last: str | None, limit: int | None) -> list[str] | None:
-    """Tag names of repository `name` in lexical order after `last`, at most `limit`; None when there
-    is no such repository."""
-    rows = _rows("registry_tag_names", [last or "", name, limit])
+# "No limit" for LIMIT: PostgreSQL's bigint, with room to spare.
+ALL_ROWS = 2**62
+
+
+def tag_page(name: str, *, last: str | None, limit: int | None) -> tuple[str, str | None] | None:
+    """One page of the tag names of repository `name` in lexical order after `last`, at most `limit`:
+    (the names as a JSON array, the page's last name when more follow, else None); None when there is
+    no such repository."""
+    if connection.vendor == "postgresql":
+        rows = _rows("registry_tag_page", [name, last or "", limit if limit is not None else ALL_ROWS])
+        if not rows:
+            return None
+        names, page_last, more = rows[0]
+        return names, page_last if more and limit is not None else None
+    rows = _rows("registry_tag_names", [last or "", name, limit + 1 if limit is not None else None])
     if not rows:
         return None
-    return [tag for (tag,) in rows if tag is not None]
+    tags = [tag for (tag,) in rows if tag is not None]
+    page = tags[:limit] if limit is not None else tags
+    return json.dumps(page), page[-1] if page and len(tags) > len(page) else None
 
 
 def catalog_names(user, *, last: str | None, limit: int | None) -> list[str]:
