@@ -147,26 +147,27 @@ class Tag(models.Model):
 
 class UploadSession(models.Model):
     """Bytes of one blob upload in progress: the file under uploads/<id> holds at least `offset`
-    bytes, and those are the upload (anything past them is cut by the next writer); on S3,
-    `object_state` says where they are. One request
-    writes at a time (artifacts.blobs.uploads.upload_writer_lock); it saves `offset` every few MiB while bytes arrive."""
+    bytes, and those are the upload (anything past them is cut by the next writer); `object_state`
+    holds the running sha256 over them (and on S3 where they are). One request writes at a time
+    (artifacts.blobs.uploads.upload_writer_lock); it saves both every few MiB while bytes arrive."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="upload_sessions")
     offset = models.BigIntegerField(default=0)
     generation = models.BigIntegerField(
         default=0,
-        help_text="Bumped with every save of `offset`. A process reuses its running hash of the upload only while the "
-        "generation is still the one it saved; a save by any other request changes it, and the prefix is re-hashed.",
+        help_text="Bumped with every save of `offset`: each save is a compare-and-set on the generation the request "
+        "read, so a request whose session was saved or cancelled by another meanwhile stops.",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     object_state = models.JSONField(
         null=True, blank=True, editable=False,
-        help_text="On an object store (S3): where the first `offset` bytes are (the multipart upload, its parts, the "
-        "object holding the bytes after the last part) and the running sha256 over them, saved with `offset` in one "
-        "UPDATE, so any node continues the upload (artifacts.blobs.s3_uploads). Empty for local files.",
+        help_text="The running sha256 over the first `offset` bytes and, on an object store (S3), where they are (the "
+        "multipart upload, its parts, the object holding the bytes after the last part), saved with `offset` in one "
+        "UPDATE, so any process continues the upload without re-reading them (artifacts.blobs.store, "
+        "artifacts.blobs.s3_uploads). Empty before the first save.",
     )
 
     class Meta:

@@ -74,7 +74,8 @@ class BlobWriter(Protocol):
 @dataclass(frozen=True)
 class Checkpoint:
     """What an upload session's row saves in one UPDATE for its bytes to survive the request:
-    `offset` (the bytes stored so far) and, on an object store, where they are (`object_state`)."""
+    `offset` (the bytes stored so far) and `object_state`, the store's own: the running sha256 over
+    those bytes and, on an object store, where they are."""
 
     offset: int
     object_state: dict | None = None
@@ -83,9 +84,9 @@ class Checkpoint:
 class SessionWriter(Protocol):
     """Appends to a registry upload session, as its only writer, while hashing (`sha256()`: the
     running hash of every byte received). The caller saves each Checkpoint it gets in the session's
-    row and says so (`saved`), or that the row refused it (`refused`); a later request, on any
-    node, continues from the saved one. `seal` makes everything received the upload uploads/<id>,
-    for verification and commit_upload."""
+    row and says so (`saved`), or that the row refused it (`refused`); a later request, in any
+    process, continues from the saved one and hashes on from the state it holds. `seal` makes
+    everything received the upload uploads/<id>, for verification and commit_upload."""
 
     offset: int  # bytes received so far, stored or not yet
 
@@ -112,9 +113,7 @@ class BlobStore(Protocol):
     def delete(self, digest: str) -> None: ...
     def put(self, digest: str, data: bytes) -> None: ...
     def writer(self, upload_id: str) -> BlobWriter: ...
-    def session_writer(
-        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
-    ) -> SessionWriter: ...
+    def session_writer(self, session_id: str, *, offset: int, object_state: dict | None) -> SessionWriter: ...
     def open_upload(self, session_id: str) -> BinaryIO: ...
     def delete_upload(self, session_id: str) -> None: ...
     def commit_upload(self, session_id: str, digest: str) -> None: ...

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.utils.http import content_disposition_header
 
 from artifacts.blobs.s3_uploads import S3SessionWriter, S3Writer
-from artifacts.blobs.interface import BlobStat, Hasher, blob_path, quarantine_path, upload_path
+from artifacts.blobs.interface import BlobStat, blob_path, quarantine_path, upload_path
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 
@@ -152,11 +152,8 @@ class S3BlobStore:
     def writer(self, upload_id: str) -> S3Writer:
         return S3Writer(self, str(upload_id))
 
-    def session_writer(
-        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
-    ) -> S3SessionWriter:
-        """The session continued from its saved `object_state` (which holds its running hash too, so
-        `running_sha256` is not needed here)."""
+    def session_writer(self, session_id: str, *, offset: int, object_state: dict | None) -> S3SessionWriter:
+        """The session continued from its saved `object_state` (its parts, tail and running hash)."""
         return S3SessionWriter(self, str(session_id), offset, object_state)
 
     def open_upload(self, session_id: str) -> BinaryIO:

@@ -3,7 +3,8 @@
 Blobs are addressed by digest and never modified in place. Bytes arrive through a writer bound
 to an upload file: a session's (`LocalSessionWriter`) appends at the session's offset under an
 exclusive lock on the file (one writer at a time), survives a dropped connection (the partial file stays until the session
-is committed, cancelled or collected), and `commit_upload` moves the file to its content address
+is committed, cancelled or collected), saves its running sha256 with each checkpoint (any process
+goes on hashing from there), and `commit_upload` moves the file to its content address
 atomically, replacing whatever was there. Verifying the digest, and deciding whether a file
 already at the address can be trusted instead, is the caller's job (artifacts.blobs.links), which
 hashes while it streams. `quarantine` moves a stored blob that failed re-verification aside.
@@ -20,6 +21,7 @@ stores answer). Blob files are written once (renamed into place when an upload c
 modified in place; a verified upload may replace a file at its address that nothing had verified.
 """
 import fcntl
+import functools
 import os
 import time
 import uuid
@@ -31,6 +33,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 
+from artifacts.blobs.errors import BlobError
 from artifacts.blobs.interface import (  # noqa: F401 (re-exported: callers import the store's names from here)
     BlobStat,
     BlobStore,
@@ -42,6 +45,7 @@ from artifacts.blobs.interface import (  # noqa: F401 (re-exported: callers impo
     quarantine_path,
     upload_path,
 )
+from artifacts.digests import ResumableSha256, hash_file
 
 
 class UploadBusy(Exception):
@@ -106,20 +110,50 @@ class LocalWriter:
 
 class LocalSessionWriter(LocalWriter):
     """A LocalWriter for a registry upload session: hashes as it writes, and each checkpoint is the
-    file's length handed to the operating system (the bytes are in the file already)."""
+    file's length handed to the operating system (the bytes are in the file already) and the running
+    sha256 over exactly those bytes, so any process on this machine continues the session without
+    re-reading them:
 
-    def __init__(self, store: "LocalBlobStore", session_id: str, offset: int, running_sha256: Callable[[], Hasher]):
+        object_state = {"sha256": <artifacts.digests.ResumableSha256 state>, "boot": <machine_boot_id()>}
+
+    The bytes are flushed, not synced: every process reads them until the machine restarts, but a
+    crash may lose them while the row keeps the offset (PostgreSQL syncs it). A state saved in
+    another boot (or on another machine sharing the files), or none at all (a session saved before
+    states were, or a body that broke off between writing and hashing), is not trusted: the file's
+    prefix is re-hashed, so the digest check sees what the file really holds."""
+
+    def __init__(self, store: "LocalBlobStore", session_id: str, offset: int, object_state: dict | None):
         super().__init__(store, session_id, offset)
         self._saved_offset = offset
         try:
-            self._sha256 = running_sha256()  # after the lock: no other writer is changing the prefix it may re-hash
+            # After the lock: no other writer is changing the prefix this may re-hash.
+            self._sha256 = self._resumed_sha256(object_state or {})
         except BaseException:
             self.close()
             raise
+        self._hashed = offset  # bytes the running hash covers (== offset unless a write broke off between the two)
+
+    def _resumed_sha256(self, state: dict) -> ResumableSha256:
+        if not self.offset:
+            return ResumableSha256()
+        boot = machine_boot_id()
+        if state.get("sha256") and boot is not None and state.get("boot") == boot:
+            return ResumableSha256(state["sha256"])
+        return self._rehashed_prefix()
+
+    def _rehashed_prefix(self) -> ResumableSha256:
+        """The sha256 of the file's first `offset` bytes, read back (the fallback: one full read)."""
+        hasher = ResumableSha256()
+        self._file.seek(0)
+        if hash_file(hasher, self._file, length=self.offset) < self.offset:
+            raise BlobError("the upload's stored bytes are shorter than its offset")
+        self._file.seek(self.offset)
+        return hasher
 
     def write(self, data: bytes) -> None:
         super().write(data)
         self._sha256.update(data)
+        self._hashed = self.offset
 
     def checkpoint(self, *, every: int) -> Checkpoint | None:
         return self.pause() if self.offset - self._saved_offset >= every else None
@@ -128,7 +162,9 @@ class LocalSessionWriter(LocalWriter):
         if self.offset == self._saved_offset:
             return None
         self.flush()
-        return Checkpoint(self.offset)
+        if self._hashed != self.offset:  # a write broke off after the file took the bytes: no state, re-hash on resume
+            return Checkpoint(self.offset)
+        return Checkpoint(self.offset, {"sha256": self._sha256.state(), "boot": machine_boot_id()})
 
     def saved(self, checkpoint: Checkpoint) -> None:
         self._saved_offset = checkpoint.offset
@@ -141,6 +177,16 @@ class LocalSessionWriter(LocalWriter):
 
     def sha256(self) -> Hasher:
         return self._sha256
+
+
+@functools.cache
+def machine_boot_id() -> str | None:
+    """This machine's boot, as the kernel names it (Linux), or None where there is no such name
+    (then a saved running hash is never trusted: resumes re-hash the prefix)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
 
 
 class LocalBlobStore:
@@ -189,12 +235,10 @@ class LocalBlobStore:
     def writer(self, upload_id: str) -> LocalWriter:
         return LocalWriter(self, str(upload_id), 0)
 
-    def session_writer(
-        self, session_id: str, *, offset: int, object_state: dict | None, running_sha256: Callable[[], Hasher]
-    ) -> LocalSessionWriter:
-        """The session's file, locked, from `offset`; `running_sha256` gives the hash of its first
-        `offset` bytes (this process's running one, or the file's prefix re-hashed)."""
-        return LocalSessionWriter(self, str(session_id), offset, running_sha256)
+    def session_writer(self, session_id: str, *, offset: int, object_state: dict | None) -> LocalSessionWriter:
+        """The session's file, locked, from `offset`, hashing on from the running sha256 its
+        `object_state` saved (LocalSessionWriter)."""
+        return LocalSessionWriter(self, str(session_id), offset, object_state)
 
     def open_upload(self, session_id: str) -> BinaryIO:
         return open(self._abs(upload_path(str(session_id))), "rb")

@@ -1,8 +1,12 @@
 """Blob endpoints: monolithic and chunked uploads, resume, mount, Range, delete, and their errors."""
+import hashlib
+import os
+
 import pytest
 
 from artifacts.models import Blob, UploadSession
-from artifacts.blobs.store import get_blob_store
+from artifacts.blobs.store import get_blob_store, upload_path
+from artifacts.digests import ResumableSha256
 from tests.support.oci import error_codes, sha256, sha512
 
 pytestmark = pytest.mark.django_db
@@ -88,11 +92,109 @@ def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, re
 
     with pytest.raises(ConnectionResetError):
         uploads.upload_session_append(session=session, chunks=dropping())
-    uploads._hashers.clear()  # as if another worker process serves the resume: it re-hashes the file
     assert reg.request("GET", location)["Range"] == "0-999"
     reg.request("PATCH", location, b"b" * 500, HTTP_CONTENT_RANGE="1000-1499")
     data = b"a" * 1000 + b"b" * 500
     assert reg.request("PUT", f"{location}?digest={sha256(data)}").status_code == 201
+
+
+# --- the running sha256 saved with the offset (local files; S3: test_blob_uploads_s3.py) ----------
+
+
+@pytest.fixture
+def prefix_reads(monkeypatch):
+    """The lengths of upload-file prefixes read back and re-hashed (by the session writer's fallback,
+    or by the verification of a non-sha256 digest): [] when no stored upload byte was read again."""
+    from artifacts.blobs import store, uploads
+
+    reads: list[int | None] = []
+
+    def spy(real):
+        def hash_file(hasher, handle, *, length=None):
+            reads.append(length)
+            return real(hasher, handle, length=length)
+        return hash_file
+
+    monkeypatch.setattr(store, "hash_file", spy(store.hash_file))
+    monkeypatch.setattr(uploads, "hash_file", spy(uploads.hash_file))
+    return reads
+
+
+def saved_sha256(session_id) -> str:
+    return ResumableSha256(UploadSession.objects.get(pk=session_id).object_state["sha256"]).hexdigest()
+
+
+def test_each_checkpoint_saves_the_sha256_of_exactly_the_bytes_stored_and_a_resume_reads_none_back(
+    personas, registry, prefix_reads
+):
+    """No process keeps anything of a session between requests: the next PATCH or PUT (in any worker
+    process) goes on hashing from the state in the row."""
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    session_id = UploadSession.objects.get().pk
+    data = os.urandom(3000)
+    reg.request("PATCH", location, data[:1000], HTTP_CONTENT_RANGE="0-999")
+    assert saved_sha256(session_id) == hashlib.sha256(data[:1000]).hexdigest()
+    reg.request("PATCH", location, data[1000:2000], HTTP_CONTENT_RANGE="1000-1999")
+    assert saved_sha256(session_id) == hashlib.sha256(data[:2000]).hexdigest()
+    done = reg.request("PUT", f"{location}?digest={sha256(data)}", data[2000:], HTTP_CONTENT_RANGE="2000-2999")
+    assert done.status_code == 201
+    assert prefix_reads == []
+    assert b"".join(reg.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}").streaming_content) == data
+
+
+def test_a_session_saved_without_a_hash_state_is_re_hashed_from_its_file(personas, registry, prefix_reads):
+    """A session saved before the state was (or whose state another store wrote) still completes."""
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, b"a" * 1000, HTTP_CONTENT_RANGE="0-999")
+    UploadSession.objects.update(object_state=None)
+    data = b"a" * 1000 + b"b" * 500
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}", b"b" * 500, HTTP_CONTENT_RANGE="1000-1499").status_code == 201
+    assert prefix_reads == [1000]
+
+
+def test_after_a_restart_the_file_is_re_hashed_so_bytes_the_machine_lost_are_refused(personas, registry, prefix_reads):
+    """The state is trusted only in the boot that saved it: the bytes were flushed, not synced, and a
+    crash may lose them while the row keeps its offset."""
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    session = UploadSession.objects.get()
+    reg.request("PATCH", location, b"a" * 1000, HTTP_CONTENT_RANGE="0-999")
+    UploadSession.objects.update(object_state={**UploadSession.objects.get().object_state, "boot": "an-earlier-boot"})
+    with open(get_blob_store().root / upload_path(str(session.pk)), "r+b") as upload_file:
+        upload_file.write(b"\0" * 1000)  # what the crash left of the file
+    data = b"a" * 1000 + b"b" * 500
+    response = reg.request("PUT", f"{location}?digest={sha256(data)}", b"b" * 500, HTTP_CONTENT_RANGE="1000-1499")
+    assert error_codes(response) == ["DIGEST_INVALID"]
+    assert prefix_reads == [1000]
+    assert not Blob.objects.exists()
+
+
+def test_a_body_broken_off_between_storing_and_hashing_a_chunk_saves_no_state_and_the_resume_re_hashes(
+    personas, registry, prefix_reads, monkeypatch
+):
+    from artifacts.blobs import uploads
+
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    session = UploadSession.objects.get()
+    real_update = ResumableSha256.update
+
+    def failing_on_b(self, data):
+        if bytes(data).startswith(b"b"):
+            raise MemoryError("hashing failed after the file took the chunk")
+        real_update(self, data)
+
+    monkeypatch.setattr(ResumableSha256, "update", failing_on_b)
+    with pytest.raises(MemoryError):
+        uploads.upload_session_append(session=session, chunks=iter([b"a" * 1000, b"b" * 500]))
+    monkeypatch.setattr(ResumableSha256, "update", real_update)
+    saved = UploadSession.objects.get()
+    assert saved.offset == 1500 and saved.object_state is None  # the file holds 1,500 bytes, the hash covered 1,000
+    data = b"a" * 1000 + b"b" * 500 + b"c" * 100
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}", b"c" * 100, HTTP_CONTENT_RANGE="1500-1599").status_code == 201
+    assert prefix_reads == [1500]
 
 
 def test_an_out_of_order_chunk_is_refused_with_416(personas, registry):

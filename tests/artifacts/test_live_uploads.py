@@ -1,5 +1,5 @@
 """Uploads and downloads through gunicorn: chunked request bodies (as docker and skopeo send) and
-sendfile-served ranges."""
+sendfile-served ranges; a worker that dies mid-PATCH, and a new worker process continuing an upload."""
 import hashlib
 import os
 import signal
@@ -136,3 +136,37 @@ def test_a_worker_killed_mid_patch_loses_at_most_a_checkpoint_and_the_upload_res
     assert rest.status_code == 202 and rest.headers["Range"] == f"0-{len(data) - 1}", rest.text
     assert http.put(f"{status_url}?digest={digest}").status_code == 201
     assert http.get(f"{server.url}/v2/{NAME}/blobs/{digest}").content == data
+
+
+def _bytes_read(pid: int) -> int:
+    """Bytes the process has read through system calls (files and sockets alike): /proc/<pid>/io rchar."""
+    for line in open(f"/proc/{pid}/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no rchar in /proc/{pid}/io")
+
+
+def test_a_new_worker_process_continues_an_upload_without_reading_its_stored_bytes_back(personas, one_worker_server):
+    """The running sha256 is saved with the offset: a process that never saw the upload (here the
+    worker gunicorn starts after the first one exits) hashes on from the row, not from the file."""
+    server = one_worker_server
+    _key, http = pusher(server, personas.alpha_registry_user)
+    stored, rest = os.urandom(32 * 1024 * 1024), os.urandom(1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(stored + rest).hexdigest()
+    location = http.post(f"{server.url}/v2/{NAME}/blobs/uploads/").headers["Location"]
+    status_url = f"{server.url}{location}"
+    assert http.patch(status_url, data=stored, headers={"Content-Range": f"0-{len(stored) - 1}"}).status_code == 202
+    [worker] = servers.child_pids(server.process.pid)
+    os.kill(worker, signal.SIGTERM)
+
+    deadline = time.monotonic() + 30
+    while not (restarted := [pid for pid in servers.child_pids(server.process.pid) if pid != worker]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert restarted, "gunicorn's arbiter did not start a new worker"
+    _key, http = pusher(server, personas.alpha_registry_user)  # a new connection, to the new worker
+    assert http.get(status_url).headers["Range"] == f"0-{len(stored) - 1}"  # also loads the registry's code
+    before = _bytes_read(restarted[0])
+    done = http.put(f"{status_url}?digest={digest}", data=rest, headers={"Content-Range": f"{len(stored)}-{len(stored) + len(rest) - 1}"})
+    assert done.status_code == 201, done.text
+    assert _bytes_read(restarted[0]) - before < 4 * len(rest)  # the body, not the 32 MiB stored before it
+    assert http.get(f"{server.url}/v2/{NAME}/blobs/{digest}").content == stored + rest
