@@ -28,5 +28,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
 application = get_wsgi_application()
 
 from registry_portal.periodic import start_in_process_scheduler  # noqa: E402 (needs the configured settings)
+from registry_portal.request_signals import disconnect_idle_request_receivers  # noqa: E402
 
+disconnect_idle_request_receivers()  # per request work that has nothing to do here (perf)
 start_in_process_scheduler()  # the embedded default's periodic work; a no-op with REDIS_URL (beat runs it)
