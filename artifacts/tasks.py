@@ -1,17 +1,16 @@
 """Celery wrappers around artifact services."""
-from celery import shared_task
-
 from artifacts.blobs import gc
 from artifacts.gpu import tasks as gpu_tasks  # noqa: F401 (registers the GPU-check tasks with the worker)
 from artifacts.versioned.transfers.finalize import FINALIZE_TASK, version_finalize
+from registry_portal.background import task
 
 
-@shared_task
+@task()
 def collect_blob_garbage() -> dict:
     report = gc.blob_collect_garbage()
     return vars(report)
 
 
-@shared_task(name=FINALIZE_TASK)
+@task(name=FINALIZE_TASK)
 def finalize_version(version_id: int) -> None:
     version_finalize(version_id)

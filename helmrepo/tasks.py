@@ -1,12 +1,11 @@
 """Celery tasks of the Helm repository (enqueued through the outbox by helmrepo.services)."""
-from celery import shared_task
-
 from accounts.models import Org, Team
 from accounts.permissions import Space
 from helmrepo import index
+from registry_portal.background import task
 
 
-@shared_task
+@task()
 def bump_index_generation(org_id: int, team_id: int | None) -> None:
     """Make a space's cached index.yaml stale; nothing to do when the space is gone."""
     org = Org.objects.filter(pk=org_id).first()

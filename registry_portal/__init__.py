@@ -1,3 +1,2 @@
-from registry_portal.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The project package. Celery's app is not imported here, as Celery's Django guide has it: a web
+process runs its tasks without Celery (registry_portal/background.py)."""

@@ -4,6 +4,10 @@ Processes (README "Deploying"): `celery -A registry_portal worker` runs tasks; e
 `celery -A registry_portal beat` sends the periodic ones (settings.CELERY_BEAT_SCHEDULE: the outbox
 sweep, blob and upload-session garbage collection). Without REDIS_URL the web process runs the same
 schedule itself (registry_portal/periodic.py).
+
+A web process imports this module only to hand work to Redis: the apps declare their tasks with
+registry_portal.background, and the app below makes Celery tasks of them (Celery's `-A
+registry_portal` finds `registry_portal.celery.app`).
 """
 import os
 from pathlib import Path
@@ -11,11 +15,20 @@ from pathlib import Path
 from celery import Celery
 from celery.beat import PersistentScheduler
 
+from registry_portal import background
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
 
 app = Celery("registry_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _register(task: background.Task) -> None:
+    app.task(name=task.name, **task.options)(task.run)
+
+
+background.on_declare(_register)
 
 
 class Scheduler(PersistentScheduler):

@@ -16,6 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections
 
+from registry_portal import background
+
 log = logging.getLogger(__name__)
 
 LOCK_RETRY_SECONDS = 60.0
@@ -46,11 +48,9 @@ def _run_forever() -> None:
 
 
 def _loop() -> None:
-    from registry_portal.celery import app
-
     # Nothing before the first run's delay: the process finishes starting (and serving) first.
     time.sleep(FIRST_RUN_DELAY)
-    app.loader.import_default_modules()  # the apps' tasks modules (a worker imports them at start)
+    background.discover()  # the apps' tasks modules (a worker imports them at start)
     entries = {name: float(entry["schedule"]) for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
     started = time.monotonic()
     # The sweep first; the others after one period (as beat does for a fresh schedule).
@@ -60,7 +60,7 @@ def _loop() -> None:
         time.sleep(max(0.0, due[name] - time.monotonic()))
         task_name = settings.CELERY_BEAT_SCHEDULE[name]["task"]
         try:
-            app.tasks[task_name].apply(throw=True)
+            background.task_named(task_name)()
         except Exception:  # noqa: BLE001 (logged; the next period tries again)
             log.exception("periodic: %s failed", task_name)
         finally:

@@ -1,16 +1,15 @@
 """Celery tasks of the GPU checks; registered through artifacts/tasks.py (the worker's autodiscovery)."""
-from celery import shared_task
-
 from artifacts.gpu import services
+from registry_portal.background import task
 from registry_portal.outbox.services import outbox_enqueue
 
 
-@shared_task
+@task()
 def check_manifest(manifest_id: int) -> int:
     return services.check_manifest(manifest_id)
 
 
-@shared_task
+@task()
 def check_host(host_id: int) -> int:
     return services.check_host(host_id)
 

@@ -1,6 +1,6 @@
 """The transactional outbox: background work is never lost and never half-answers a request.
 
-`outbox_enqueue(task, *args)` (a Celery task or its name) writes a row in the caller's transaction,
+`outbox_enqueue(task, *args)` (a task of registry_portal.background, or its name) writes a row in the caller's transaction,
 so the work exists exactly when the data it is about does. Once that transaction commits the row is handed to Celery (the
 generic `outbox.run` task), or run in this process: always for `inline=True` work (what a client
 reads right after its request), and for everything in the embedded default (no broker). Handing
@@ -26,14 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from celery import Task
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from registry_portal.background import Task, task_named
 from registry_portal.outbox.models import OutboxState, OutboxTask
-from registry_portal.celery import app
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def _stale_before():
 
 
 def outbox_enqueue(task: Task | str, *args: object, inline: bool = False) -> OutboxTask:
-    """Owe one call of the Celery task `task` (args: JSON values, usually ids), from the current
+    """Owe one call of the background task `task` (args: JSON values, usually ids), from the current
     transaction's commit on. A service below the tasks module that wraps it names the task instead
     of importing it (no import cycle). `inline`: run it in this process on commit (cheap work the
     caller's client reads next); the broker is the fallback then, not the first choice."""
@@ -80,6 +79,8 @@ def outbox_dispatch(outbox_id: int, *, dispatches: int = 0) -> bool:
     """Send the row to a worker; False (and the row due at the next sweep) when the broker is down.
     The runner is sent by its name: the tasks module imports this one, never the reverse."""
     global _broker_down_until
+    from registry_portal.celery import app  # only a process that hands work to a broker needs Celery
+
     try:
         if time.monotonic() < _broker_down_until:
             raise ConnectionError("the broker failed moments ago")
@@ -128,14 +129,6 @@ def outbox_run(outbox_id: int) -> bool:
         state=OutboxState.DONE, heartbeat_at=None, finished_at=timezone.now(), last_error=""
     )
     return True
-
-
-def task_named(name: str):
-    """The registered Celery task `name`, importing the apps' tasks modules first if needed (a web
-    process imports them lazily; a worker at start)."""
-    if name not in app.tasks:
-        app.loader.import_default_modules()
-    return app.tasks[name]
 
 
 @contextmanager
