@@ -18,9 +18,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import requests
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -32,10 +29,12 @@ from accounts.models import Invitation, Org, RoleBinding, SsoDomain, SsoIdentity
 from accounts.permissions import Action, Space, held_roles, require
 from accounts.roles import Role
 
-# Authlib and joserfc are imported by the functions that talk to a provider, not when a web worker
-# starts: together ~2 MB of every worker's memory that only sign-ins and their admin pages use.
+# Authlib, joserfc and cryptography are imported by the functions that talk to a provider or
+# handle the client secret, not when a web worker starts: together ~12 MB of every worker's memory
+# that only sign-ins and their admin pages use (docs/performance.md, Memory).
 if TYPE_CHECKING:
     from authlib.integrations.requests_client import OAuth2Session
+    from cryptography.fernet import Fernet
     from joserfc.jwk import KeySet
 
 HTTP_TIMEOUT = 5  # seconds; a provider that does not answer gives a clear page, not a hung worker
@@ -57,7 +56,11 @@ class SignInRefused(AccessDenied):
 # --- the client secret -----------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
+def _fernet() -> "Fernet":
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     # A key of its own derived from SECRET_KEY (HKDF), so the secret is not encrypted under a key
     # that also signs sessions; rotating SECRET_KEY means entering the secret again.
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"registry-sso-client-secret").derive(
@@ -76,6 +79,8 @@ def client_secret(provider: SsoProvider) -> str | None:
             )
         return value
     if provider.client_secret_encrypted:
+        from cryptography.fernet import InvalidToken
+
         try:
             return _fernet().decrypt(provider.client_secret_encrypted.encode()).decode()
         except InvalidToken:

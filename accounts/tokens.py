@@ -19,10 +19,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-import jwt
 from cachetools import LRUCache, cached
 from django.conf import settings
 from django.core import signing
+
+from accounts import hs256_jwt
 
 API_KEY_PREFIX = "rk_"
 API_KEY_VISIBLE_CHARS = 10
@@ -77,7 +78,7 @@ def issue_access_token(
         payload["av"] = authz_version
     if key_id is not None:
         payload["key"] = key_id
-    return jwt.encode(payload, settings.TOKEN_SIGNING_KEY, algorithm="HS256"), ttl
+    return hs256_jwt.encode(payload, settings.TOKEN_SIGNING_KEY), ttl
 
 
 class InvalidToken(Exception):
@@ -106,18 +107,13 @@ def _verified_claims(token: str, audience: str) -> TokenClaims:
 
 def _decode_access_token(token: str, *, audience: str) -> TokenClaims:
     try:
-        payload = jwt.decode(
-            token,
-            settings.TOKEN_SIGNING_KEY,
-            algorithms=["HS256"],
-            audience=audience,
-            issuer=settings.TOKEN_ISSUER,
-            options={"require": ["exp", "sub", "aud"]},
+        payload = hs256_jwt.decode(
+            token, settings.TOKEN_SIGNING_KEY, audience=audience, issuer=settings.TOKEN_ISSUER, require=("exp", "sub", "aud")
         )
         user_id = int(payload["sub"])
         authz_version = _optional_int(payload.get("av"))
         key_id = _optional_int(payload.get("key"))
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # hs256_jwt.InvalidJwt is a ValueError
         raise InvalidToken(str(exc)) from None
     return TokenClaims(
         user_id=user_id,

@@ -12,7 +12,7 @@ from hypothesis.errors import Unsatisfiable
 
 from accounts import tokens
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 # Every operation gets one valid and one invalid input whatever the time; then a couple more of each
 # while the run is under BUDGET_SECONDS (about 280 calls take 25 s on an idle 2-core machine).

@@ -44,26 +44,32 @@ def test_freed_upload_buffers_go_back_to_the_os_in_a_worker():
     assert _growth(load_wsgi=True) < 2
 
 
-# Imports the WSGI application and every view (the URLconf, as the first request does); prints which
-# of the packages only rare paths need got imported.
+# Imports the WSGI application and every view (the URLconf, as the first request does), then every
+# tasks module (as a web process does to run a task itself); prints which of the packages only rare
+# paths need got imported.
 LOADED = """
 import os, sys
 sys.path.insert(0, {root!r})
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
+rare = {{"authlib", "bleach", "boto3", "botocore", "celery", "cryptography", "joserfc", "jwt", "kombu", "redis"}}
 import registry_portal.wsgi
 from django.urls import get_resolver
 get_resolver().url_patterns
-print("loaded:", *sorted({{"authlib", "bleach", "boto3", "botocore", "joserfc", "redis"}} & set(sys.modules)))
+print("loaded:", *sorted(rare & set(sys.modules)))
+from registry_portal import background
+background.discover()
+print("with the tasks:", *sorted(rare & set(sys.modules)))
 """
 
 
 def test_a_worker_starts_without_the_packages_only_rare_paths_need():
     # Each costs every worker memory (docs/performance.md, Memory): boto3 only with
-    # REGISTRY_S3_BUCKET, redis-py only with REDIS_URL, Authlib and joserfc only for single
-    # sign-on, bleach only when a Markdown overview is rendered.
+    # REGISTRY_S3_BUCKET, redis-py only with REDIS_URL, Celery (and kombu) only to hand work to
+    # Redis, Authlib, joserfc and cryptography only for single sign-on, bleach only when a Markdown
+    # overview is rendered; PyJWT not at all (it imports cryptography; accounts/hs256_jwt.py).
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x" * 50}
     result = subprocess.run(
         [sys.executable, "-c", LOADED.format(root=str(ROOT))],
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )
-    assert "loaded:" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-2:] == ["loaded:", "with the tasks:"]

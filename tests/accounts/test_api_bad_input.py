@@ -5,7 +5,7 @@ from artifacts.versioned.models import ArtifactVersion, VersionedArtifact, Versi
 from registry_portal import json_input
 from tests.support.auth import bearer_auth
 
-pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"), pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HUGE = "99999999999999999999999"
