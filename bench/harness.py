@@ -489,6 +489,20 @@ def rss_kib(pids):
     return tot
 
 
+def pss_kib(pids):
+    """Proportional set size summed over `pids`: a page shared by n processes counts 1/n in each, so
+    with several gunicorn workers (or a preloading master) the sum is the tree's real footprint,
+    where summed RSS counts every shared page once per process. Reading smaps_rollup walks the
+    process's page tables: sampled less often than RSS (ProcMonitor)."""
+    tot = 0
+    for p in pids:
+        for line in _read(f"/proc/{p}/smaps_rollup").splitlines():
+            if line.startswith(b"Pss:"):
+                tot += int(line.split()[1])
+                break
+    return tot
+
+
 def cpu_ticks(pids):
     tot = 0
     for p in pids:
@@ -500,14 +514,17 @@ def cpu_ticks(pids):
 
 
 class ProcMonitor:
-    def __init__(self, pid, interval=0.02):
+    """Peak RSS (every `interval`) and peak PSS (every `pss_every` intervals) of a process tree."""
+
+    def __init__(self, pid, interval=0.02, pss_every=10):
         if not os.path.exists(f"/proc/{pid}"):
             raise SystemExit(f"--pid {pid}: no such process")
         self.pid = pid
         self.interval = interval
         self.tree = proc_tree(pid)
         self.tree_ts = time.monotonic()
-        self.peak = 0
+        self.peak = self.peak_pss = 0
+        self.pss_every = pss_every
         self.lock = threading.Lock()
         self.stop_ev = threading.Event()
         self.hz = os.sysconf("SC_CLK_TCK")
@@ -515,31 +532,39 @@ class ProcMonitor:
         self.th.start()
 
     def _run(self):
+        tick = 0
         while not self.stop_ev.wait(self.interval):
             now = time.monotonic()
             if now - self.tree_ts > 0.5:
                 self.tree = proc_tree(self.pid)
                 self.tree_ts = now
             r = rss_kib(self.tree)
+            tick += 1
+            pss = pss_kib(self.tree) if tick % self.pss_every == 0 else 0
             with self.lock:
-                if r > self.peak:
-                    self.peak = r
+                self.peak = max(self.peak, r)
+                self.peak_pss = max(self.peak_pss, pss)
 
     def rss_mib(self):
         return rss_kib(proc_tree(self.pid)) / 1024
+
+    def pss_mib(self):
+        return pss_kib(proc_tree(self.pid)) / 1024
 
     def begin(self):
         tree = proc_tree(self.pid)
         with self.lock:
             self.peak = rss_kib(tree)
+            self.peak_pss = pss_kib(tree)
         return cpu_ticks(tree)
 
     def end(self, ticks0):
+        """(peak RSS MiB, peak PSS MiB, CPU seconds) since begin()."""
         tree = proc_tree(self.pid)
-        r = rss_kib(tree)
+        r, pss = rss_kib(tree), pss_kib(tree)
         with self.lock:
-            peak = max(self.peak, r)
-        return peak / 1024, (cpu_ticks(tree) - ticks0) / self.hz
+            peak, peak_pss = max(self.peak, r), max(self.peak_pss, pss)
+        return peak / 1024, peak_pss / 1024, (cpu_ticks(tree) - ticks0) / self.hz
 
     def stop(self):
         self.stop_ev.set()
@@ -568,15 +593,16 @@ class Phase:
         self.client_cpu = time.process_time() - self.cpu0
         self.storage_cpu = (self._storage_ticks() - self.storage0) / os.sysconf("SC_CLK_TCK")
         if self.mon:
-            self.peak_rss, self.server_cpu = self.mon.end(self.ticks0)
+            self.peak_rss, self.peak_pss, self.server_cpu = self.mon.end(self.ticks0)
         else:
-            self.peak_rss = self.server_cpu = None
+            self.peak_rss = self.peak_pss = self.server_cpu = None
         return False
 
     def extra(self, prefix):
         d = {f"{prefix}_client_cpu_s": self.client_cpu}
         if self.mon:
             d[f"{prefix}_peak_rss_MiB"] = self.peak_rss
+            d[f"{prefix}_peak_pss_MiB"] = self.peak_pss
             d[f"{prefix}_server_cpu_s"] = self.server_cpu
         if self.storage_pid:
             d[f"{prefix}_storage_cpu_s"] = self.storage_cpu

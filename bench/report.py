@@ -20,8 +20,11 @@ METRICS = [
     ("tags_list_p50_ms", "tags/list p50, {tags} tags (ms)", "ratio_max", 1.0, 1.0),
     ("catalog_p50_ms", "_catalog?n={repos} p50, {repos} repositories (ms)", "ratio_max", 1.0, 1.0),
     ("idle_rss_MB", "server RSS at the start of a round (MB)", None, None, None),
+    ("idle_pss_MB", "server PSS at the start of a round (MB)", None, None, None),
     ("push_peak_rss_MB", "peak server RSS during {big} pushes (MB)", "abs_max", 100, 100),
+    ("push_peak_pss_MB", "peak server PSS during {big} pushes (MB)", None, None, None),
     ("pull_peak_rss_MB", "peak server RSS during {big} pulls (MB)", None, None, None),
+    ("pull_peak_pss_MB", "peak server PSS during {big} pulls (MB)", None, None, None),
 ]
 
 # operation class (the Phase prefix) -> (label, requests per operation: an args attribute, or None)
@@ -44,9 +47,10 @@ def derive(res):
     if "small_c1_push_s" in res and "small_c1_pull_s" in res:
         res["small_total_s"] = res["small_c1_push_s"] + res["small_c1_pull_s"]
     for kind in ("push", "pull"):
-        peaks = [v for k, v in res.items() if k.startswith(kind + "_") and k.endswith("_peak_rss_MiB")]
-        if peaks:
-            res[f"{kind}_peak_rss_MB"] = max(peaks) * h.MiB / h.MB
+        for size in ("rss", "pss"):
+            peaks = [v for k, v in res.items() if k.startswith(kind + "_") and k.endswith(f"_peak_{size}_MiB")]
+            if peaks:
+                res[f"{kind}_peak_{size}_MB"] = max(peaks) * h.MiB / h.MB
     return res
 
 

@@ -21,7 +21,8 @@ What it does, in one run on this machine:
     connection, manifest GET req/s and p99 at 32 concurrent connections (wrk), 1,000 manifest
     PUTs by tag, tags/list p50 at 1,000 tags, _catalog p50 at 1,000 repositories, the server's
     RSS (process tree, i.e. gunicorn master + workers) at the start of each round and its peak
-    during each 1 GiB transfer, and its CPU seconds per operation class (/proc/<pid>/stat of the
+    during each 1 GiB transfer, with PSS beside it (shared pages divided among the processes that
+    share them: the tree's real footprint once there are several workers), and its CPU seconds per operation class (/proc/<pid>/stat of the
     tree; in S3 mode the S3 server's too).
   * prints the medians with ratio vs target and PASS/MISS, every round's values with the ratios
     paired by round, the CPU table and the load average before each round; --markdown FILE
@@ -163,7 +164,8 @@ def main(argv=None):
         for rnd in range(a.rounds):
             loads.append(loadavg())
             log(f"round {rnd + 1}/{a.rounds}, load average {loads[-1]}")
-            per = {t.name: {"idle_rss_MB": t.mon.rss_mib() * h.MiB / h.MB} for t in targets}
+            per = {t.name: {"idle_rss_MB": t.mon.rss_mib() * h.MiB / h.MB, "idle_pss_MB": t.mon.pss_mib() * h.MiB / h.MB}
+                   for t in targets}
             for label, fn, spec in steps:
                 order = targets if step_no % 2 == 0 else targets[::-1]
                 step_no += 1

@@ -34,6 +34,8 @@ def test_quick_bench_against_our_registry(tmp_path):
     results = json.loads(out.read_text())["results"]["ours"]
     for key in ("push_monolithic_MBps", "push_chunked_MBps", "pull_raw_MBps", "small_total_s",
                 "manifest_get_c32_rps", "push_peak_rss_MB", "tag_put_per_s", "tags_list_p50_ms",
-                "catalog_p50_ms", "tag_put_server_cpu_s"):
+                "catalog_p50_ms", "tag_put_server_cpu_s", "idle_pss_MB", "push_peak_pss_MB"):
         assert results[key] > 0, key
+    # PSS divides the pages gunicorn's master and worker share: never above their summed RSS.
+    assert results["idle_pss_MB"] < results["idle_rss_MB"]
     assert "verdict" in proc.stdout and "ours" in proc.stdout
