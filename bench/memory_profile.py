@@ -25,7 +25,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MB = 1e6
 PAGE = os.sysconf("SC_PAGE_SIZE")
-GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "1", "--threads", "16", "--timeout", "3600"]
 
 
 def rss() -> int:
@@ -114,8 +113,10 @@ def idle(extra: list[str]) -> None:
     import urllib.error
     import urllib.request
 
+    import harness  # bench/run.py's gunicorn settings (imported here: `imports` must start bare)
+
     port = os.environ.get("PORT", "18610")
-    cmd = [sys.executable, "-m", "gunicorn", "registry_portal.wsgi", "--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS, *extra]
+    cmd = [sys.executable, "-m", "gunicorn", "registry_portal.wsgi", "--bind", f"127.0.0.1:{port}", *harness.gunicorn_args(), *extra]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         for path in ("/healthz", "/v2/", "/"):

@@ -132,7 +132,7 @@ serve_setup() {
 # One worker per core the process may use, at most 8, unless WEB_CONCURRENCY says otherwise: Python
 # runs one thread at a time per process, so one worker serves small requests (manifest GETs, tag
 # PUTs, token checks) on one core only (1,050 against 1,900 manifest GETs/s on 2 cores, see
-# docs/performance.md). Each worker costs ~100 MB; WEB_CONCURRENCY=1 keeps a small machine small.
+# docs/performance.md). Each worker costs ~80 MB; WEB_CONCURRENCY=1 keeps a small machine small.
 # GUNICORN_CMD_ARGS (gunicorn's own variable) adds options, e.g. --certfile/--keyfile.
 # The access log is gunicorn's default line, written by a cheaper logger (registry_portal/access_log.py).
 web_workers() {
