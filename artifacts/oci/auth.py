@@ -180,7 +180,7 @@ class Caller:
         scope = f"repository:{name}:{scope_actions or action}"
         if self.allowed("repository", name, action):
             if action != PULL and self.claims is not None:
-                self._require_current(name, action, scope)
+                self._require_current(name, action, scope, statements.user_authz(self.user_id) if self.user_id else None)
             return
         if not self.has_credentials:
             raise OCIError("UNAUTHORIZED", headers={"WWW-Authenticate": challenge(scope)})
@@ -190,6 +190,16 @@ class Caller:
                 headers={"WWW-Authenticate": challenge(scope, error="insufficient_scope")},
             )
         raise OCIError("DENIED", f"requested access to {name} is denied")
+
+    def require_push(self, name: str) -> int | None:
+        """require(name, PUSH) for a push, and the id of repository `name` (None: not created yet).
+        perf: under a token, the user's currency check and the repository's lookup are one statement."""
+        if self.claims is None or not self.allowed("repository", name, PUSH):
+            self.require(name, PUSH, scope_actions="pull,push")
+            return statements.repository_id(name)
+        repository_id, state = statements.push_target(name, user_id=self.user_id)
+        self._require_current(name, PUSH, f"repository:{name}:pull,push", state)
+        return repository_id
 
     def may_mount_from(self, source: str, *, target: str) -> bool:
         """Whether a cross-repository mount into `target` may read `source`. A token that does not
@@ -206,11 +216,10 @@ class Caller:
             )
         return False
 
-    def _require_current(self, name: str, action: str, scope: str) -> None:
-        """A write under a token: one indexed lookup of the user's (is_active, authz_version).
+    def _require_current(self, name: str, action: str, scope: str, state: tuple[bool, int] | None) -> None:
+        """A write under a token, given the user's (is_active, authz_version) now (None: no such user).
         Unchanged since issue → the token's grant stands; changed (roles, key, activity) → the
         token's API key must still be the user's and the policy must still allow the action."""
-        state = statements.user_authz(self.user_id) if self.user_id else None
         if state is None or not state[0]:
             raise OCIError(
                 "UNAUTHORIZED", "this token's user has been deactivated",

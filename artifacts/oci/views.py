@@ -126,10 +126,9 @@ def _digest(value: str, code: str = "DIGEST_INVALID") -> str:
 
 def _push_repository(request, name: str):
     caller = request.registry_caller
-    caller.require(name, PUSH, scope_actions="pull,push")
-    # perf: an existing repository needs neither name resolution nor the user row (one statement,
-    # not three); its other fields load if a caller reads them
-    repository_id = statements.repository_id(name)
+    # perf: an existing repository needs neither name resolution nor the user row (one statement
+    # with the token's currency check, not four); its other fields load if a caller reads them
+    repository_id = caller.require_push(name)
     if repository_id is not None:
         return Repository.from_db(connection.alias, ["id", "name"], [repository_id, name])
     resolved = resolve_name(name)

@@ -20,7 +20,7 @@ import weakref
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.permissions import readable_spaces_params, readable_spaces_sql
@@ -135,8 +135,29 @@ SQL = {
         f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id)"
         f" UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s"
     ),
+    # PostgreSQL only: a PUT of a manifest already in the repository (CI tags one image many times) as
+    # one statement, so one implicit transaction without BEGIN/COMMIT round trips. The manifest row is
+    # locked FOR KEY SHARE (a DELETE's FOR UPDATE waits for this commit; once it has deleted the row,
+    # nothing is found and the caller stores the manifest anew), the tag (NULL for a PUT by digest)
+    # points at it, the repository is touched. Returns the manifest's id; no row when there is none.
+    "registry_manifest_retag": (
+        f"WITH manifest AS (SELECT id FROM {MANIFEST} WHERE repository_id = %s AND digest = %s FOR KEY SHARE),"
+        f" tag AS (INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at)"
+        " SELECT repository_id, name, id, now FROM manifest,"
+        " (SELECT %s::bigint AS repository_id, %s::varchar AS name, %s::timestamptz AS now) put WHERE name IS NOT NULL"
+        " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
+        f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id),"
+        f" touch AS (UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s AND EXISTS (SELECT FROM manifest))"
+        " SELECT id FROM manifest"
+    ),
+    "registry_manifest_id": f"SELECT id FROM {MANIFEST} WHERE repository_id = %s AND digest = %s",
     # Every write under a bearer token (artifacts.oci.auth.Caller): has the user changed since it was issued?
     "registry_user_authz": f"SELECT is_active, authz_version FROM {USER} WHERE id = %s",
+    # A push under a token (Caller.require_push): the repository's id and that user's row in one round trip.
+    "registry_push_target": (
+        f"SELECT r.id, u.is_active, u.authz_version FROM (SELECT CAST(%s AS varchar) AS name, CAST(%s AS bigint) AS user_id) push"
+        f" LEFT JOIN {REPOSITORY} r ON r.name = push.name LEFT JOIN {USER} u ON u.id = push.user_id"
+    ),
 }
 
 # Raw PostgreSQL connections (psycopg's, one per Django connection's lifetime) holding the statements.
@@ -215,6 +236,12 @@ def user_authz(user_id: int) -> tuple[bool, int] | None:
     """(is_active, authz_version) of user `user_id`, None when there is no such user."""
     rows = _rows("registry_user_authz", [user_id])
     return (bool(rows[0][0]), rows[0][1]) if rows else None
+
+
+def push_target(name: str, *, user_id: int | None) -> tuple[int | None, tuple[bool, int] | None]:
+    """(id of repository `name` or None, user_authz(user_id)) in one statement."""
+    repository, is_active, authz_version = _rows("registry_push_target", [name, user_id])[0]
+    return repository, None if is_active is None else (bool(is_active), authz_version)
 
 
 def manifest_by_tag(name: str, tag: str) -> tuple[str, str] | None:
@@ -338,6 +365,24 @@ def manifest_upsert(
     ])
     manifest_id, created_at = rows[0]
     return manifest_id, _py_datetime(created_at) == now
+
+
+def manifest_retag(*, repository_id: int, digest: str, tag: str | None, now: datetime) -> int | None:
+    """Id of manifest `digest` of the repository, now under `tag` (None: a PUT by digest) with the
+    repository touched; None, writing nothing, when the repository has no such manifest. One
+    statement that is its own transaction on PostgreSQL (registry_manifest_retag); elsewhere
+    (SQLite) a few in one."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            rows = _rows("registry_manifest_id", [repository_id, digest])
+            if rows and tag is not None:
+                tag_upsert(repository_id=repository_id, name=tag, manifest_id=rows[0][0], now=now)
+            if rows:
+                repository_touch(repository_id=repository_id, now=now)
+            return rows[0][0] if rows else None
+    when = _db_datetime(now)
+    rows = _rows("registry_manifest_retag", [repository_id, digest, repository_id, tag, when, when, repository_id])
+    return rows[0][0] if rows else None
 
 
 def tag_upsert(*, repository_id: int, name: str, manifest_id: int, now: datetime) -> None:
