@@ -8,7 +8,7 @@ from artifacts.blobs.links import blob_put_bytes
 from artifacts.db_conflicts import retry_on_conflict
 from artifacts.digests import DEFAULT_ALGORITHM, digest_of, is_digest, parse_digest
 from artifacts.gpu import tasks as gpu_tasks
-from artifacts.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from artifacts.models import Manifest, Repository, Tag
 from registry_portal.oci_errors import OCIError
 from artifacts.oci.fastpath import statements
 from artifacts.oci.manifests import ParsedManifest, parse_manifest
@@ -95,20 +95,14 @@ def _manifest_write(repository: Repository, reference: str, parsed: ParsedManife
         if missing:
             raise OCIError("MANIFEST_UNKNOWN", "an index references manifests unknown to this repository", detail={"digests": sorted(missing)})
         blob = blob_put_bytes(data=body, digest=digest, media_type=parsed.media_type)
-        now = timezone.now()
-        manifest_id, created = statements.manifest_upsert(
+        manifest_id, created = statements.manifest_write(
             repository_id=repository.pk, digest=digest, media_type=parsed.media_type, size=len(body), blob_id=blob.pk,
             artifact_type=parsed.artifact_type, subject_digest=parsed.subject_digest, annotations=parsed.annotations,
-            user_id=user_id, now=now,
+            user_id=user_id, blob_ids=list(blobs.values()), child_ids=list(children.values()),
+            tag=None if by_digest else reference, now=timezone.now(),
         )
         if created:
-            ManifestBlob.objects.bulk_create([ManifestBlob(manifest_id=manifest_id, blob_id=b) for b in blobs.values()])
-            ManifestChild.objects.bulk_create([ManifestChild(index_id=manifest_id, child_id=c) for c in children.values()])
             gpu_tasks.manifest_pushed(manifest_id)  # GPU-host checks (artifacts.gpu), owed in this transaction
-        if by_digest:
-            statements.repository_touch(repository_id=repository.pk, now=now)
-        else:
-            statements.tag_upsert_and_touch(repository_id=repository.pk, name=reference, manifest_id=manifest_id, now=now)
     return manifest_id
 
 

@@ -76,6 +76,22 @@ def test_an_index_referencing_a_missing_manifest_is_manifest_unknown(personas, r
     assert response.status_code == 404 and error_codes(response) == ["MANIFEST_UNKNOWN"]
 
 
+def test_a_manifest_an_index_references_cannot_be_deleted_until_the_index_is(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    amd64, body = reg.push_image(NAME, "amd64")
+    arm64, _ = reg.push_image(NAME, "arm64", layer=b"arm64 layer")
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+             "manifests": [{"mediaType": OCI_MANIFEST, "digest": d, "size": len(body)} for d in (amd64, arm64)]}
+    response, index_body = reg.push_manifest(NAME, "multi", index, OCI_INDEX)
+    assert response.status_code == 201
+    assert reg.push_manifest(NAME, "multi-again", index, OCI_INDEX)[0].status_code == 201  # a re-tag links nothing twice
+    for child in (amd64, arm64):
+        refused = reg.request("DELETE", f"/v2/{NAME}/manifests/{child}")
+        assert refused.status_code == 409 and error_codes(refused) == ["DENIED"]
+    assert reg.request("DELETE", f"/v2/{NAME}/manifests/{sha256(index_body)}").status_code == 202
+    assert reg.request("DELETE", f"/v2/{NAME}/manifests/{amd64}").status_code == 202
+
+
 def test_a_manifest_pushed_by_a_wrong_digest_is_digest_invalid(personas, registry):
     reg = registry(personas.alpha_registry_user)
     config = reg.push_blob(NAME, b"{}")

@@ -114,11 +114,13 @@ def test_a_manifest_put_by_tag_is_one_transaction_of_a_few_statements_whatever_i
         assert pusher.push_manifest(NAME, "v2", document, OCI_MANIFEST)[0].status_code == 201
     # user current with the repository (one statement); no such manifest in the repository yet (the
     # re-tag statement finds none); SAVEPOINT (BEGIN in production); blobs checked and locked in one
-    # query; manifest bytes' blob upsert; manifest upsert; its blob links in one INSERT; the GPU
-    # check owed (outbox); tag upsert with the repository's updated_at (one statement); RELEASE
-    # (COMMIT). Was 18 with three savepoints, a user row load and a read-back per row written; 11
-    # with the tag and the repository written apart.
-    assert len(first) == 10, [q["sql"] for q in first]
+    # query; manifest bytes' blob upsert; the manifest with its blob links, the tag and the
+    # repository's updated_at in one statement; the GPU check owed (outbox); RELEASE (COMMIT). Was
+    # 18 with three savepoints, a user row load and a read-back per row written; 11 with the tag and
+    # the repository written apart; 10 with the manifest, its links and the tag apart.
+    assert len(first) == 8, [q["sql"] for q in first]
+    # the re-tag probe (writes nothing when it finds no manifest); blob upsert; manifest, links, tag, repository; outbox
+    assert _writes(first) == ["WITH", "INSERT", "WITH", "INSERT"]
     assert [q["sql"].split()[0] for q in first].count("SAVEPOINT") == 1
     # the same manifest under a new tag: user current with the repository; the manifest locked, the
     # tag and the repository's updated_at written, in one statement that is its own transaction (no

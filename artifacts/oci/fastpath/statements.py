@@ -25,13 +25,15 @@ from django.db import connection, transaction
 from accounts.models import User
 from accounts.permissions import readable_spaces_params, readable_spaces_sql
 from accounts.roles import Service
-from artifacts.models import Blob, Manifest, Repository, RepositoryBlob, Tag, UploadSession
+from artifacts.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, RepositoryBlob, Tag, UploadSession
 
 REPOSITORY = Repository._meta.db_table
 BLOB = Blob._meta.db_table
 LINK = RepositoryBlob._meta.db_table
 MANIFEST = Manifest._meta.db_table
 TAG = Tag._meta.db_table
+MANIFEST_BLOB = ManifestBlob._meta.db_table
+MANIFEST_CHILD = ManifestChild._meta.db_table
 SESSION = UploadSession._meta.db_table
 USER = User._meta.db_table
 
@@ -113,28 +115,41 @@ SQL = {
         f"SELECT b.digest, b.id FROM {BLOB} b JOIN {LINK} l ON l.blob_id = b.id"
         " WHERE l.repository_id = %s AND b.digest = ANY(%s) ORDER BY b.id FOR KEY SHARE OF b, l"
     ),
-    # A manifest PUT (artifacts.oci.services.manifest_put). The manifest row is inserted, or the
-    # existing one is locked (a no-op update) and keeps its created_at, which the caller compares
-    # with its own to know which it got, as with blobs.
+    # A manifest PUT (artifacts.oci.services.manifest_put), apart from its links and tag where the
+    # database is not PostgreSQL. The manifest row is inserted, or the existing one is locked (a
+    # no-op update) and keeps its created_at, which the caller compares with its own to know which
+    # it got, as with blobs.
     "registry_manifest_upsert": (
         f"INSERT INTO {MANIFEST} (repository_id, digest, media_type, size, blob_id, artifact_type, subject_digest,"
         " annotations, created_by_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         f" ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = {MANIFEST}.created_at RETURNING id, created_at"
     ),
-    # The tag points at the manifest; updated_at moves only when the tag does.
+    # PostgreSQL only: registry_manifest_upsert, then, for a manifest inserted now, its blob links and
+    # an index's children, and the tag (NULL for a PUT by digest) pointing at it with the repository
+    # touched, in one statement (the foreign keys are checked at its end, the rows inserted by then).
+    "registry_manifest_write": (
+        f"WITH manifest AS (INSERT INTO {MANIFEST} (repository_id, digest, media_type, size, blob_id, artifact_type,"
+        " subject_digest, annotations, created_by_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        f" ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = {MANIFEST}.created_at RETURNING id, created_at),"
+        " new AS (SELECT id FROM manifest WHERE created_at = %s),"
+        f" blobs AS (INSERT INTO {MANIFEST_BLOB} (manifest_id, blob_id) SELECT new.id, blob FROM new, unnest(%s::bigint[]) blob),"
+        f" children AS (INSERT INTO {MANIFEST_CHILD} (index_id, child_id) SELECT new.id, child FROM new, unnest(%s::bigint[]) child),"
+        f" tag AS (INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at)"
+        " SELECT repository_id, name, id, now FROM manifest,"
+        " (SELECT %s::bigint AS repository_id, %s::varchar AS name, %s::timestamptz AS now) put WHERE name IS NOT NULL"
+        " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
+        f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id),"
+        f" touch AS (UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s)"
+        " SELECT id, created_at FROM manifest"
+    ),
+    # Not on PostgreSQL (registry_manifest_write there): the tag points at the manifest; updated_at
+    # moves only when the tag does.
     "registry_tag_upsert": (
         f"INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
         f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id"
     ),
     "registry_repository_touch": f"UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s",
-    # PostgreSQL only (a data-modifying WITH): the two above as one statement, a round trip less per tag PUT.
-    "registry_tag_upsert_touch": (
-        f"WITH tag AS (INSERT INTO {TAG} (repository_id, name, manifest_id, updated_at) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = EXCLUDED.updated_at"
-        f" WHERE {TAG}.manifest_id <> EXCLUDED.manifest_id)"
-        f" UPDATE {REPOSITORY} SET updated_at = %s WHERE id = %s"
-    ),
     # PostgreSQL only: a PUT of a manifest already in the repository (CI tags one image many times) as
     # one statement, so one implicit transaction without BEGIN/COMMIT round trips. The manifest row is
     # locked FOR KEY SHARE (a DELETE's FOR UPDATE waits for this commit; once it has deleted the row,
@@ -367,6 +382,35 @@ def manifest_upsert(
     return manifest_id, _py_datetime(created_at) == now
 
 
+def manifest_write(
+    *, repository_id: int, digest: str, media_type: str, size: int, blob_id: int, artifact_type: str,
+    subject_digest: str, annotations: dict, user_id: int | None, blob_ids: list[int], child_ids: list[int],
+    tag: str | None, now: datetime,
+) -> tuple[int, bool]:
+    """(id, inserted) of manifest `digest` of the repository: inserted now if new, with its links to
+    `blob_ids` and `child_ids`, else locked; then under `tag` (None: a PUT by digest) with the
+    repository touched. One statement on PostgreSQL (registry_manifest_write), a few elsewhere."""
+    if connection.vendor != "postgresql":
+        manifest_id, created = manifest_upsert(
+            repository_id=repository_id, digest=digest, media_type=media_type, size=size, blob_id=blob_id,
+            artifact_type=artifact_type, subject_digest=subject_digest, annotations=annotations, user_id=user_id, now=now,
+        )
+        if created:
+            ManifestBlob.objects.bulk_create([ManifestBlob(manifest_id=manifest_id, blob_id=b) for b in blob_ids])
+            ManifestChild.objects.bulk_create([ManifestChild(index_id=manifest_id, child_id=c) for c in child_ids])
+        if tag is not None:
+            tag_upsert(repository_id=repository_id, name=tag, manifest_id=manifest_id, now=now)
+        repository_touch(repository_id=repository_id, now=now)
+        return manifest_id, created
+    when = _db_datetime(now)
+    rows = _rows("registry_manifest_write", [
+        repository_id, digest, media_type, size, blob_id, artifact_type, subject_digest, json.dumps(annotations),
+        user_id, when, when, sorted(blob_ids), sorted(child_ids), repository_id, tag, when, when, repository_id,
+    ])
+    manifest_id, created_at = rows[0]
+    return manifest_id, _py_datetime(created_at) == now
+
+
 def manifest_retag(*, repository_id: int, digest: str, tag: str | None, now: datetime) -> int | None:
     """Id of manifest `digest` of the repository, now under `tag` (None: a PUT by digest) with the
     repository touched; None, writing nothing, when the repository has no such manifest. One
@@ -391,13 +435,3 @@ def tag_upsert(*, repository_id: int, name: str, manifest_id: int, now: datetime
 
 def repository_touch(*, repository_id: int, now: datetime) -> None:
     _run("registry_repository_touch", [_db_datetime(now), repository_id])
-
-
-def tag_upsert_and_touch(*, repository_id: int, name: str, manifest_id: int, now: datetime) -> None:
-    """tag_upsert and repository_touch: one statement on PostgreSQL, two elsewhere."""
-    if connection.vendor != "postgresql":
-        tag_upsert(repository_id=repository_id, name=name, manifest_id=manifest_id, now=now)
-        repository_touch(repository_id=repository_id, now=now)
-        return
-    when = _db_datetime(now)
-    _run("registry_tag_upsert_touch", [repository_id, name, manifest_id, when, when, repository_id])
