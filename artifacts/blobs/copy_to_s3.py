@@ -1,10 +1,11 @@
 """Moving an installation's blobs from local files into its S3 bucket (`manage.py copy_blobs_to_s3`).
 
 Every committed blob file of the local store (`<root>/blobs/<alg>/<hex[:2]>/<hex>`) is uploaded to
-its object key in the bucket STORAGES["blobs"] names, hashed while it is read: bytes that do not
-hash to their digest never become an object at that address (a small file is hashed before its one
-PUT; a large one goes up as a multipart upload that is completed only when the hash matched, and
-aborted otherwise), so the blob integrity rule holds across the move. An object already there with
+its object key in the bucket STORAGES["blobs"] names, hashed while it is read, through the store's
+own writer (artifacts.blobs.s3_uploads.S3Writer) on the blob's key: bytes that do not hash to
+their digest never become an object at that address (a file within one part is hashed before its
+one PUT; a larger one goes up as a multipart upload that is completed only when the hash matched,
+and aborted otherwise), so the blob integrity rule holds across the move. An object already there with
 the file's size is left alone, so a run that stopped can simply be started again.
 
 Upload files in progress (`uploads/`) and quarantined files are not copied: an unfinished upload is
@@ -13,13 +14,13 @@ restarted by its client, and a quarantined file is never served.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from artifacts.blobs.s3_store import S3BlobStore
+from artifacts.blobs.s3_uploads import MIN_PART_SIZE, S3Writer
 from artifacts.blobs.store import blob_path
 from artifacts.digests import InvalidDigest, new_hasher, parse_digest
 
-MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part but the last
+READ_CHUNK = 1024 * 1024  # the file is read (and hashed) in pieces this size
 DEFAULT_PART_SIZE = 64 * 1024 * 1024  # 10,000 parts (S3's most) reach 640 GiB
 
 
@@ -94,48 +95,20 @@ def _upload_verified(store: S3BlobStore, blob: LocalBlob, part_size: int) -> str
     """Upload the file to its content address if its bytes hash to its digest; else what is wrong."""
     parsed = parse_digest(blob.digest)
     hasher = new_hasher(parsed.algorithm)
-    key = store.key(blob_path(blob.digest))
-    with open(blob.path, "rb") as handle:
-        if blob.size <= part_size:
-            data = handle.read()
-            hasher.update(data)
-            if hasher.hexdigest() != parsed.hex:
-                return _mismatch(parsed.algorithm, hasher.hexdigest())
-            store.client.put_object(Bucket=store.bucket, Key=key, Body=data)
-        else:
-            problem = _multipart_upload(store, key, handle, hasher, part_size, expected=parsed.hex)
-            if problem:
-                return _mismatch(parsed.algorithm, problem)
+    writer = S3Writer(store, store.key(blob_path(blob.digest)), part_bytes=part_size)
+    try:
+        with open(blob.path, "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                hasher.update(chunk)
+                writer.write(chunk)
+        if hasher.hexdigest() != parsed.hex:
+            return f"does not hash to its digest ({parsed.algorithm}:{hasher.hexdigest()})"
+        writer.close()
+    finally:
+        writer.abort()  # never `cancel`: an object already at the address may be the right one
     stat = store.stat(blob.digest)  # read back with HEAD (Ceph RGW answers a multipart complete without an ETag)
     if stat is None or stat.size != blob.size:  # not with a sound server; if so, nothing stays at the address
         store.delete(blob.digest)
         return f"was not stored whole by the bucket ({stat.size if stat else 0} of {blob.size} bytes)"
     return None
 
-
-def _multipart_upload(
-    store: S3BlobStore, key: str, handle: BinaryIO, hasher, part_size: int, *, expected: str
-) -> str | None:
-    """Upload `handle` in parts, completed only if it hashes to `expected`; else the hex it hashed to."""
-    upload_id = store.client.create_multipart_upload(Bucket=store.bucket, Key=key)["UploadId"]
-    try:
-        parts: list[dict] = []
-        while chunk := handle.read(part_size):
-            hasher.update(chunk)
-            number = len(parts) + 1
-            sent = store.client.upload_part(Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk)
-            parts.append({"PartNumber": number, "ETag": sent["ETag"]})
-        if hasher.hexdigest() != expected:
-            store.client.abort_multipart_upload(Bucket=store.bucket, Key=key, UploadId=upload_id)
-            return hasher.hexdigest()
-        store.client.complete_multipart_upload(
-            Bucket=store.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-        )
-    except BaseException:
-        store.client.abort_multipart_upload(Bucket=store.bucket, Key=key, UploadId=upload_id)
-        raise
-    return None
-
-
-def _mismatch(algorithm: str, actual_hex: str) -> str:
-    return f"does not hash to its digest ({algorithm}:{actual_hex})"

@@ -32,7 +32,11 @@ class UploadGone(BlobError):
 
 
 class StorageUnavailable(BlobError):
-    """The blob store (an S3 bucket) did not answer or refused a write: 503, the client retries;
-    what the upload had saved before stands."""
+    """The blob store (an S3 bucket) did not answer while `doing` (artifacts.blobs.s3_errors
+    decides what that is): 503, the client retries; what the upload had saved before stands."""
 
     code = "UNAVAILABLE"
+
+    def __init__(self, doing: str):
+        super().__init__(f"the blob store did not answer while {doing}")
+        self.doing = doing

@@ -15,10 +15,10 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from artifacts.blobs.s3_errors import error_code, is_missing
 from artifacts.blobs.s3_store import S3BlobStore
 from artifacts.blobs.store import upload_path
 
-MIN_PART_SIZE = 5 * 1024**2  # S3 refuses to assemble smaller parts, but for the last one
 READ_CHUNK = 1024 * 1024  # hashing streams the object in pieces this size
 
 
@@ -32,10 +32,6 @@ class StoredPart:
 
 class PartsChanged(Exception):
     """A part was sent again between listing the parts and assembling them: list them again."""
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code"))
 
 
 def _key(store: S3BlobStore, upload_id: str) -> str:
@@ -73,7 +69,7 @@ def stored_parts(store: S3BlobStore, upload_id: str, s3_upload_id: str) -> dict[
                 part = StoredPart(item["PartNumber"], item["Size"], item["ETag"], item["LastModified"])
                 parts.setdefault(part.number, []).append(part)
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
+        if is_missing(exc):
             return None
         raise
     for candidates in parts.values():
@@ -91,7 +87,7 @@ def assemble(store: S3BlobStore, upload_id: str, s3_upload_id: str, parts: list[
             MultipartUpload={"Parts": [{"PartNumber": part.number, "ETag": part.etag} for part in parts]},
         )
     except ClientError as exc:
-        if _error_code(exc) in ("InvalidPart", "InvalidPartOrder"):
+        if error_code(exc) in ("InvalidPart", "InvalidPartOrder"):
             raise PartsChanged(str(exc)) from None
         raise
     # Some servers (Ceph RGW) answer without the ETag: the object's own is the same.
@@ -103,7 +99,7 @@ def object_etag(store: S3BlobStore, upload_id: str) -> str | None:
     try:
         return store.client.head_object(Bucket=store.bucket, Key=_key(store, upload_id))["ETag"]
     except ClientError as exc:
-        if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+        if is_missing(exc):
             return None
         raise
 
@@ -115,7 +111,7 @@ def hash_object(store: S3BlobStore, upload_id: str, etag: str) -> tuple[str, int
     try:
         body = store.client.get_object(Bucket=store.bucket, Key=_key(store, upload_id), **extra)["Body"]
     except ClientError as exc:
-        if _error_code(exc) in ("404", "NoSuchKey", "NotFound", "PreconditionFailed", "412"):
+        if is_missing(exc) or error_code(exc) in ("PreconditionFailed", "412"):
             raise FileNotFoundError(_key(store, upload_id)) from None
         raise
     hasher, length = hashlib.sha256(), 0
@@ -128,10 +124,6 @@ def hash_object(store: S3BlobStore, upload_id: str, etag: str) -> tuple[str, int
 
 def discard(store: S3BlobStore, upload_id: str, s3_upload_id: str) -> None:
     """Abort the multipart upload (its parts go) and delete the object if it was assembled."""
-    try:
-        store.client.abort_multipart_upload(Bucket=store.bucket, Key=_key(store, upload_id), UploadId=s3_upload_id)
-    except ClientError as exc:
-        if _error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
-            raise
+    store.abort_multipart(_key(store, upload_id), s3_upload_id)
     store.delete_upload(upload_id)
 

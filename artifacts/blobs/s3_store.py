@@ -28,15 +28,9 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils.http import content_disposition_header
 
+from artifacts.blobs.s3_errors import is_missing
 from artifacts.blobs.s3_uploads import S3SessionWriter, S3Writer
 from artifacts.blobs.interface import BlobStat, blob_path, quarantine_path, upload_path
-
-_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
-
-
-def _missing(error: ClientError) -> bool:
-    return str(error.response.get("Error", {}).get("Code")) in _MISSING
-
 
 # What the registry's requests to the bucket check on the wire, and why no more: every blob's
 # sha256 is verified by the registry before the blob becomes visible, and part sizes are checked
@@ -98,7 +92,7 @@ class S3BlobStore:
         try:
             return self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _missing(exc):
+            if is_missing(exc):
                 return None
             raise
 
@@ -116,7 +110,7 @@ class S3BlobStore:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
-            if _missing(exc):
+            if is_missing(exc):
                 raise FileNotFoundError(key) from None
             raise
 
@@ -150,7 +144,7 @@ class S3BlobStore:
     # --- uploads (written by artifacts.blobs.s3_uploads) -------------------------------------------
 
     def writer(self, upload_id: str) -> S3Writer:
-        return S3Writer(self, str(upload_id))
+        return S3Writer(self, self.key(upload_path(str(upload_id))))
 
     def session_writer(self, session_id: str, *, offset: int, object_state: dict | None) -> S3SessionWriter:
         """The session continued from its saved `object_state` (its parts, tail and running hash)."""
@@ -163,7 +157,7 @@ class S3BlobStore:
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=multipart_id)
         except ClientError as exc:
-            if not _missing(exc):
+            if not is_missing(exc):
                 raise
 
     def delete_upload(self, session_id: str) -> None:
@@ -185,7 +179,7 @@ class S3BlobStore:
         try:
             self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target, Config=SERVER_SIDE_COPY)
         except ClientError as exc:
-            if _missing(exc):
+            if is_missing(exc):
                 raise FileNotFoundError(source) from None
             raise
         self.client.delete_object(Bucket=self.bucket, Key=source)
@@ -228,7 +222,7 @@ class S3BlobStore:
                 try:
                     self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
                 except ClientError as exc:
-                    if not _missing(exc):  # completed or aborted meanwhile
+                    if not is_missing(exc):  # completed or aborted meanwhile
                         raise
                     continue
                 aborted += 1

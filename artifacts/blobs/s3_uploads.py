@@ -3,7 +3,9 @@
 An upload's bytes go to the object `uploads/<id>` in parts of settings.S3_UPLOAD_PART_BYTES
 (S3 wants at least 5 MiB in every part but the last), through an S3 multipart upload started at
 the first full part; a body that never fills a part is one PUT. A request holds at most one part
-in memory.
+in memory. The same writer puts verified local files at their content address
+(artifacts.blobs.copy_to_s3). The bucket not answering is StorageUnavailable
+(artifacts.blobs.s3_errors).
 
 A registry upload session (`S3SessionWriter`) lives across requests, and each request may land on
 another node: nothing it needs stays on the node that wrote before. Each uploaded part is a
@@ -21,21 +23,22 @@ so the object is the parts that were hashed.
                     "sha256": <the running hash over the parts and the tail>,
                     "tail": <token of uploads/<id>.<token> or null>, "tail_size": <bytes>}
 """
-import functools
 import logging
 import secrets
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from django.conf import settings
 
-from artifacts.blobs.errors import BlobError, StorageUnavailable
+from artifacts.blobs.errors import BlobError
 from artifacts.blobs.interface import Checkpoint, Hasher, upload_path
+from artifacts.blobs.s3_errors import bucket_answers
 from artifacts.digests import ResumableSha256
 
 log = logging.getLogger(__name__)
 
+MIN_PART_SIZE = 5 * 1024**2  # S3 refuses to assemble smaller parts, but for the last one
 MAX_PARTS = 10_000  # S3's limit: a blob is at most MAX_PARTS * S3_UPLOAD_PART_BYTES
 
 
@@ -51,41 +54,28 @@ class UploadBucket(Protocol):
     def delete_upload(self, session_id: str) -> None: ...
 
 
-def _bucket_errors(method):
-    """The bucket not answering, or refusing, is StorageUnavailable (the registry's 503)."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"the blob store did not take the upload's bytes: {exc}") from exc
-
-    return wrapper
-
-
 class UploadTooManyParts(BlobError):
     """The blob is larger than S3 takes in parts of this size (raise REGISTRY_S3_UPLOAD_PART_BYTES)."""
 
 
 class S3Writer:
-    """The bytes of an upload that arrive in one request, to the object uploads/<id> (one PUT, or
-    a multipart upload past one part); `close` makes them the object, `cancel` drops them."""
+    """Bytes to the object `key` (an upload's uploads/<id>): one PUT, or a multipart upload past
+    one part of `part_bytes` (settings.S3_UPLOAD_PART_BYTES unless given); `close` makes them the
+    object, `abort` drops the parts, `cancel` the parts and the object."""
 
-    def __init__(self, store: UploadBucket, upload_id: str):
+    def __init__(self, store: UploadBucket, key: str, *, part_bytes: int | None = None):
         self._store = store
         self._client = store.client
         self._bucket = store.bucket
-        self._upload_id = upload_id
-        self._key = store.key(upload_path(upload_id))
-        self._part_bytes: int = settings.S3_UPLOAD_PART_BYTES
+        self._key = key
+        self._part_bytes: int = part_bytes or settings.S3_UPLOAD_PART_BYTES
         self._buffer = bytearray()
         self._multipart: str | None = None
         self._parts: list[list] = []  # [number, etag, size]
         self._completed = False
         self.offset = 0
 
-    @_bucket_errors
+    @bucket_answers("storing the upload's bytes")
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
@@ -117,9 +107,9 @@ class S3Writer:
     def _uploaded_part(self) -> None:
         """A part is stored (a session writer has a checkpoint)."""
 
-    @_bucket_errors
+    @bucket_answers("storing the upload's bytes")
     def close(self) -> None:
-        """Everything written becomes the object uploads/<id>."""
+        """Everything written becomes the object."""
         self._complete()
 
     def _complete(self) -> None:
@@ -137,12 +127,16 @@ class S3Writer:
         self._buffer = bytearray()
         self._completed = True
 
-    def cancel(self) -> None:
-        """Drop the bytes: the multipart upload if it is still open, the object if there is one
-        (nothing when it was committed meanwhile: moved to its content address)."""
+    def abort(self) -> None:
+        """Drop the bytes not made the object yet: the multipart upload if it is still open."""
         self._buffer = bytearray()
         if self._multipart is not None and not self._completed:
             self._store.abort_multipart(self._key, self._multipart)
+
+    def cancel(self) -> None:
+        """Drop the bytes: the multipart upload if it is still open, the object if there is one
+        (nothing when it was committed meanwhile: moved to its content address)."""
+        self.abort()
         self._client.delete_object(Bucket=self._bucket, Key=self._key)
 
 
@@ -150,9 +144,10 @@ class S3SessionWriter(S3Writer):
     """A registry upload session's bytes, continued from its row's `object_state` (see the module's
     docstring); the caller (artifacts.blobs.uploads) claimed the session, as its only writer."""
 
-    @_bucket_errors
+    @bucket_answers("reading the upload's saved bytes")
     def __init__(self, store: UploadBucket, session_id: str, offset: int, object_state: dict | None):
-        super().__init__(store, session_id)
+        super().__init__(store, store.key(upload_path(session_id)))
+        self._upload_id = session_id
         state = object_state or {}
         self._multipart = state.get("upload")
         self._parts = [list(part) for part in state.get("parts", [])]
@@ -190,7 +185,7 @@ class S3SessionWriter(S3Writer):
         due, self._due = self._due, None
         return due
 
-    @_bucket_errors
+    @bucket_answers("storing the upload's bytes")
     def pause(self) -> Checkpoint | None:
         """Everything received stored: what does not fill a part goes to a tail object of its own."""
         if self.offset == self._saved.offset:
@@ -220,7 +215,7 @@ class S3SessionWriter(S3Writer):
         except ClientError:  # left for delete_upload (the session's end) or garbage collection
             log.warning("upload %s: could not delete tail object %s", self._upload_id, token, exc_info=True)
 
-    @_bucket_errors
+    @bucket_answers("completing the upload")
     def seal(self) -> None:
         """Everything received becomes the object uploads/<id> (the rest as the last part)."""
         if self._completed:

@@ -134,6 +134,24 @@ def test_a_bucket_that_does_not_answer_is_503_and_the_saved_range_stands(persona
     assert reg.request("GET", location)["Range"] == "0-999"
 
 
+def test_a_bucket_that_refuses_is_the_servers_error_not_a_503_and_the_saved_range_stands(
+    personas, client, registry, s3_blobs, settings
+):
+    # A refusal (here: a wrong secret key) does not go away when the client tries again.
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, os.urandom(1000), HTTP_CONTENT_RANGE="0-999")
+    working = settings.STORAGES
+    settings.STORAGES = {**working, "blobs": {**working["blobs"], "OPTIONS": {
+        **working["blobs"]["OPTIONS"], "secret_key": "not-the-bucket-secret",
+    }}}
+    client.raise_request_exception = False
+    response = reg.request("PATCH", location, os.urandom(500), HTTP_CONTENT_RANGE="1000-1499")
+    assert response.status_code == 500 and error_codes(response) == ["UNKNOWN"]
+    settings.STORAGES = working
+    assert reg.request("GET", location)["Range"] == "0-999"
+
+
 @pytest.fixture
 def small_parts(settings):
     """Parts far below S3's 5 MiB: fine for uploads that are never completed (S3 checks at completion)."""

@@ -86,3 +86,18 @@ def test_a_local_store_moves_into_the_bucket_verified_and_a_corrupted_file_stays
 def test_the_command_refuses_to_run_without_an_s3_bucket(capsys):
     with pytest.raises(CommandError, match="REGISTRY_S3_BUCKET"):
         call_command("copy_blobs_to_s3")
+
+
+def test_a_corrupted_file_leaves_the_object_already_at_its_address_alone(settings, s3_server, blob_root, capsys):
+    data = os.urandom(5 * MIB + 3)
+    digest = _write_blob(blob_root, data, stored=os.urandom(6 * MIB))  # larger: sent in parts, then refused
+    key = str(blob_path(digest))
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key=key, Body=data)  # the right bytes, from elsewhere
+    switch_to_s3(settings, s3_server)
+    try:
+        out, failed = _copy(capsys)
+        assert failed and "NOT COPIED, does not hash to its digest" in out
+        assert _object(s3_server, digest) == data
+        assert not s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket, Prefix=key).get("Uploads")
+    finally:
+        s3_server.client().delete_object(Bucket=s3_server.bucket, Key=key)

@@ -6,7 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from artifacts.blobs.copy_to_s3 import DEFAULT_PART_SIZE, MIN_PART_SIZE, blob_store_copy_to_s3
+from artifacts.blobs.copy_to_s3 import DEFAULT_PART_SIZE, blob_store_copy_to_s3
+from artifacts.blobs.s3_uploads import MIN_PART_SIZE
 from artifacts.blobs.store import get_blob_store
 
 MIB = 1024 * 1024

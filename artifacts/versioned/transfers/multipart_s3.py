@@ -8,37 +8,34 @@ the assembled object as read back from the bucket, and only then makes it the bl
 (blob_commit_verified copies it to its content address); a mismatch deletes it. A complete cut
 short after assembling is finished by the next one (the multipart upload is gone, the object is
 there). Completes of one upload take turns (the database's advisory lock on its id). The bucket
-not answering (unreachable, timing out, a 5xx) is a 503: the client tries again.
+not answering (artifacts.blobs.s3_errors decides what that is) is NGC's 503 TRY_AGAIN: the client
+tries again.
 """
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.db import transaction
 
 from artifacts.blobs import s3_multipart
+from artifacts.blobs.errors import StorageUnavailable
+from artifacts.blobs.s3_errors import bucket_answers
 from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.s3_store import S3BlobStore
+from artifacts.blobs.s3_uploads import MIN_PART_SIZE
 from artifacts.blobs.uploads import upload_writer_lock
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
 from artifacts.versioned.transfers.rules import arrived_otherwise, parts_missing, refuse_completed_again
 from registry_portal.errors import NotFound
 
-log = logging.getLogger(__name__)
-
-
 @contextmanager
 def _bucket_answers(doing: str) -> Iterator[None]:
+    """The bucket not answering, in NGC's words."""
     try:
-        yield
-    except (BotoCoreError, ClientError) as exc:
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) if isinstance(exc, ClientError) else 0
-        if isinstance(exc, ClientError) and status < 500:
-            raise
-        log.warning("object storage failed while %s: %s", doing, exc)
-        raise TryAgain(f"Object storage did not answer while {doing}; try again.") from exc
+        with bucket_answers(doing):
+            yield
+    except StorageUnavailable as exc:
+        raise TryAgain(f"Object storage did not answer while {exc.doing}; try again.") from exc
 
 
 class InBucket:
@@ -51,7 +48,7 @@ class InBucket:
     def part_size(asked: int) -> int:
         """S3 assembles parts of at least 5 MiB (but the last): a smaller size asked for is raised
         to that, and the client cuts the parts by the partSize answered."""
-        return max(asked, s3_multipart.MIN_PART_SIZE)
+        return max(asked, MIN_PART_SIZE)
 
     def begin(self, upload: MultipartUpload) -> None:
         with _bucket_answers("starting the upload"):

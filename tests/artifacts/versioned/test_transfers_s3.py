@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from artifacts.blobs.gc import blob_collect_garbage
-from artifacts.blobs.s3_multipart import MIN_PART_SIZE
+from artifacts.blobs.s3_uploads import MIN_PART_SIZE
 from artifacts.blobs.store import blob_path, get_blob_store, upload_path
 from artifacts.models import Blob
 from artifacts.versioned.transfer_models import MultipartUpload
@@ -184,3 +185,16 @@ def test_a_bucket_that_does_not_answer_is_a_503_the_client_retries(uploader, set
     assert uploader.start("v.bin", data).status == 503
     settings.STORAGES = {**settings.STORAGES, "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options()}}
     assert uploader.complete("u.bin", started["uploadID"], b64sha(data)).status == 200  # the retry
+
+
+def test_a_bucket_that_refuses_is_the_servers_error_and_the_complete_can_be_retried(uploader, settings, s3_server):
+    data = os.urandom(100)
+    started = uploader.start("r.bin", data).json()
+    assert uploader.put_part(started["urls"][0], data).status == 200
+    wrong_secret = {**s3_server.storage_options(), "secret_key": "not-the-bucket-secret"}
+    settings.STORAGES = {**settings.STORAGES, "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": wrong_secret}}
+    with pytest.raises(ClientError) as refused:  # not TRY_AGAIN: trying again would not help
+        uploader.complete("r.bin", started["uploadID"], b64sha(data))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    settings.STORAGES = {**settings.STORAGES, "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options()}}
+    assert uploader.complete("r.bin", started["uploadID"], b64sha(data)).status == 200
