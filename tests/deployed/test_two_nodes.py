@@ -9,24 +9,21 @@ import os
 import re
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils import timezone
 
-from accounts import services as account_services
 from artifacts.models import Blob
 from tests.support import two_nodes
-from tests.support.ngcsdk import run_scenario
+from tests.support.ngcsdk import upload_then_read_model
 from tests.support.oci import OCI_MANIFEST, image_manifest, sha256
 from tests.support.personas import PASSWORD
 from tests.support.registry_http import RawConnection, pusher
 
 pytestmark = [pytest.mark.deployed, pytest.mark.django_db(transaction=True)]
 
-HERE = Path(__file__).parent
 NAME = "acme/alpha/scaled"
 MiB = 1024 * 1024
 
@@ -34,7 +31,7 @@ MiB = 1024 * 1024
 @pytest.fixture(scope="module")
 def cluster(runtime_python, django_db_setup, django_db_blocker, s3_server, tmp_path_factory):
     started = two_nodes.start(
-        tmp_path_factory.mktemp("two-nodes"), python=runtime_python, storage=two_nodes.s3_environment(s3_server),
+        tmp_path_factory.mktemp("two-nodes"), python=runtime_python, storage=s3_server.registry_environment(),
         queue=f"{settings.CELERY_TASK_DEFAULT_QUEUE}.two-nodes",
     )
     try:
@@ -176,28 +173,14 @@ def test_a_node_killed_mid_patch_and_the_client_resumes_through_the_balancer(clu
 
 
 def test_nvidias_client_uploads_and_downloads_a_model_through_the_balancer(cluster, personas, tmp_path):
-    source = tmp_path / "source"
     files = {"weights/model.pt": os.urandom(MiB + 17), "README.md": b"# two nodes\n", "config/empty.txt": b""}
-    for relative, content in files.items():
-        (source / relative).parent.mkdir(parents=True, exist_ok=True)
-        (source / relative).write_bytes(content)
-    dest = tmp_path / "download"
-    dest.mkdir()
-    key = account_services.api_key_generate(user=personas.alpha_registry_user)
     logged_before = len(cluster.nginx_log_lines())
 
-    output = run_scenario(
-        HERE / "ngcsdk_smoke.py", "upload_then_read",
-        {"key": key, "team": "alpha", "target": "acme/alpha/two_nodes", "source": str(source), "dest": str(dest)},
-        server=cluster.front, workdir=tmp_path, timeout=240,
+    upload_then_read_model(
+        server=cluster.front, user=personas.alpha_registry_user, target="acme/alpha/two_nodes", files=files,
+        workdir=tmp_path, logs=cluster.logs,
     )
 
-    assert output["ok"], f"{output.get('traceback') or output}{cluster.logs()}"
-    result = output["result"]
-    assert result["uploaded"]["status"] == "Completed"
-    assert result["version_info"]["modelVersion"]["status"] == "UPLOAD_COMPLETE"
-    downloaded = Path(result["downloaded"]["path"])
-    assert {str(p.relative_to(downloaded)): p.read_bytes() for p in downloaded.rglob("*") if p.is_file()} == files
     assert cluster.upstreams_in(cluster.nginx_log_lines()[logged_before:]) == {"a", "b"}
 
 

@@ -251,21 +251,9 @@ def start_nginx(home: Path, *, port: int, upstream_ports: list[int]) -> servers.
     return servers.LiveServer(url=url, ca_bundle=str(ca_path), process=process, log_path=log_path)
 
 
-def s3_environment(s3_server) -> dict[str, str]:
-    """The REGISTRY_S3_* variables of a node on the test S3 server."""
-    return {
-        "REGISTRY_S3_BUCKET": s3_server.bucket,
-        "REGISTRY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "REGISTRY_S3_REGION": s3_server.region,
-        "REGISTRY_S3_ACCESS_KEY_ID": s3_server.access_key,
-        "REGISTRY_S3_SECRET_ACCESS_KEY": s3_server.secret_key,
-        "REGISTRY_S3_ADDRESSING_STYLE": "path",
-    }
-
-
 def start(home: Path, *, python: str, storage: dict[str, str], queue: str) -> TwoNodes:
     """nginx in front of nodes "a" and "b", and a Celery worker (with node a's environment);
-    `storage`: the blob store's variables (s3_environment)."""
+    `storage`: the blob store's variables (S3Server.registry_environment)."""
     front_port = servers.free_port()
     site_url = f"https://127.0.0.1:{front_port}"
     shared = {
