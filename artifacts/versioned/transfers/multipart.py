@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, cast
 from django.db import transaction
 
 from accounts.permissions import Action
-from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.store import LocalBlobStore, UploadBusy, get_blob_store
 from artifacts.digests import hash_file
 from artifacts.request_bodies import RequestBody
@@ -23,8 +22,8 @@ from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.capabilities import part_url_path
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
 from artifacts.versioned.transfers.rules import (
-    Actor, arrived_otherwise, clean_path, parts_missing, refuse_completed_again, require_on_version, require_upload,
-    sha256_base64, sha256_hex,
+    Actor, clean_path, parts_missing, refuse_completed_again, require_on_version, require_upload,
+    sha256_base64, sha256_hex, upload_complete_hashed, upload_to_complete,
 )
 from registry_portal.errors import Conflict, InvalidInput, NotFound
 
@@ -247,11 +246,7 @@ class MultipartTransfer:
         store = get_blob_store()
         try:
             with store.sealed_upload(upload.pk) as handle:
-                upload = MultipartUpload.objects.filter(pk=upload.pk).first()
-                if upload is None:
-                    raise NotFound(f"Upload '{upload_id}' was aborted.")
-                if upload.state == MultipartState.COMPLETE:
-                    refuse_completed_again(upload, expected)
+                upload = upload_to_complete(upload_id, expected)
                 if upload.streamed_sha256 and upload.part_count == 1:
                     # Hashed while its one part arrived, under the exclusive lock; nothing wrote since.
                     actual, length = upload.streamed_sha256, os.fstat(handle.fileno()).st_size
@@ -259,15 +254,8 @@ class MultipartTransfer:
                     hasher = hashlib.sha256()
                     length = hash_file(hasher, handle)
                     actual = hasher.hexdigest()
-                if actual != expected or length != upload.size:
-                    _discard(upload)
-                    raise arrived_otherwise(upload, length=length, actual_hex=actual, expected_hex=expected)
-                digest = f"sha256:{actual}"
-                with transaction.atomic():
-                    # Still under the seal: these hashed bytes become the blob, or a verified copy stays.
-                    blob = blob_commit_verified(digest=digest, size=length, upload_id=str(upload.pk))
-                    upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual
-                    upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
+                # Still under the seal: these hashed bytes become the blob, or a verified copy stays.
+                upload = upload_complete_hashed(upload, actual_hex=actual, length=length, expected_hex=expected, discard=_discard)
         except FileNotFoundError:
             upload = MultipartUpload.objects.filter(pk=upload_id).first()
             if upload is not None and upload.state == MultipartState.COMPLETE:

@@ -14,19 +14,17 @@ tries again.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import transaction
-
 from artifacts.blobs import s3_multipart
 from artifacts.blobs.errors import StorageUnavailable
 from artifacts.blobs.s3_errors import bucket_answers
-from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.s3_store import S3BlobStore
 from artifacts.blobs.s3_uploads import MIN_PART_SIZE
 from artifacts.blobs.uploads import upload_writer_lock
 from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, TryAgain
-from artifacts.versioned.transfers.rules import arrived_otherwise, parts_missing, refuse_completed_again
+from artifacts.versioned.transfers.rules import parts_missing, upload_complete_hashed, upload_to_complete
 from registry_portal.errors import NotFound
+
 
 @contextmanager
 def _bucket_answers(doing: str) -> Iterator[None]:
@@ -62,11 +60,7 @@ class InBucket:
         with upload_writer_lock(upload.pk) as held:
             if not held:
                 raise TryAgain(f"Upload '{upload.pk}' is being completed by another request; try again.")
-            current = MultipartUpload.objects.filter(pk=upload.pk).first()
-            if current is None:
-                raise NotFound(f"Upload '{upload.pk}' was aborted.")
-            if current.state == MultipartState.COMPLETE:
-                refuse_completed_again(current, expected_hex)
+            current = upload_to_complete(upload.pk, expected_hex)
             with _bucket_answers("completing the upload"):
                 return self._complete(current, expected_hex)
 
@@ -83,14 +77,7 @@ class InBucket:
             actual, length = s3_multipart.hash_object(self.store, upload_id, etag)
         except FileNotFoundError:
             raise NotFound(f"Upload '{upload_id}' is gone; start the file's upload again.") from None
-        if actual != expected_hex or length != upload.size:
-            self.discard(upload)
-            raise arrived_otherwise(upload, length=length, actual_hex=actual, expected_hex=expected_hex)
-        with transaction.atomic():
-            blob = blob_commit_verified(digest=f"sha256:{actual}", size=length, upload_id=upload_id)
-            upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual
-            upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
-        return upload
+        return upload_complete_hashed(upload, actual_hex=actual, length=length, expected_hex=expected_hex, discard=self.discard)
 
     def _assemble(self, upload: MultipartUpload, stored: dict[int, list[s3_multipart.StoredPart]]) -> str:
         """Every part present at its length, assembled in order; the object's ETag. Of several

@@ -1,20 +1,24 @@
-"""The input grammar (sha256 in base64 or hex, file paths) and permission rules every transfer step uses."""
+"""The input grammar (sha256 in base64 or hex, file paths) and permission rules every transfer step
+uses, and the steps of complete that are the same whichever store holds the parts."""
 import base64
 import binascii
 import re
-
+import uuid
+from collections.abc import Callable
 from typing import NoReturn
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 
 from accounts.models import User
 from accounts.permissions import Action, require
+from artifacts.blobs.links import blob_commit_verified
 from artifacts.versioned.models import ArtifactVersion, VersionStatus
 from artifacts.versioned.paths import InvalidPath, validate_relative_path
-from artifacts.versioned.transfer_models import MultipartUpload
+from artifacts.versioned.transfer_models import MultipartState, MultipartUpload
 from artifacts.versioned.transfers.errors import IntegrityFailure, UploadAlreadyCompleted
 from artifacts.core.metadata import space_of
-from registry_portal.errors import Conflict, InvalidInput
+from registry_portal.errors import Conflict, InvalidInput, NotFound
 
 Actor = User | AnonymousUser  # who asks: request.user
 
@@ -57,7 +61,35 @@ def require_upload(actor: Actor, version: ArtifactVersion) -> None:
         raise Conflict(f"Version '{version.version}' is already UPLOAD_COMPLETE; upload into a new version.")
 
 
-# --- what complete answers (the same whichever store holds the parts) ----------------------------
+# --- complete (the same whichever store holds the parts) ------------------------------------------
+
+
+def upload_to_complete(upload_id: uuid.UUID | str, expected_hex: str) -> MultipartUpload:
+    """The upload read again once complete holds its lock: NotFound when it was aborted meanwhile,
+    refuse_completed_again when another complete finished it."""
+    upload = MultipartUpload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        raise NotFound(f"Upload '{upload_id}' was aborted.")
+    if upload.state == MultipartState.COMPLETE:
+        refuse_completed_again(upload, expected_hex)
+    return upload
+
+
+def upload_complete_hashed(
+    upload: MultipartUpload, *, actual_hex: str, length: int, expected_hex: str,
+    discard: Callable[[MultipartUpload], None],
+) -> MultipartUpload:
+    """The stored bytes, hashed as read back (`actual_hex`, `length`), become the upload's blob only
+    when they are what the client declared (sha256 and size); otherwise they are discarded and the
+    answer is IntegrityFailure."""
+    if actual_hex != expected_hex or length != upload.size:
+        discard(upload)
+        raise arrived_otherwise(upload, length=length, actual_hex=actual_hex, expected_hex=expected_hex)
+    with transaction.atomic():
+        blob = blob_commit_verified(digest=f"sha256:{actual_hex}", size=length, upload_id=str(upload.pk))
+        upload.state, upload.blob, upload.sha256 = MultipartState.COMPLETE, blob, actual_hex
+        upload.save(update_fields=["state", "blob", "sha256", "updated_at"])
+    return upload
 
 
 def refuse_completed_again(upload: MultipartUpload, expected_hex: str) -> NoReturn:
