@@ -19,7 +19,9 @@ from artifacts.blobs.s3_errors import error_code, is_missing
 from artifacts.blobs.s3_store import S3BlobStore
 from artifacts.blobs.store import upload_path
 
-READ_CHUNK = 1024 * 1024  # hashing streams the object in pieces this size
+# Hashing reads the object in pieces this size. Not digests.hash_file: urllib3's readinto copies
+# every read once more (measured 0.33 against 0.29 CPU s per 256 MiB from SeaweedFS).
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,8 @@ def assemble(store: S3BlobStore, upload_id: str, s3_upload_id: str, parts: list[
 
 def object_etag(store: S3BlobStore, upload_id: str) -> str | None:
     """The ETag of the assembled object `uploads/<upload_id>`; None when there is none."""
-    try:
-        return store.client.head_object(Bucket=store.bucket, Key=_key(store, upload_id))["ETag"]
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
+    head = store.head(_key(store, upload_id))
+    return head["ETag"] if head is not None else None
 
 
 def hash_object(store: S3BlobStore, upload_id: str, etag: str) -> tuple[str, int]:

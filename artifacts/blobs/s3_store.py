@@ -88,7 +88,8 @@ class S3BlobStore:
 
     # --- committed blobs ------------------------------------------------------------------------
 
-    def _head(self, key: str) -> dict | None:
+    def head(self, key: str) -> dict | None:
+        """HeadObject's answer for the object `key`; None when there is none."""
         try:
             return self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
@@ -97,10 +98,10 @@ class S3BlobStore:
             raise
 
     def exists(self, digest: str) -> bool:
-        return self._head(self.key(blob_path(digest))) is not None
+        return self.head(self.key(blob_path(digest))) is not None
 
     def stat(self, digest: str) -> BlobStat | None:
-        head = self._head(self.key(blob_path(digest)))
+        head = self.head(self.key(blob_path(digest)))
         if head is None:
             return None
         return BlobStat(size=head["ContentLength"], mtime=head["LastModified"].timestamp())
