@@ -174,7 +174,8 @@ def upload_session_finish(
     session: the bytes are verified against `digest` (and `size`) and become a blob of the
     session's repository. The offset is not saved in between (perf: one UPDATE and one commit less
     per layer); a body that breaks off still saves what arrived, for a resume. On a mismatch the
-    session and its bytes are discarded and nothing is stored."""
+    session and its bytes are discarded and nothing is stored; a store that fails (StorageUnavailable)
+    leaves the session at its saved offset, for the client's retry."""
     writer = _append(session, chunks, start, save=False)
     try:
         try:
@@ -183,7 +184,7 @@ def upload_session_finish(
                 length=writer.offset, size=size,
             )
             writer.seal()
-        except BlobError:
+        except (DigestMismatch, SizeMismatch):  # other bytes than the client said: nothing to resume
             writer.cancel()
             upload_session_cancel(session=session)
             raise

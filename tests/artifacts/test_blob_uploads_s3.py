@@ -134,6 +134,49 @@ def test_a_bucket_that_does_not_answer_is_503_and_the_saved_range_stands(persona
     assert reg.request("GET", location)["Range"] == "0-999"
 
 
+def test_a_bucket_that_does_not_answer_at_the_commit_keeps_the_upload_for_a_retry(personas, registry, s3_blobs, settings):
+    # The PUT ?digest= that completes the upload is the one request of a push that reaches the
+    # bucket without a body: an outage there must delay the push, not discard what was uploaded.
+    reg = registry(personas.alpha_registry_user)
+    data = os.urandom(1000)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, data, HTTP_CONTENT_RANGE="0-999")
+    working = settings.STORAGES
+    settings.STORAGES = {**working, "blobs": {**working["blobs"], "OPTIONS": {
+        **working["blobs"]["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}",
+        "client_config": Config(retries={"max_attempts": 1}, connect_timeout=1),
+    }}}
+    response = reg.request("PUT", f"{location}?digest={sha256(data)}")
+    assert response.status_code == 503 and error_codes(response) == ["UNAVAILABLE"]
+    settings.STORAGES = working
+    assert reg.request("GET", location)["Range"] == "0-999"
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}").status_code == 201
+    assert blob_object(s3_blobs, data) == data
+
+
+def test_a_bucket_that_fails_while_the_upload_is_completed_keeps_it_for_a_retry(personas, registry, s3_blobs, monkeypatch):
+    # CompleteMultipartUpload is where an outage meets a PUT ?digest= whose bytes are all uploaded.
+    from artifacts.blobs import s3_uploads
+    from artifacts.blobs.errors import StorageUnavailable
+
+    reg = registry(personas.alpha_registry_user)
+    data = os.urandom(1000)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    reg.request("PATCH", location, data, HTTP_CONTENT_RANGE="0-999")
+    sealing = s3_uploads.S3SessionWriter.seal
+
+    def bucket_down(writer):
+        raise StorageUnavailable("completing the multipart upload")
+
+    monkeypatch.setattr(s3_uploads.S3SessionWriter, "seal", bucket_down)
+    response = reg.request("PUT", f"{location}?digest={sha256(data)}")
+    assert response.status_code == 503 and error_codes(response) == ["UNAVAILABLE"]
+    monkeypatch.setattr(s3_uploads.S3SessionWriter, "seal", sealing)
+    assert reg.request("GET", location)["Range"] == "0-999"
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}").status_code == 201
+    assert blob_object(s3_blobs, data) == data
+
+
 def test_a_bucket_that_refuses_is_the_servers_error_not_a_503_and_the_saved_range_stands(
     personas, client, registry, s3_blobs, settings
 ):
