@@ -5,7 +5,11 @@ sha256 is the registry's default; sha512 is accepted wherever a client names it 
 import base64
 import hashlib
 import mmap
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -77,6 +81,38 @@ class ResumableSha256:
 
     def state(self) -> str:
         return base64.b64encode(self._hasher.serialize()).decode("ascii")
+
+
+# Pieces this large are hashed on a helper thread while the caller writes them (hashlib lets go of
+# the GIL for them); a smaller one is hashed inline, where the hand-off would cost what it saves.
+HASH_ALONGSIDE_MIN = 256 * 1024
+_helpers: ThreadPoolExecutor | None = None
+_helpers_lock = threading.Lock()
+
+
+def _hashing_helpers() -> ThreadPoolExecutor:
+    global _helpers
+    with _helpers_lock:  # made on first use, in the process that hashes (after gunicorn's fork)
+        if _helpers is None:
+            _helpers = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="hash-alongside")
+        return _helpers
+
+
+def hash_alongside(hasher, data: bytes | bytearray | memoryview, write: Callable[[], None]) -> None:
+    """`hasher.update(data)` on a helper thread while `write()` (which stores the same bytes) runs in
+    the caller's: the two costs of an upload's bytes overlap instead of adding up (perf: a request
+    is one thread; receiving, hashing and writing came one after the other). Both are over when
+    this returns, so the caller may reuse `data`'s buffer at once, and each hasher is fed one
+    piece at a time, in order. An error of either is raised once both have ended."""
+    if len(data) < HASH_ALONGSIDE_MIN:
+        write()
+        hasher.update(data)
+        return
+    hashed = _hashing_helpers().submit(hasher.update, data)
+    try:
+        write()
+    finally:
+        hashed.result()  # even when the write failed: the helper must be done with the buffer
 
 
 def digest_of(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:

@@ -45,7 +45,7 @@ from artifacts.blobs.interface import (  # noqa: F401 (re-exported: callers impo
     quarantine_path,
     upload_path,
 )
-from artifacts.digests import ResumableSha256, hash_file
+from artifacts.digests import ResumableSha256, hash_alongside, hash_file
 
 
 class UploadBusy(Exception):
@@ -131,7 +131,7 @@ class LocalSessionWriter(LocalWriter):
         except BaseException:
             self.close()
             raise
-        self._hashed = offset  # bytes the running hash covers (== offset unless a write broke off between the two)
+        self._hashed: int | None = offset  # bytes the running hash covers (== offset unless a write broke off)
 
     def _resumed_sha256(self, state: dict) -> ResumableSha256:
         if not self.offset:
@@ -151,8 +151,10 @@ class LocalSessionWriter(LocalWriter):
         return hasher
 
     def write(self, data: bytes) -> None:
-        super().write(data)
-        self._sha256.update(data)
+        # Unknown while the two run side by side: if either fails, the hash may hold bytes the file
+        # does not (or the reverse), and a checkpoint then saves no state (a resume re-hashes).
+        self._hashed = None
+        hash_alongside(self._sha256, data, functools.partial(super().write, data))
         self._hashed = self.offset
 
     def checkpoint(self, *, every: int) -> Checkpoint | None:
@@ -162,7 +164,7 @@ class LocalSessionWriter(LocalWriter):
         if self.offset == self._saved_offset:
             return None
         self.flush()
-        if self._hashed != self.offset:  # a write broke off after the file took the bytes: no state, re-hash on resume
+        if self._hashed != self.offset:  # a write broke off (file and hash may differ): no state, re-hash on resume
             return Checkpoint(self.offset)
         return Checkpoint(self.offset, {"sha256": self._sha256.state(), "boot": machine_boot_id()})
 

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -40,7 +41,7 @@ from django.utils import timezone
 from artifacts.blobs.errors import BlobError, DigestMismatch, RangeMismatch, SizeMismatch, UploadGone, UploadInUse
 from artifacts.blobs.links import blob_commit_verified, blob_link
 from artifacts.blobs.store import Checkpoint, SessionWriter, UploadBusy, get_blob_store
-from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, hash_file, new_hasher, parse_digest
+from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, hash_alongside, hash_file, new_hasher, parse_digest
 from artifacts.models import Blob, Repository, UploadSession
 from artifacts.oci.fastpath import statements
 
@@ -267,8 +268,7 @@ def streamed_upload(
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise UploadTooLarge(f"the upload is larger than {max_bytes} bytes")
-            writer.write(chunk)
-            hasher.update(chunk)
+            hash_alongside(hasher, chunk, partial(writer.write, chunk))
         writer.close()
         yield StreamedUpload(upload_id=upload_id, digest=f"{algorithm}:{hasher.hexdigest()}", size=size)
     finally:

@@ -197,6 +197,36 @@ def test_a_body_broken_off_between_storing_and_hashing_a_chunk_saves_no_state_an
     assert prefix_reads == [1500]
 
 
+def test_a_large_chunk_whose_write_fails_while_it_is_hashed_saves_no_state_and_the_resume_re_hashes(
+    personas, registry, prefix_reads, monkeypatch
+):
+    """A piece this large is hashed on a helper thread while it is written (hash_alongside): when the
+    write fails, the hash has taken bytes the file has not, so the checkpoint must not save it."""
+    from artifacts.blobs import uploads
+    from artifacts.blobs.store import LocalWriter
+    from artifacts.digests import HASH_ALONGSIDE_MIN
+
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    session = UploadSession.objects.get()
+    real_write = LocalWriter.write
+
+    def failing_on_b(self, data):
+        if bytes(data[:1]) == b"b":
+            raise OSError(28, "No space left on device")
+        real_write(self, data)
+
+    monkeypatch.setattr(LocalWriter, "write", failing_on_b)
+    with pytest.raises(OSError):
+        uploads.upload_session_append(session=session, chunks=iter([b"a" * 1000, b"b" * HASH_ALONGSIDE_MIN]))
+    monkeypatch.setattr(LocalWriter, "write", real_write)
+    saved = UploadSession.objects.get()
+    assert saved.offset == 1000 and saved.object_state is None  # the file holds 1,000 bytes, the hash took more
+    data = b"a" * 1000 + b"c" * 100
+    assert reg.request("PUT", f"{location}?digest={sha256(data)}", b"c" * 100, HTTP_CONTENT_RANGE="1000-1099").status_code == 201
+    assert prefix_reads == [1000]
+
+
 def test_an_out_of_order_chunk_is_refused_with_416(personas, registry):
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]

@@ -1,0 +1,77 @@
+import hashlib
+import os
+import threading
+import time
+
+import pytest
+
+from artifacts.digests import HASH_ALONGSIDE_MIN, hash_alongside
+
+BIG = HASH_ALONGSIDE_MIN
+
+
+class RecordingHasher:
+    """sha256, noting which thread fed it and whether an update is running."""
+
+    def __init__(self, *, slow: float = 0.0):
+        self._sha256, self.slow = hashlib.sha256(), slow
+        self.threads: list[int] = []
+        self.started, self.running = threading.Event(), False
+
+    def update(self, data) -> None:
+        self.running = True
+        self.threads.append(threading.get_ident())
+        self.started.set()
+        time.sleep(self.slow)
+        self._sha256.update(data)
+        self.running = False
+
+    def hexdigest(self) -> str:
+        return self._sha256.hexdigest()
+
+
+@pytest.mark.parametrize("sizes", [
+    [1, 7, 3, BIG - 1, 1, BIG, BIG + 1, 5],  # tiny, odd and threshold-sized pieces, in any mix
+    [BIG * 4 + 3, BIG * 2, 11, BIG * 4],
+])
+def test_pieces_hashed_alongside_their_writes_have_the_digest_of_the_bytes_in_order(sizes):
+    data = os.urandom(sum(sizes))
+    buffer = memoryview(bytearray(max(sizes)))  # one reused buffer, as the request body reader
+    hasher, written, at = hashlib.sha256(), bytearray(), 0
+    for size in sizes:
+        piece = buffer[:size]
+        piece[:] = data[at:at + size]
+        hash_alongside(hasher, piece, lambda piece=piece: written.extend(piece))
+        buffer[:] = os.urandom(len(buffer))  # the caller reuses the buffer at once: both must be done
+        at += size
+    assert written == data
+    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_large_piece_is_hashed_while_it_is_written():
+    hasher, seen_while_writing = RecordingHasher(), []
+
+    def write():  # returns only once the hash has started on a thread of its own
+        seen_while_writing.append(hasher.started.wait(timeout=10))
+
+    hash_alongside(hasher, os.urandom(BIG), write)
+    assert seen_while_writing == [True]
+    assert hasher.threads != [threading.get_ident()]
+
+
+def test_a_small_piece_is_hashed_inline():
+    hasher = RecordingHasher()
+    hash_alongside(hasher, b"x" * (BIG - 1), lambda: None)
+    assert hasher.threads == [threading.get_ident()]
+
+
+def test_a_failed_write_is_raised_once_the_hash_is_done_with_the_buffer():
+    hasher = RecordingHasher(slow=0.2)
+
+    def write():
+        hasher.started.wait(timeout=10)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        hash_alongside(hasher, os.urandom(BIG), write)
+    assert hasher.threads and not hasher.running
