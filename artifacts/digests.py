@@ -92,10 +92,18 @@ _helpers_lock = threading.Lock()
 
 def _hashing_helpers() -> ThreadPoolExecutor:
     global _helpers
-    with _helpers_lock:  # made on first use, in the process that hashes (after gunicorn's fork)
+    with _helpers_lock:  # made on first use, in the process that hashes
         if _helpers is None:
             _helpers = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="hash-alongside")
         return _helpers
+
+
+def _forget_helpers_after_fork() -> None:
+    global _helpers, _helpers_lock
+    _helpers, _helpers_lock = None, threading.Lock()  # a forked child has none of the parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_helpers_after_fork)
 
 
 def hash_alongside(hasher, data: bytes | bytearray | memoryview, write: Callable[[], None]) -> None:

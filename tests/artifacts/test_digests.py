@@ -75,3 +75,19 @@ def test_a_failed_write_is_raised_once_the_hash_is_done_with_the_buffer():
     with pytest.raises(OSError, match="disk full"):
         hash_alongside(hasher, os.urandom(BIG), write)
     assert hasher.threads and not hasher.running
+
+
+def test_a_forked_child_hashes_alongside_with_threads_of_its_own():
+    hash_alongside(hashlib.sha256(), os.urandom(BIG), lambda: None)  # the parent's helpers exist now
+    pid = os.fork()
+    if pid == 0:  # the child: a hand-off to the parent's (absent) threads would never return
+        hasher = hashlib.sha256()
+        hash_alongside(hasher, b"y" * BIG, lambda: None)
+        os._exit(0 if hasher.hexdigest() == hashlib.sha256(b"y" * BIG).hexdigest() else 1)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
