@@ -61,6 +61,9 @@ def new_hasher(algorithm: str = DEFAULT_ALGORITHM):
     return hashlib.new(algorithm)
 
 
+COPY_PIECE = 64 * 1024
+
+
 class ResumableSha256:
     """A sha256 hasher whose state can be saved (`state()`, ~140 characters) and resumed in another
     process (`ResumableSha256(state)`): an upload continued on another node goes on hashing where
@@ -74,7 +77,16 @@ class ResumableSha256:
         self._hasher = rehashes.PySha256.deserialize(base64.b64decode(state)) if state else rehashes.PySha256()
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
-        self._hasher.update(data if isinstance(data, bytes) else bytes(data))
+        if isinstance(data, bytes):
+            self._hasher.update(data)
+            return
+        # rehashes takes bytes only, so a buffer is copied: in pieces under glibc's mmap threshold
+        # (registry_portal/wsgi.py), which reuse warm heap memory. A 1 MiB copy was a fresh mapping
+        # each time: 0.5 s of page faults per GiB uploaded, against 0.02 s in 64 KiB pieces.
+        with memoryview(data) as view:
+            for start in range(0, len(view), COPY_PIECE):
+                with view[start:start + COPY_PIECE] as piece:
+                    self._hasher.update(bytes(piece))
 
     def hexdigest(self) -> str:
         return self._hasher.finalize()  # leaves the state as it was: more bytes may follow

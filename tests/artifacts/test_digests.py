@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from artifacts.digests import HASH_ALONGSIDE_MIN, hash_alongside
+from artifacts.digests import COPY_PIECE, HASH_ALONGSIDE_MIN, ResumableSha256, hash_alongside
 
 BIG = HASH_ALONGSIDE_MIN
 
@@ -91,3 +91,15 @@ def test_a_forked_child_hashes_alongside_with_threads_of_its_own():
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
+
+
+@pytest.mark.parametrize("size", [0, 1, COPY_PIECE - 1, COPY_PIECE, COPY_PIECE + 1, 3 * COPY_PIECE + 17, 1024 * 1024])
+def test_the_resumable_sha256_of_a_reused_buffer_copied_in_pieces_is_the_sha256_of_its_bytes(size):
+    data = os.urandom(size)
+    buffer = bytearray(data)
+    hasher = ResumableSha256()
+    hasher.update(memoryview(buffer)[: size // 2])
+    resumed = ResumableSha256(hasher.state())  # saved and resumed between two pieces, as a checkpoint does
+    resumed.update(memoryview(buffer)[size // 2:])
+    buffer[:] = bytes(size)  # the caller reuses its buffer at once: nothing of it may be kept
+    assert resumed.hexdigest() == hashlib.sha256(data).hexdigest()
