@@ -479,14 +479,19 @@ def proc_tree(pid):
     return out
 
 
-def rss_kib(pids):
+def _summed_kib(pids, filename, field):
+    """`field` (a "Name: <n> kB" line of /proc/<pid>/<filename>) summed over `pids`."""
     tot = 0
     for p in pids:
-        for line in _read(f"/proc/{p}/status").splitlines():
-            if line.startswith(b"VmRSS:"):
+        for line in _read(f"/proc/{p}/{filename}").splitlines():
+            if line.startswith(field):
                 tot += int(line.split()[1])
                 break
     return tot
+
+
+def rss_kib(pids):
+    return _summed_kib(pids, "status", b"VmRSS:")
 
 
 def pss_kib(pids):
@@ -494,13 +499,7 @@ def pss_kib(pids):
     with several gunicorn workers (or a preloading master) the sum is the tree's real footprint,
     where summed RSS counts every shared page once per process. Reading smaps_rollup walks the
     process's page tables: sampled less often than RSS (ProcMonitor)."""
-    tot = 0
-    for p in pids:
-        for line in _read(f"/proc/{p}/smaps_rollup").splitlines():
-            if line.startswith(b"Pss:"):
-                tot += int(line.split()[1])
-                break
-    return tot
+    return _summed_kib(pids, "smaps_rollup", b"Pss:")
 
 
 def cpu_ticks(pids):
