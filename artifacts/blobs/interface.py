@@ -89,6 +89,9 @@ class SessionWriter(Protocol):
     everything received the upload uploads/<id>, for verification and commit_upload."""
 
     offset: int  # bytes received so far, stored or not yet
+    # `saved` removes nothing an earlier checkpoint names: the row may fall back to an earlier
+    # save (one committed asynchronously, then lost in a database crash) and still be resumed.
+    earlier_saves_stay_valid: bool
 
     def write(self, data: bytes) -> None: ...
     def checkpoint(self, *, every: int) -> Checkpoint | None: ...  # due mid-body (local: each `every` bytes)

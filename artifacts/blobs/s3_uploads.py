@@ -144,6 +144,8 @@ class S3SessionWriter(S3Writer):
     """A registry upload session's bytes, continued from its row's `object_state` (see the module's
     docstring); the caller (artifacts.blobs.uploads) claimed the session, as its only writer."""
 
+    earlier_saves_stay_valid = False  # `saved` deletes the tail object the previous save named
+
     @bucket_answers("reading the upload's saved bytes")
     def __init__(self, store: UploadBucket, session_id: str, offset: int, object_state: dict | None):
         super().__init__(store, store.key(upload_path(session_id)))

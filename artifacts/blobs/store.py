@@ -122,6 +122,8 @@ class LocalSessionWriter(LocalWriter):
     states were, or a body that broke off between writing and hashing), is not trusted: the file's
     prefix is re-hashed, so the digest check sees what the file really holds."""
 
+    earlier_saves_stay_valid = True  # a resume from any saved offset cuts the file back to it
+
     def __init__(self, store: "LocalBlobStore", session_id: str, offset: int, object_state: dict | None):
         super().__init__(store, session_id, offset)
         self._saved_offset = offset

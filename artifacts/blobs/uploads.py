@@ -103,11 +103,18 @@ def upload_session_claimed(*, repository_name: str, session_id: uuid.UUID) -> It
         yield session
 
 
-def _checkpoint(session: UploadSession, writer: SessionWriter, checkpoint: Checkpoint) -> None:
-    """Save the checkpoint with a new generation (a compare-and-set on the one this request read)."""
+def _checkpoint(session: UploadSession, writer: SessionWriter, checkpoint: Checkpoint, *, told: bool = True) -> None:
+    """Save the checkpoint with a new generation (a compare-and-set on the one this request read).
+
+    perf: a save made while the body streams (`told=False`: no client is answered with it) is
+    committed asynchronously where the writer's earlier saves stay valid (local files): 128
+    synchronous commits per GiB were 0.3-1.0 s of waiting for the WAL flush per GiB pushed. It
+    outlives the worker like any commit; a database crash can only take the row back to an
+    earlier save, as if the worker had been killed before this one (offset and hash state go
+    together). The save whose Range a PATCH answers commits synchronously."""
     saved = statements.session_checkpoint(
         session_id=session.pk, offset=checkpoint.offset, object_state=checkpoint.object_state,
-        generation=session.generation, now=timezone.now(),
+        generation=session.generation, now=timezone.now(), flush=told or not writer.earlier_saves_stay_valid,
     )
     if not saved:
         writer.refused(checkpoint)
@@ -134,7 +141,7 @@ def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, 
             writer.write(chunk)
             checkpoint = writer.checkpoint(every=CHECKPOINT_BYTES)
             if checkpoint is not None:
-                _checkpoint(session, writer, checkpoint)
+                _checkpoint(session, writer, checkpoint, told=False)
         if save:
             checkpoint = writer.pause()
             if checkpoint is not None:

@@ -88,6 +88,28 @@ def test_a_patch_saves_its_offset_once_per_eight_mib_and_at_its_end(pusher):
     assert _writes(large) == ["UPDATE", "UPDATE", "UPDATE"], [q["sql"] for q in large]
 
 
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_a_patch_commits_its_mid_body_saves_without_waiting_for_the_wal_flush_and_its_last_one_waits(pusher):
+    """Mid-body saves are resume points no client was told of (docs/performance.md); the save whose
+    Range the PATCH answers is flushed before the answer."""
+    location = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    before = _synchronous_commit()
+    with CaptureQueriesContext(connection) as large:
+        assert pusher.request("PATCH", location, os.urandom(uploads.CHECKPOINT_BYTES * 2 + 1000)).status_code == 202
+    saves = [q["sql"].split("(")[0] for q in large if _verb(q["sql"]) == "UPDATE"]
+    unflushed, flushed = "EXECUTE registry_session_checkpoint_unflushed", "EXECUTE registry_session_checkpoint"
+    assert saves == [unflushed, unflushed, flushed], saves  # each one statement: no BEGIN/SET/COMMIT round trips
+    assert _synchronous_commit() == before  # the setting ended with each save's own transaction
+    assert UploadSession.objects.get().offset == uploads.CHECKPOINT_BYTES * 2 + 1000
+
+
 def test_blob_head_hit_and_manifest_get_cost_one_query_each(pusher):
     config = b'{"architecture":"amd64","os":"linux"}'
     layer = pusher.push_blob(NAME, b"layer")

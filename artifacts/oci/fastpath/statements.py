@@ -68,6 +68,13 @@ SQL = {
         f'UPDATE {SESSION} SET "offset" = %s, object_state = %s, generation = generation + 1, updated_at = %s'
         " WHERE id = %s AND generation = %s"
     ),
+    # PostgreSQL only: the same, committed without waiting for the WAL flush (asynchronous commit):
+    # set_config(..., true) lasts until the statement's own implicit transaction commits.
+    "registry_session_checkpoint_unflushed": (
+        f'UPDATE {SESSION} SET "offset" = %s, object_state = %s, generation = generation + 1, updated_at = %s'
+        " FROM (SELECT set_config('synchronous_commit', 'off', true)) asynchronous_commit"
+        " WHERE id = %s AND generation = %s"
+    ),
     "registry_session_delete": f"DELETE FROM {SESSION} WHERE id = %s",
     # PostgreSQL only (artifacts.blobs.uploads.upload_writer_lock): one writer per upload session across nodes.
     "registry_upload_lock": "SELECT pg_try_advisory_lock(%s)",
@@ -325,13 +332,16 @@ def session_insert(*, repository_id: int, user_id: int | None, now: datetime) ->
 
 
 def session_checkpoint(
-    *, session_id: uuid.UUID, offset: int, object_state: dict | None, generation: int, now: datetime
+    *, session_id: uuid.UUID, offset: int, object_state: dict | None, generation: int, now: datetime, flush: bool = True
 ) -> bool:
     """Save `offset` (and, on S3, where its bytes are) and bump the generation, if the session is
-    still at `generation`."""
+    still at `generation`. `flush=False`: on PostgreSQL, outside a caller's transaction, the commit
+    does not wait for the WAL flush (visible at once, undone only by a crash of the database server)."""
     state = None if object_state is None else json.dumps(object_state, separators=(",", ":"))
+    unflushed = not flush and connection.vendor == "postgresql" and not connection.in_atomic_block
+    name = "registry_session_checkpoint_unflushed" if unflushed else "registry_session_checkpoint"
     with connection.cursor() as cursor:
-        _execute(cursor, "registry_session_checkpoint", [offset, state, _db_datetime(now), _db_uuid(session_id), generation])
+        _execute(cursor, name, [offset, state, _db_datetime(now), _db_uuid(session_id), generation])
         return cursor.rowcount == 1
 
 
