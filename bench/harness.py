@@ -56,19 +56,12 @@ ACCEPT_MANIFESTS = ", ".join([
 
 
 def gunicorn_args() -> list[str]:
-    """The web process's worker settings exactly as scripts/serve web sets them (scripts/lib.sh:
-    one worker per core, at most 8, and the WEB_CONCURRENCY/GUNICORN_THREADS/GUNICORN_TIMEOUT overrides;
-    the access logger)."""
+    """The web process's worker settings exactly as scripts/serve web sets them (scripts/lib.sh
+    web_gunicorn_args: the worker class, one worker per core, at most 8, the
+    WEB_CONCURRENCY/GUNICORN_THREADS/GUNICORN_TIMEOUT overrides, the access logger)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    workers = subprocess.run(["bash", "-c", 'source "$1/scripts/lib.sh" && web_workers', "-", root],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    return [
-        "--worker-class", "gthread",
-        "--workers", workers,
-        "--threads", os.environ.get("GUNICORN_THREADS", "16"),
-        "--timeout", os.environ.get("GUNICORN_TIMEOUT", "3600"),
-        "--logger-class", "registry_portal.access_log.AccessLogger",
-    ]
+    return subprocess.run(["bash", "-c", 'source "$1/scripts/lib.sh" && web_gunicorn_args', "-", root],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
 
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)

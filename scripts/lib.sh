@@ -141,12 +141,22 @@ web_workers() {
     printf '%s' "${WEB_CONCURRENCY:-$(( cores > 8 ? 8 : cores ))}"
 }
 
+# The web process's gunicorn worker settings, one argument per line: what serve_web runs and what
+# bench/harness.py starts. The worker class is gthread spreading new connections evenly over the
+# workers (registry_portal/balanced_worker.py): plain gthread gave one of two workers 26 to 32 of
+# 32 connections opened together.
+web_gunicorn_args() {
+    printf '%s\n' --worker-class registry_portal.balanced_worker.BalancedThreadWorker \
+        --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" --timeout "${GUNICORN_TIMEOUT:-3600}" \
+        --logger-class registry_portal.access_log.AccessLogger
+}
+
 serve_web() {
     cd "$ROOT"
+    local args
+    mapfile -t args < <(web_gunicorn_args)
     exec "$(serve_python)" -m gunicorn registry_portal.wsgi --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
-        --worker-class gthread --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" \
-        --timeout "${GUNICORN_TIMEOUT:-3600}" --access-logfile - \
-        --logger-class registry_portal.access_log.AccessLogger
+        "${args[@]}" --access-logfile -
 }
 
 # Worker: Celery over REDIS_URL, consuming CELERY_QUEUE (the queue the web processes send to).
