@@ -28,6 +28,7 @@ the bytes that were hashed.
 """
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,9 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.tokens import capability_signature, capability_valid
 from artifacts.blobs.errors import BlobError, DigestMismatch, RangeMismatch, SizeMismatch, UploadGone, UploadInUse
 from artifacts.blobs.links import blob_commit_verified, blob_link
 from artifacts.blobs.store import Checkpoint, SessionWriter, UploadBusy, get_blob_store
@@ -59,26 +62,77 @@ def _hash_file_prefix(hasher, upload_id, length: int) -> None:
             raise BlobError("the upload's stored bytes are shorter than its offset")
 
 
-def upload_session_start(*, repository: Repository, user=None, user_id: int | None = None) -> UploadSession:
-    """A new upload session (its bytes arrive by PATCH/PUT). `user_id` (a verified token's subject)
-    spares loading the user row; a user deleted since the token was issued records no creator.
+# A session a POST starts has no row until its first PATCH (perf: the POST of a docker-style layer
+# push writes nothing, and a PUT ?digest= with the whole body right after it stores the blob like a
+# monolithic POST: 8 statements and a commit less per layer). Its URL carries the proof that the
+# POST was made (distribution signs its `_state` into the URL the same way): a signature over the
+# repository name, the session id and an expiry, so an id nobody was given stays unknown. Every
+# request on it still checks the caller's push access. A pending session holds no bytes, so there
+# is nothing to lose or collect: its URL is good for UPLOAD_SESSION_TTL_HOURS, as an idle session.
+# Its id has no row to end, so once the upload is done, cancelled or collected, the signed URL
+# starts afresh (an empty upload) until it expires; the URL of a session with a row (the one each
+# PATCH answers with) is unknown from then on.
+PENDING_PURPOSE = "registry-upload"
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """The last segment of an upload URL: `<id>` (a session with a row), or `<id>.<expires>.<signature>`
+    (a session a POST started: `pending`, it may have no row yet)."""
+
+    session_id: uuid.UUID
+    pending: bool = False
+    segment: str = ""
+
+
+def upload_session_start(*, repository_name: str, now: float | None = None) -> SessionRef:
+    """A new upload session of repository `repository_name`, pending: nothing is stored until its first
+    PATCH (upload_session_create) or PUT ?digest= (blob_upload); see PENDING_PURPOSE."""
+    session_id = uuid.uuid4()
+    expires_at = int(time.time() if now is None else now) + settings.UPLOAD_SESSION_TTL_HOURS * 3600
+    signature = capability_signature(purpose=PENDING_PURPOSE, subject=f"{repository_name}/{session_id}", expires_at=expires_at)
+    return SessionRef(session_id, pending=True, segment=f"{session_id}.{expires_at}.{signature}")
+
+
+def upload_session_ref(*, repository_name: str, segment: str, now: float | None = None) -> SessionRef | None:
+    """The session an upload URL's last segment names (None: not a session id); `pending` when it
+    carries a valid, unexpired signature of a POST in repository `repository_name`."""
+    session_part, _, signed = segment.partition(".")
+    try:
+        session_id = uuid.UUID(session_part)
+    except ValueError:
+        return None
+    expires_at, _, signature = signed.partition(".")
+    pending = expires_at.isascii() and expires_at.isdigit() and capability_valid(
+        signature, purpose=PENDING_PURPOSE, subject=f"{repository_name}/{session_id}", expires_at=int(expires_at), now=now,
+    )
+    return SessionRef(session_id, pending=pending, segment=segment)
+
+
+def upload_session_create(
+    *, repository_id: int, repository_name: str, session_id: uuid.UUID, user_id: int | None = None
+) -> UploadSession | None:
+    """The row of pending session `session_id`, made by its first PATCH under the writer lock
+    (upload_session_claimed found none); the row another request made meanwhile (SQLite has no
+    writer lock) when there is one. `user_id` (the verified token's subject) records the creator;
+    a user deleted since the token was issued records none.
 
     perf: on PostgreSQL the row is committed without waiting for the WAL flush (asynchronous
-    commit, ~2 ms of fsync per layer here). A database crash can then lose only sessions that
-    have not stored anything yet: the first PATCH/PUT that does commits synchronously, which
-    flushes the WAL up to and including this row; the client of a lost session gets
-    BLOB_UPLOAD_UNKNOWN and starts over, as after GC of an idle session."""
-    if user_id is None and user is not None and user.is_authenticated:
-        user_id = user.pk
+    commit, ~2 ms of fsync here). A database crash can then lose only a session that has not stored
+    anything yet: the checkpoint that saves the PATCH's bytes commits synchronously, which flushes
+    the WAL up to and including this row."""
     try:
-        return _session_create(repository, user_id)
+        created = _session_create(repository_id, session_id, user_id)
     except IntegrityError:
         if user_id is None:
             raise
-        return _session_create(repository, None)
+        created = _session_create(repository_id, session_id, None)
+    if created is None:  # another request's row: its offset and hash state, never ours
+        return statements.upload_session(repository_name, session_id)
+    return created
 
 
-def _session_create(repository: Repository, user_id: int | None) -> UploadSession:
+def _session_create(repository_id: int, session_id: uuid.UUID, user_id: int | None) -> UploadSession | None:
     db = transaction.get_connection()
     # Only a transaction of its own may skip the WAL flush (never a caller's, holding other writes).
     asynchronous = db.vendor == "postgresql" and not db.in_atomic_block
@@ -86,8 +140,10 @@ def _session_create(repository: Repository, user_id: int | None) -> UploadSessio
         if asynchronous:
             with db.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        session_id = statements.session_insert(repository_id=repository.pk, user_id=user_id, now=timezone.now())
-    return UploadSession.from_db(db.alias, statements.SESSION_FIELDS, [session_id, repository.pk, 0, 0, user_id, None])
+        inserted = statements.session_insert(session_id=session_id, repository_id=repository_id, user_id=user_id, now=timezone.now())
+    if not inserted:
+        return None
+    return UploadSession.from_db(db.alias, statements.SESSION_FIELDS, [session_id, repository_id, 0, 0, user_id, None])
 
 
 @contextmanager

@@ -7,7 +7,6 @@ gunicorn can sendfile them.
 import json
 import re
 import threading
-import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -340,6 +339,15 @@ def _upload_headers(name: str, session: UploadSession) -> dict:
     }
 
 
+def _pending_headers(name: str, ref: uploads.SessionRef) -> dict:
+    """A session a POST started that has stored nothing yet: its signed URL, at offset 0."""
+    return {
+        "Location": f"/v2/{name}/blobs/uploads/{ref.segment}",
+        "Range": _range_header(0),
+        "Docker-Upload-UUID": str(ref.session_id),
+    }
+
+
 def _blob_created(name: str, digest: str) -> HttpResponse:
     response = _empty(201)
     response["Location"] = f"/v2/{name}/blobs/{digest}"
@@ -375,16 +383,8 @@ def upload_start(request, name: str):
         _digest(digest)
         uploads.blob_upload(repository=repository, chunks=iter_body(request), digest=digest)
         return _blob_created(name, digest)
-    session = uploads.upload_session_start(repository=repository, user_id=caller.user_id)
-    return _headers_response(202, _upload_headers(name, session))
-
-
-def _session_key(name: str, session_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(session_id)
-    except ValueError:
-        _repository(name)
-        raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id}) from None
+    # perf: the session is pending, nothing is written (see uploads.PENDING_PURPOSE)
+    return _headers_response(202, _pending_headers(name, uploads.upload_session_start(repository_name=name)))
 
 
 def _session(name: str, session_id: str, found: UploadSession | None) -> UploadSession:
@@ -406,20 +406,64 @@ def _chunk_start(request) -> int | None:
     return int(match[1])
 
 
+def _upload_ref(request, name: str, session_id: str) -> tuple[uploads.SessionRef, Repository | None]:
+    """The session an upload URL names, once the caller may push there; with its repository when
+    the URL is a POST's signed one (the session may have no row yet: its row, or its blob, needs
+    the repository id). BLOB_UPLOAD_UNKNOWN for a segment that is no session id."""
+    caller = request.registry_caller
+    ref = uploads.upload_session_ref(repository_name=name, segment=session_id)
+    if ref is None or not ref.pending:
+        caller.require(name, PUSH, scope_actions="pull,push")
+        if ref is None:
+            _repository(name)
+            raise OCIError("BLOB_UPLOAD_UNKNOWN", detail={"session": session_id})
+        return ref, None
+    repository_id = caller.require_push(name)  # perf: the currency check and the repository in one statement
+    if repository_id is None:
+        raise OCIError("NAME_UNKNOWN", detail={"name": name})
+    return ref, Repository.from_db(connection.alias, ["id", "name"], [repository_id, name])
+
+
 @registry_view("GET", "PATCH", "PUT", "DELETE")
 def upload_session(request, name: str, session_id: str):
-    request.registry_caller.require(name, PUSH, scope_actions="pull,push")
+    ref, repository = _upload_ref(request, name, session_id)
     if request.method == "GET":
-        found = statements.upload_session(name, _session_key(name, session_id))
+        found = statements.upload_session(name, ref.session_id)
+        if found is None and repository is not None:
+            return _headers_response(204, _pending_headers(name, ref))
         return _headers_response(204, _upload_headers(name, _session(name, session_id, found)))
-    key = _session_key(name, session_id)
+    if repository is not None and request.method == "PUT" and statements.upload_session(name, ref.session_id) is None:
+        # perf: a pending session finished by one PUT: no row, no writer lock (the body goes to an
+        # upload file of its own, uploads.blob_upload)
+        return _put_pending(request, name, ref, repository)
     try:
         # One writer at a time: a request that finds another writing gets 416 and the saved Range.
-        with uploads.upload_session_claimed(repository_name=name, session_id=key) as found:
+        with uploads.upload_session_claimed(repository_name=name, session_id=ref.session_id) as found:
+            if found is None and repository is not None:
+                if request.method == "DELETE":  # nothing was stored
+                    return _empty(204)
+                if request.method == "PUT":  # the row went (its upload ended) since the check above
+                    return _put_pending(request, name, ref, repository)
+                found = uploads.upload_session_create(
+                    repository_id=repository.pk, repository_name=name, session_id=ref.session_id,
+                    user_id=request.registry_caller.user_id,
+                )
             session = _session(name, session_id, found)
             return _write_upload(request, name, session)
     except UploadInUse as exc:
         raise OCIError("RANGE_INVALID", str(exc), headers=_upload_headers(name, exc.session)) from None
+
+
+def _put_pending(request, name: str, ref: uploads.SessionRef, repository: Repository) -> HttpResponse:
+    """PUT ?digest= on a pending session: the whole blob in this request, as a monolithic POST."""
+    digest = request.GET.get("digest")
+    if not digest:
+        raise OCIError("DIGEST_INVALID", "the digest parameter is required to complete an upload", headers=_pending_headers(name, ref))
+    if _chunk_start(request) not in (None, 0):
+        raise OCIError("RANGE_INVALID", "the upload is at 0", headers=_pending_headers(name, ref))
+    _digest(digest)
+    uploads.blob_upload(repository=repository, chunks=iter_body(request), digest=digest)
+    return _blob_created(name, digest)
 
 
 def _write_upload(request, name: str, session: UploadSession):

@@ -49,7 +49,9 @@ def test_a_session_claimed_on_another_database_connection_refuses_a_patch_with_t
     """The writer lock is the database's (any node holding it refuses the others), not a file lock."""
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    assert reg.request("PATCH", location, b"x" * 1000).status_code == 202
+    patched = reg.request("PATCH", location, b"x" * 1000)
+    assert patched.status_code == 202
+    location = patched["Location"]  # the row's URL, which every later answer gives
     session_id = UploadSession.objects.get().pk
     claimed, release = threading.Event(), threading.Event()
 

@@ -37,7 +37,7 @@ def test_gc_deletes_unreferenced_objects_and_aborts_multipart_uploads_no_live_se
     layer = os.urandom(3000)
     manifest_digest, _ = reg.push_image(NAME, "1.0", layer=layer)
     orphan = reg.push_blob(NAME, os.urandom(2000))
-    live_session = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"].rsplit("/", 1)[1]
+    live_session = reg.start_upload(NAME).rsplit("/", 1)[1]
     mirror_local_blobs(s3_server, blob_root)
     switch_to_s3(settings, s3_server)
     client, bucket = s3_server.client(), s3_server.bucket

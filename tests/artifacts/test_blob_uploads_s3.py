@@ -75,7 +75,7 @@ def test_a_session_broken_off_and_continued_on_another_node_verifies_its_digest(
     settings.S3_UPLOAD_PART_BYTES = part = 5 * MiB  # S3's smallest
     reg = registry(personas.alpha_registry_user)
     data = os.urandom(part + 5000)
-    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    location = reg.start_upload(NAME)
     session = UploadSession.objects.get()
 
     def breaking_off():
@@ -109,8 +109,8 @@ def test_a_wrong_digest_stores_nothing_and_leaves_nothing(personas, registry, s3
     reg = registry(personas.alpha_registry_user)
     data, claimed = os.urandom(2000), os.urandom(2000)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    session = UploadSession.objects.get()
     reg.request("PATCH", location, data[:1000], HTTP_CONTENT_RANGE="0-999")
+    session = UploadSession.objects.get()
     response = reg.request("PUT", f"{location}?digest={sha256(claimed)}", data[1000:])
     assert response.status_code == 400 and error_codes(response) == ["DIGEST_INVALID"]
     assert not Blob.objects.exists() and not UploadSession.objects.exists()

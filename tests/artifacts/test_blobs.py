@@ -23,6 +23,25 @@ def blob_store_kind(request, settings):
     return kind
 
 
+@pytest.fixture
+def s3_or_local_leftovers(blob_store_kind, request):
+    """A callable listing the upload files (local) or the objects and multipart uploads under
+    uploads/ (S3) that appeared since the test began."""
+    if blob_store_kind == "s3":
+        s3 = request.getfixturevalue("s3_blobs")
+        client = s3.client()
+
+        def in_bucket() -> set[str]:
+            objects = client.list_objects_v2(Bucket=s3.bucket, Prefix="uploads/").get("Contents", [])
+            multipart = client.list_multipart_uploads(Bucket=s3.bucket, Prefix="uploads/").get("Uploads", [])
+            return {item["Key"] for item in objects} | {f"multipart {item['Key']}" for item in multipart}
+
+        before = in_bucket()
+        return lambda: sorted(in_bucket() - before)
+    folder = get_blob_store().root / "uploads"
+    return lambda: sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
 # The upload paths run on both stores; the rest do not touch bytes differently on S3.
 on_both_stores = pytest.mark.parametrize("blob_store_kind", ["local", "s3"], indirect=True)
 
@@ -52,6 +71,96 @@ def test_post_then_put_uploads_a_blob(personas, registry):
     assert get_blob_store().stat(sha256(data)).size == 5000
 
 
+# --- a session a POST starts: pending (no row) until its first PATCH ------------------------------
+
+
+@on_both_stores
+def test_a_post_stores_nothing_and_its_signed_url_reports_an_empty_upload(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    started = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")
+    assert started.status_code == 202 and started["Range"] == "0-0"
+    session_id, expires_at, signature = started["Location"].rsplit("/", 1)[1].split(".")
+    assert session_id == started["Docker-Upload-UUID"] and expires_at.isdigit() and signature
+    assert not UploadSession.objects.exists()
+    status = reg.request("GET", started["Location"])
+    assert status.status_code == 204 and status["Range"] == "0-0" and status["Location"] == started["Location"]
+    assert reg.request("DELETE", started["Location"]).status_code == 204  # nothing was stored: nothing to drop
+    assert not UploadSession.objects.exists()
+
+
+@on_both_stores
+def test_a_put_of_the_whole_blob_after_a_post_stores_it_with_no_session_and_no_leftovers(personas, registry, s3_or_local_leftovers):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    data = os.urandom(64 * 1024)
+    done = reg.request("PUT", f"{location}?digest={sha256(data)}", data, HTTP_CONTENT_RANGE=f"0-{len(data) - 1}")
+    assert done.status_code == 201 and done["Docker-Content-Digest"] == sha256(data)
+    assert b"".join(reg.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}").streaming_content) == data
+    assert not UploadSession.objects.exists() and s3_or_local_leftovers() == []
+
+
+@on_both_stores
+def test_a_put_after_a_post_with_another_digest_stores_nothing(personas, registry, s3_or_local_leftovers):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    response = reg.request("PUT", f"{location}?digest={sha256(b'other')}", b"content")
+    assert response.status_code == 400 and error_codes(response) == ["DIGEST_INVALID"]
+    assert not Blob.objects.exists() and not UploadSession.objects.exists() and s3_or_local_leftovers() == []
+    assert not get_blob_store().exists(sha256(b"content"))
+
+
+def test_a_put_after_a_post_that_does_not_start_at_zero_is_refused_with_416(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    response = reg.request("PUT", f"{location}?digest={sha256(b'abc')}", b"abc", HTTP_CONTENT_RANGE="10-12")
+    assert response.status_code == 416 and response["Range"] == "0-0" and response["Location"] == location
+    assert not Blob.objects.exists()
+
+
+def test_the_first_patch_makes_the_session_row_and_answers_with_its_url(personas, registry):
+    reg = registry(personas.alpha_registry_user)
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    patched = reg.request("PATCH", location, b"a" * 100)
+    session = UploadSession.objects.get()
+    assert patched.status_code == 202 and patched["Range"] == "0-99"
+    assert patched["Location"] == f"/v2/{NAME}/blobs/uploads/{session.pk}" and session.offset == 100
+    assert session.created_by == personas.alpha_registry_user
+    # the signed URL now names the row: a second PATCH there appends, it does not start over
+    assert reg.request("PATCH", location, b"b" * 100, HTTP_CONTENT_RANGE="100-199")["Range"] == "0-199"
+    done = reg.request("PUT", f"{location}?digest={sha256(b'a' * 100 + b'b' * 100)}")
+    assert done.status_code == 201 and not UploadSession.objects.exists()
+
+
+def test_an_upload_url_whose_signature_is_forged_expired_or_of_another_repository_is_unknown(personas, registry):
+    from artifacts.blobs import uploads
+
+    reg = registry(personas.owner)
+    reg.push_blob("acme/alpha/other", b"creates the other repository")
+    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    segment = location.rsplit("/", 1)[1]
+    expired = uploads.upload_session_start(repository_name=NAME, now=0).segment
+    for url in (
+        f"/v2/{NAME}/blobs/uploads/{segment[:-2]}xy",  # forged
+        f"/v2/{NAME}/blobs/uploads/{segment.split('.')[0]}",  # no signature, no row
+        f"/v2/{NAME}/blobs/uploads/{expired}",
+        f"/v2/acme/alpha/other/blobs/uploads/{segment}",  # signed for another repository
+    ):
+        for method in ("GET", "PATCH", "PUT", "DELETE"):
+            response = reg.request(method, f"{url}?digest={sha256(b'x')}" if method == "PUT" else url, b"x")
+            assert response.status_code == 404 and error_codes(response) == ["BLOB_UPLOAD_UNKNOWN"], (url, method)
+    assert not UploadSession.objects.exists() and not Blob.objects.filter(digest=sha256(b"x")).exists()
+
+
+def test_a_signed_upload_url_does_not_let_a_member_without_push_write(personas, registry):
+    location = registry(personas.alpha_registry_user).request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    for persona in (personas.alpha_user_read, personas.beta_user):
+        reg = registry(persona)
+        for method in ("PATCH", "PUT"):
+            response = reg.request(method, f"{location}?digest={sha256(b'x')}" if method == "PUT" else location, b"x")
+            assert response.status_code in (401, 403), (persona, method, response.status_code)
+    assert not UploadSession.objects.exists() and not Blob.objects.exists()
+
+
 @on_both_stores
 def test_a_sha512_digest_is_accepted(personas, registry):
     reg = registry(personas.alpha_registry_user)
@@ -70,7 +179,7 @@ def test_chunked_upload_reports_progress_and_resumes(personas, registry):
     assert first.status_code == 202 and first["Range"] == "0-3999"
     # The client lost track (dropped connection): it asks where the upload stands and resumes there.
     status = reg.request("GET", location)
-    assert status.status_code == 204 and status["Range"] == "0-3999" and status["Location"] == location
+    assert status.status_code == 204 and status["Range"] == "0-3999" and status["Location"] == first["Location"]
     second = reg.request("PATCH", location, data[4000:8000], HTTP_CONTENT_RANGE="4000-7999")
     assert second["Range"] == "0-7999"
     done = reg.request("PUT", f"{location}?digest={sha256(data)}", data[8000:], HTTP_CONTENT_RANGE=f"8000-{len(data) - 1}")
@@ -83,7 +192,7 @@ def test_a_dropped_connection_keeps_the_bytes_received_for_a_resume(personas, re
     from artifacts.blobs import uploads
 
     reg = registry(personas.alpha_registry_user)
-    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    location = reg.start_upload(NAME)
     session = UploadSession.objects.get()
 
     def dropping():
@@ -131,9 +240,9 @@ def test_each_checkpoint_saves_the_sha256_of_exactly_the_bytes_stored_and_a_resu
     process) goes on hashing from the state in the row."""
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    session_id = UploadSession.objects.get().pk
     data = os.urandom(3000)
     reg.request("PATCH", location, data[:1000], HTTP_CONTENT_RANGE="0-999")
+    session_id = UploadSession.objects.get().pk
     assert saved_sha256(session_id) == hashlib.sha256(data[:1000]).hexdigest()
     reg.request("PATCH", location, data[1000:2000], HTTP_CONTENT_RANGE="1000-1999")
     assert saved_sha256(session_id) == hashlib.sha256(data[:2000]).hexdigest()
@@ -159,8 +268,8 @@ def test_after_a_restart_the_file_is_re_hashed_so_bytes_the_machine_lost_are_ref
     crash may lose them while the row keeps its offset."""
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    session = UploadSession.objects.get()
     reg.request("PATCH", location, b"a" * 1000, HTTP_CONTENT_RANGE="0-999")
+    session = UploadSession.objects.get()
     UploadSession.objects.update(object_state={**UploadSession.objects.get().object_state, "boot": "an-earlier-boot"})
     with open(get_blob_store().root / upload_path(str(session.pk)), "r+b") as upload_file:
         upload_file.write(b"\0" * 1000)  # what the crash left of the file
@@ -177,7 +286,7 @@ def test_a_body_broken_off_between_storing_and_hashing_a_chunk_saves_no_state_an
     from artifacts.blobs import uploads
 
     reg = registry(personas.alpha_registry_user)
-    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    location = reg.start_upload(NAME)
     session = UploadSession.objects.get()
     real_update = ResumableSha256.update
 
@@ -207,7 +316,7 @@ def test_a_large_chunk_whose_write_fails_while_it_is_hashed_saves_no_state_and_t
     from artifacts.digests import HASH_ALONGSIDE_MIN
 
     reg = registry(personas.alpha_registry_user)
-    location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    location = reg.start_upload(NAME)
     session = UploadSession.objects.get()
     real_write = LocalWriter.write
 
@@ -265,7 +374,7 @@ def test_an_unknown_upload_session_is_blob_upload_unknown(personas, registry):
 def test_a_cancelled_upload_is_gone(personas, registry):
     reg = registry(personas.alpha_registry_user)
     location = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    reg.request("PATCH", location, b"abc")
+    location = reg.request("PATCH", location, b"abc")["Location"]  # the session's URL from now on (its row's)
     assert reg.request("DELETE", location).status_code == 204
     assert error_codes(reg.request("GET", location)) == ["BLOB_UPLOAD_UNKNOWN"]
 

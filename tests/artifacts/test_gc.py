@@ -41,8 +41,8 @@ def test_gc_removes_stale_upload_sessions_but_not_fresh_ones(personas, registry)
     reg = registry(personas.alpha_registry_user)
     stale = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
     reg.request("PATCH", stale, b"partial")
-    fresh = reg.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
-    UploadSession.objects.filter(pk=stale.rsplit("/", 1)[1]).update(updated_at=timezone.now() - timedelta(days=2))
+    fresh = reg.start_upload(NAME)
+    UploadSession.objects.filter(pk=stale.rsplit("/", 1)[1].split(".")[0]).update(updated_at=timezone.now() - timedelta(days=2))
     call_command("gc_blobs", "--session-ttl-hours", "24")
     assert list(UploadSession.objects.values_list("pk", flat=True).order_by()) == [UploadSession.objects.get().pk]
     assert str(UploadSession.objects.get().pk) == fresh.rsplit("/", 1)[1]

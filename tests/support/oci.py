@@ -34,6 +34,15 @@ class Registry:
             return call(path, **extra)
         return call(path, data=data, content_type=content_type, **extra)
 
+    def start_upload(self, name: str) -> str:
+        """A POST and an empty PATCH: an upload session with its row (a POST alone stores nothing,
+        artifacts.blobs.uploads.PENDING_PURPOSE); the Location to go on with."""
+        started = self.request("POST", f"/v2/{name}/blobs/uploads/")
+        assert started.status_code == 202, started.content
+        patched = self.request("PATCH", started["Location"], b"")
+        assert patched.status_code == 202 and patched["Range"] == "0-0", patched.content
+        return patched["Location"]
+
     def push_blob(self, name: str, data: bytes) -> str:
         digest = sha256(data)
         response = self.request("POST", f"/v2/{name}/blobs/uploads/?digest={digest}", data)

@@ -61,7 +61,7 @@ SQL = {
     ),
     "registry_session_insert": (
         f'INSERT INTO {SESSION} (id, repository_id, "offset", generation, created_by_id, created_at, updated_at)'
-        " VALUES (%s, %s, 0, 0, %s, %s, %s)"
+        " VALUES (%s, %s, 0, 0, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
     ),
     # A compare-and-set on the generation: 0 rows when another request saved (or the session is gone).
     "registry_session_checkpoint": (
@@ -325,10 +325,11 @@ def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
 # --- writes (callers hold the transaction) --------------------------------------------------
 
 
-def session_insert(*, repository_id: int, user_id: int | None, now: datetime) -> uuid.UUID:
-    session_id = uuid.uuid4()
-    _run("registry_session_insert", [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
-    return session_id
+def session_insert(*, session_id: uuid.UUID, repository_id: int, user_id: int | None, now: datetime) -> bool:
+    """Insert the row of session `session_id`; False when there is one already."""
+    with connection.cursor() as cursor:
+        _execute(cursor, "registry_session_insert", [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
+        return cursor.rowcount == 1
 
 
 def session_checkpoint(
