@@ -34,14 +34,18 @@ log = logging.getLogger(__name__)
 
 
 def blob_commit_verified(
-    *, digest: str, size: int, upload_id: str | None = None, data: bytes | None = None, media_type: str = ""
+    *, digest: str, size: int, upload_id: str | None = None, data: bytes | None = None, media_type: str = "",
+    link_repository_id: int | None = None,
 ) -> Blob:
     """Make verified bytes the blob `digest`: the upload file `upload_id` (which the caller hashed
     to `digest`, as its only writer, and keeps from other writers until this returns), or `data`
     (already in memory). The row is created if new, locked and marked as just linked (keeps GC off
-    it). Call inside transaction.atomic()."""
+    it), and made one of repository `link_repository_id`'s blobs if given (a registry upload:
+    blob_link, in the same statement). Call inside transaction.atomic()."""
     now = timezone.now()
-    blob_id, verified_at = statements.blob_upsert(digest=digest, size=size, media_type=media_type, now=now)
+    blob_id, verified_at = statements.blob_upsert(
+        digest=digest, size=size, media_type=media_type, now=now, link_repository_id=link_repository_id,
+    )
     store = get_blob_store()
     inserted = verified_at == now
     if verified_at is not None and not inserted:

@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from accounts.tokens import capability_signature, capability_valid
 from artifacts.blobs.errors import BlobError, DigestMismatch, RangeMismatch, SizeMismatch, UploadGone, UploadInUse
-from artifacts.blobs.links import blob_commit_verified, blob_link
+from artifacts.blobs.links import blob_commit_verified
 from artifacts.blobs.store import Checkpoint, SessionWriter, UploadBusy, get_blob_store
 from artifacts.digests import DEFAULT_ALGORITHM, InvalidDigest, hash_alongside, hash_file, new_hasher, parse_digest
 from artifacts.models import Blob, Repository, UploadSession
@@ -254,8 +254,9 @@ def upload_session_finish(
             raise
         # The writer (and its file lock) stays open until the file is renamed into the store.
         with transaction.atomic():
-            blob = blob_commit_verified(digest=digest, size=writer.offset, upload_id=str(session.pk))
-            blob_link(repository_id=session.repository_id, blob=blob)
+            blob = blob_commit_verified(
+                digest=digest, size=writer.offset, upload_id=str(session.pk), link_repository_id=session.repository_id,
+            )
             statements.session_delete(session.pk)
     except FileNotFoundError:  # the repository was deleted meanwhile, and its upload files with it
         raise UploadGone("the upload was removed while this request wrote to it") from None
@@ -298,8 +299,9 @@ def blob_upload(*, repository: Repository, chunks: Iterable[bytes], digest: str)
         if upload.digest != digest:
             raise DigestMismatch(f"the uploaded content has digest {upload.digest}, not {digest}")
         with transaction.atomic():
-            blob = blob_commit_verified(digest=digest, size=upload.size, upload_id=upload.upload_id)
-            blob_link(repository_id=repository.pk, blob=blob)
+            blob = blob_commit_verified(
+                digest=digest, size=upload.size, upload_id=upload.upload_id, link_repository_id=repository.pk,
+            )
     return blob
 
 

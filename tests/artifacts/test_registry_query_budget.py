@@ -40,16 +40,16 @@ def _writes(captured) -> list[str]:
     return [_verb(q["sql"]) for q in captured if _verb(q["sql"]) in ("INSERT", "UPDATE", "DELETE", "WITH")]  # WITH: writes through a CTE
 
 
-def test_a_monolithic_blob_upload_costs_at_most_five_queries(pusher):
+def test_a_monolithic_blob_upload_costs_at_most_four_queries(pusher):
     data = os.urandom(64 * 1024)
     with CaptureQueriesContext(connection) as captured:
         response = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/?digest={sha256(data)}", data)
     assert response.status_code == 201
     # the token's user still current (every write under a token re-checks, docs/permissions.md)
-    # with the repository in one statement; SAVEPOINT, blob upsert, repository link, RELEASE
-    # (BEGIN/COMMIT in production)
-    assert len(captured) <= 5, [q["sql"] for q in captured]
-    assert _writes(captured) == ["INSERT", "INSERT"]
+    # with the repository in one statement; SAVEPOINT, blob upsert with the repository link in one
+    # statement, RELEASE (BEGIN/COMMIT in production). Was 5 with the link a statement of its own.
+    assert len(captured) <= 4, [q["sql"] for q in captured]
+    assert _writes(captured) == ["WITH"]
     assert not UploadSession.objects.exists() and not any((get_blob_store().root / "uploads").iterdir())
     assert RepositoryBlob.objects.filter(repository__name=NAME, blob__digest=sha256(data)).exists()
 
@@ -68,13 +68,15 @@ def test_a_docker_style_layer_push_head_post_put_stays_within_budget(pusher):
     # pending (its URL signed, artifacts.blobs.uploads.PENDING_PURPOSE)
     assert len(post) == 1 and _writes(post) == [], [q["sql"] for q in post]
     # user current with the repository; no session row (a PATCH would have made one); SAVEPOINT, blob
-    # upsert, link, RELEASE (BEGIN/COMMIT in production): no writer lock, no session INSERT or DELETE
-    assert len(put) <= 6, [q["sql"] for q in put]
-    assert _writes(put) == ["INSERT", "INSERT"]
+    # upsert and link (one statement), RELEASE (BEGIN/COMMIT in production): no writer lock, no
+    # session INSERT or DELETE
+    assert len(put) <= 5, [q["sql"] for q in put]
+    assert _writes(put) == ["WITH"]
     # was 20, with 3 commits, before docs/performance.md's fix; 11 before writes re-checked their
     # token; 13 before upload sessions took a writer lock; 15 before the user and the repository were
-    # one statement; 14 (2 commits) before a POST stopped writing a session row
-    assert len(head) + len(post) + len(put) <= 8
+    # one statement; 14 (2 commits) before a POST stopped writing a session row; 8 before the blob
+    # and its link were one statement
+    assert len(head) + len(post) + len(put) <= 7
     assert not UploadSession.objects.exists() and not any((get_blob_store().root / "uploads").iterdir())
 
 
@@ -115,6 +117,19 @@ def test_a_patch_commits_its_mid_body_saves_without_waiting_for_the_wal_flush_an
     assert saves == [unflushed, unflushed, flushed], saves  # each one statement: no BEGIN/SET/COMMIT round trips
     assert _synchronous_commit() == before  # the setting ended with each save's own transaction
     assert UploadSession.objects.get().offset == uploads.CHECKPOINT_BYTES * 2 + 1000
+
+
+def test_a_docker_style_push_post_patch_put_finishes_in_one_transaction_of_two_writes(pusher):
+    data = os.urandom(64 * 1024)
+    location = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    location = pusher.request("PATCH", location, data)["Location"]
+    with CaptureQueriesContext(connection) as put:
+        assert pusher.request("PUT", f"{location}?digest={sha256(data)}").status_code == 201
+    # user current; writer lock; session; SAVEPOINT, blob upsert and link (one statement), session
+    # DELETE, RELEASE; unlock (was 9 with the link a statement of its own)
+    assert len(put) <= 8 and _writes(put) == ["WITH", "DELETE"], [q["sql"] for q in put]
+    assert RepositoryBlob.objects.filter(repository__name=NAME, blob__digest=sha256(data)).exists()
+    assert not UploadSession.objects.exists()
 
 
 def test_blob_head_hit_and_manifest_get_cost_one_query_each(pusher):

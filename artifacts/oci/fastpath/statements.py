@@ -86,6 +86,15 @@ SQL = {
         " VALUES (%s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id, verified_at"
     ),
+    # PostgreSQL only: registry_blob_upsert and registry_link_insert of the row to repository $7 in one
+    # statement (perf: a registry upload's commit is a round trip shorter; elsewhere the two run apart).
+    "registry_blob_upsert_link": (
+        f"WITH b AS (INSERT INTO {BLOB} (digest, size, media_type, created_at, last_linked_at, verified_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (digest) DO UPDATE SET last_linked_at = EXCLUDED.last_linked_at RETURNING id, verified_at),"
+        f" l AS (INSERT INTO {LINK} (repository_id, blob_id, created_at) SELECT %s, b.id, %s FROM b ON CONFLICT DO NOTHING)"
+        " SELECT id, verified_at FROM b"
+    ),
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
@@ -359,12 +368,21 @@ def session_delete(session_id: uuid.UUID) -> None:
     _run("registry_session_delete", [_db_uuid(session_id)])
 
 
-def blob_upsert(*, digest: str, size: int, media_type: str, now: datetime) -> tuple[int, datetime | None]:
+def blob_upsert(
+    *, digest: str, size: int, media_type: str, now: datetime, link_repository_id: int | None = None
+) -> tuple[int, datetime | None]:
     """(id, verified_at) of the blob row for `digest`: inserted if new (verified at `now`), else
-    locked and marked as linked now, its verified_at as it was."""
+    locked and marked as linked now, its verified_at as it was; and linked to repository
+    `link_repository_id` if given (link_insert)."""
     when = _db_datetime(now)
-    rows = _rows("registry_blob_upsert", [digest, size, media_type, when, when, when])
-    blob_id, verified_at = rows[0]
+    params = [digest, size, media_type, when, when, when]
+    if link_repository_id is not None and connection.vendor == "postgresql":
+        rows = _rows("registry_blob_upsert_link", [*params, link_repository_id, when])
+        blob_id, verified_at = rows[0]
+        return blob_id, _py_datetime(verified_at)
+    blob_id, verified_at = _rows("registry_blob_upsert", params)[0]
+    if link_repository_id is not None:
+        link_insert(repository_id=link_repository_id, blob_id=blob_id, now=now)
     return blob_id, _py_datetime(verified_at)
 
 
