@@ -57,10 +57,13 @@ def registry_view(*methods):
                 response = error_response(OCIError(exc.code, str(exc)))
             except OCIError as exc:
                 response = error_response(exc)
-                if request.method == "HEAD" and response.status_code == 404:
-                    # An existence check that misses is the protocol's normal flow (docker HEADs every
-                    # layer before pushing it), not worth a django.request warning each; the access log has it.
-                    response._has_been_logged = True
+                if request.method == "HEAD":
+                    # No body: gunicorn drops it anyway, and logs a warning for each answer that had one.
+                    response.content = b""
+                    if response.status_code == 404:
+                        # An existence check that misses is the protocol's normal flow (docker HEADs every
+                        # layer before pushing it), not worth a django.request warning each; the access log has it.
+                        response._has_been_logged = True
             response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
             return response
 
