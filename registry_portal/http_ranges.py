@@ -12,7 +12,8 @@ What a `Range` header gets:
 - no satisfiable range (every first position at or past the end, or `bytes=-0`): RangeNotSatisfiable;
 - an empty representation: ignored, 200 (no byte can be addressed, and NVIDIA's client asks for
   `bytes=0--1` there).
-Bodies stream from an open file (FileResponse, so gunicorn may sendfile them), never read whole.
+Bodies stream from an open file (FileResponse: gunicorn sends it from the file itself, see
+registry_portal.mapped_send), never read whole.
 """
 import re
 from collections.abc import Callable
@@ -104,7 +105,7 @@ def requested_range(request, size: int, *, etag: str | None = None) -> ByteRange
 
 class FileWindow:
     """`length` bytes of an open file from its current position. Keeps `fileno` so gunicorn may
-    sendfile it (bounded by Content-Length); other servers read it through `read`."""
+    send it from the file (bounded by Content-Length); other servers read it through `read`."""
 
     def __init__(self, handle: BinaryIO, length: int):
         self._handle, self._left = handle, length

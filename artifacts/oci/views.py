@@ -2,7 +2,7 @@
 
 Bodies are read from `wsgi.input` in fixed-size chunks (clients push with Transfer-Encoding:
 chunked, which Django's request.read() does not handle); blobs are served with FileResponse so
-gunicorn can sendfile them.
+gunicorn sends them from the file (registry_portal.mapped_send).
 """
 import json
 import re
