@@ -119,6 +119,23 @@ def test_a_patch_commits_its_mid_body_saves_without_waiting_for_the_wal_flush_an
     assert UploadSession.objects.get().offset == uploads.CHECKPOINT_BYTES * 2 + 1000
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_the_first_patch_inserts_the_session_row_in_one_statement_without_waiting_for_the_wal_flush(pusher):
+    """The row holds nothing yet (the PATCH's last save, which the client is answered with, is
+    flushed and takes the row with it): no BEGIN, SET LOCAL and COMMIT round trips around it."""
+    location = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    before = _synchronous_commit()
+    with CaptureQueriesContext(connection) as first:
+        assert pusher.request("PATCH", location, os.urandom(64 * 1024)).status_code == 202
+    inserts = [q["sql"].split("(")[0] for q in first if _verb(q["sql"]) == "INSERT"]
+    assert inserts == ["EXECUTE registry_session_insert_unflushed"], [q["sql"] for q in first]
+    # user current with the repository, writer lock, session (none), the row, the offset save, unlock
+    assert len(first) == 6, [q["sql"] for q in first]
+    assert _synchronous_commit() == before
+    assert UploadSession.objects.get().offset == 64 * 1024
+
+
 def test_a_docker_style_push_post_patch_put_finishes_in_one_transaction_of_two_writes(pusher):
     data = os.urandom(64 * 1024)
     location = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]

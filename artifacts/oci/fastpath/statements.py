@@ -63,6 +63,12 @@ SQL = {
         f'INSERT INTO {SESSION} (id, repository_id, "offset", generation, created_by_id, created_at, updated_at)'
         " VALUES (%s, %s, 0, 0, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
     ),
+    # PostgreSQL only: the same, committed without waiting for the WAL flush (as registry_session_checkpoint_unflushed).
+    "registry_session_insert_unflushed": (
+        f'INSERT INTO {SESSION} (id, repository_id, "offset", generation, created_by_id, created_at, updated_at)'
+        " SELECT %s, %s, 0, 0, %s, %s, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) asynchronous_commit"
+        " ON CONFLICT (id) DO NOTHING"
+    ),
     # A compare-and-set on the generation: 0 rows when another request saved (or the session is gone).
     "registry_session_checkpoint": (
         f'UPDATE {SESSION} SET "offset" = %s, object_state = %s, generation = generation + 1, updated_at = %s'
@@ -334,10 +340,15 @@ def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
 # --- writes (callers hold the transaction) --------------------------------------------------
 
 
-def session_insert(*, session_id: uuid.UUID, repository_id: int, user_id: int | None, now: datetime) -> bool:
-    """Insert the row of session `session_id`; False when there is one already."""
+def session_insert(
+    *, session_id: uuid.UUID, repository_id: int, user_id: int | None, now: datetime, flush: bool = True
+) -> bool:
+    """Insert the row of session `session_id`; False when there is one already. Outside a transaction
+    on PostgreSQL, `flush=False` commits it without waiting for the WAL flush."""
+    unflushed = not flush and connection.vendor == "postgresql" and not connection.in_atomic_block
+    name = "registry_session_insert_unflushed" if unflushed else "registry_session_insert"
     with connection.cursor() as cursor:
-        _execute(cursor, "registry_session_insert", [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
+        _execute(cursor, name, [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
         return cursor.rowcount == 1
 
 
