@@ -129,7 +129,10 @@ class ManifestChild(models.Model):
 
 
 class Tag(models.Model):
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    # No index of its own: tag_unique_per_repository leads with it and serves every lookup by repository.
+    # perf: with a second one, the planner of a freshly written table (no statistics yet) listed tags
+    # through it and sorted them, 0.74 ms where the unique index reads them in order in 0.33 (docs/performance.md).
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags", db_index=False)
     name = models.CharField(max_length=128)
     manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
     updated_at = models.DateTimeField(auto_now=True)

@@ -138,6 +138,21 @@ def test_tags_are_paginated_with_a_link_header(personas, registry):
     assert reg.request("GET", f"/v2/{NAME}/tags/list").json()["tags"] == ["a", "b", "c", "d", "e"]
 
 
+def test_tags_list_is_the_json_of_the_names_whatever_characters_the_grammar_admits(personas, registry):
+    """PostgreSQL joins the names into the JSON array as they are (tag_name_grammar admits nothing to escape)."""
+    reg = registry(personas.alpha_registry_admin)
+    _, body = reg.push_image(NAME, "a")
+    tags = ["a", "A.B-c_9", "_x", "z--..__", "0" * 128]
+    for tag in tags[1:]:
+        assert reg.request("PUT", f"/v2/{NAME}/manifests/{tag}", body, content_type=OCI_MANIFEST).status_code == 201
+    response = reg.request("GET", f"/v2/{NAME}/tags/list")
+    assert sorted(response.json()["tags"]) == sorted(tags)
+    assert response.content == json.dumps({"name": NAME, "tags": response.json()["tags"]}).encode()
+    for tag in tags:
+        assert reg.request("DELETE", f"/v2/{NAME}/manifests/{tag}").status_code == 202
+    assert reg.request("GET", f"/v2/{NAME}/tags/list").content == json.dumps({"name": NAME, "tags": []}).encode()
+
+
 def test_the_catalog_lists_only_repositories_the_caller_may_pull(personas, registry):
     owner = registry(personas.owner)
     owner.push_image("acme/alpha/one", "1")

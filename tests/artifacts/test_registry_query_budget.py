@@ -2,6 +2,7 @@
 and manifest pulls must not drift back to a query per lookup. Counts include the BEGIN/COMMIT or
 SAVEPOINT/RELEASE of the transaction that commits a blob (pytest-django wraps each test in one)."""
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -252,13 +253,30 @@ def test_tags_list_is_one_statement_after_auth(pusher):
 
 
 def test_tags_list_reads_the_names_in_index_order_without_sorting(pusher):
+    """Rows just written, no statistics yet (as right after a CI job's tags): the planner once listed them
+    through the foreign key's own index and sorted them, 0.74 ms against 0.33 in index order."""
     pusher.push_image(NAME, "v1")
     manifest = Manifest.objects.get(repository__name=NAME)
     Tag.objects.bulk_create([Tag(repository=manifest.repository, name=f"t{i:04}", manifest=manifest) for i in range(1000)])
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + statements.SQL["registry_tag_page"], [NAME, "", statements.ALL_ROWS])
+        cursor.execute("EXPLAIN " + statements.SQL["registry_tag_page"], ["", statements.ALL_ROWS, NAME])
         plan = "\n".join(row for (row,) in cursor.fetchall())
-    assert "tag_unique_per_repository" in plan and "Sort" not in plan, plan
+    assert "Sort" not in plan and "Seq Scan on artifacts_tag" not in plan, plan
+    assert {index for index in re.findall(r"using (\w+) on artifacts_tag", plan)} == {"tag_unique_per_repository"}, plan
+
+
+def test_the_unique_index_is_the_one_index_that_leads_with_a_tags_repository():
+    """What keeps the plan above when the table has no statistics yet: no other index to list tags through."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Tag._meta.db_table)
+    indexes = {name: c["columns"] for name, c in constraints.items() if c["index"] or c["unique"]}
+    assert [name for name, columns in indexes.items() if columns[0] == "repository_id"] == ["tag_unique_per_repository"], indexes
+
+
+def test_tags_list_has_a_content_length(pusher):
+    pusher.push_image(NAME, "v1")
+    response = pusher.request("GET", f"/v2/{NAME}/tags/list")
+    assert response["Content-Length"] == str(len(response.content)) and response.json()["tags"] == ["v1"]
 
 
 def test_a_miss_still_tells_an_unknown_repository_from_an_unknown_blob(personas, registry):

@@ -104,19 +104,19 @@ SQL = {
     "registry_link_insert": (
         f"INSERT INTO {LINK} (repository_id, blob_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
     ),
-    # PostgreSQL only: one page of the tags of repository $1 after $2, at most $3, as the JSON array
-    # the response carries (names: no rows through the driver, no json.dumps), its last name, and
-    # whether more follow; no row when there is no such repository. The row comparison makes
-    # (repository_id, name), the unique index, the one that answers both conditions: it reads the
-    # names in order, where the planner otherwise sorted them (half the statement at 1,000 tags).
+    # PostgreSQL only: one page of the tags of repository $3 after $1, at most $2, as the JSON array the
+    # response carries (names: no rows through the driver, no json.dumps; tag_name_grammar admits no
+    # character JSON would escape, so the names are joined as they are), its last name, and whether more
+    # follow; no row when there is no such repository. perf: tag_unique_per_repository is the one index on
+    # repository_id (Tag.repository), so the planner reads the page from it in order, statistics or not,
+    # and finds the repository's greatest name at the end of it in one probe.
     "registry_tag_page": (
-        "WITH arg AS (SELECT %s::text AS repository, %s::text AS last, %s::bigint AS size)"
-        " SELECT page.names, page.last, EXISTS (SELECT FROM"
-        f" {TAG} n WHERE (n.repository_id, n.name) > (r.id, page.last) AND n.repository_id = r.id)"
-        f" FROM arg JOIN {REPOSITORY} r ON r.name = arg.repository CROSS JOIN LATERAL"
-        " (SELECT COALESCE(json_agg(p.name), '[]')::text AS names, max(p.name) AS last"
-        f" FROM (SELECT t.name FROM {TAG} t WHERE (t.repository_id, t.name) > (r.id, arg.last) AND t.repository_id = r.id"
-        " ORDER BY t.repository_id, t.name LIMIT arg.size) p) page"
+        "SELECT page.names, page.last, page.last < (SELECT max(n.name) FROM"
+        f" {TAG} n WHERE n.repository_id = r.id)"
+        f" FROM {REPOSITORY} r CROSS JOIN LATERAL"
+        """ (SELECT COALESCE('["' || string_agg(p.name, '", "') || '"]', '[]') AS names, max(p.name) AS last"""
+        f" FROM (SELECT t.name FROM {TAG} t WHERE t.repository_id = r.id AND t.name > %s"
+        " ORDER BY t.name LIMIT %s) p) page WHERE r.name = %s"
     ),
     # Elsewhere (SQLite): the tags of repository `name` after `last` (at most the limit); one row with a NULL
     # tag when it has none, no row when there is no such repository. COALESCE: no limit, portably (SQLite refuses LIMIT NULL).
@@ -301,7 +301,7 @@ def tag_page(name: str, *, last: str | None, limit: int | None) -> tuple[str, st
     (the names as a JSON array, the page's last name when more follow, else None); None when there is
     no such repository."""
     if connection.vendor == "postgresql":
-        rows = _rows("registry_tag_page", [name, last or "", limit if limit is not None else ALL_ROWS])
+        rows = _rows("registry_tag_page", [last or "", limit if limit is not None else ALL_ROWS, name])
         if not rows:
             return None
         names, page_last, more = rows[0]
