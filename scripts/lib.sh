@@ -144,9 +144,10 @@ web_workers() {
 # The web process's gunicorn worker settings, one argument per line: what serve_web runs and what
 # bench/harness.py starts. The worker class is gthread spreading new connections evenly over the
 # workers (registry_portal/balanced_worker.py): plain gthread gave one of two workers 26 to 32 of
-# 32 connections opened together.
+# 32 connections opened together; and answering a kept-alive connection's next request on the
+# thread that answered the last, while it is the worker's only one (registry_portal/web_worker.py).
 web_gunicorn_args() {
-    printf '%s\n' --worker-class registry_portal.balanced_worker.BalancedThreadWorker \
+    printf '%s\n' --worker-class registry_portal.web_worker.WebWorker \
         --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" --timeout "${GUNICORN_TIMEOUT:-3600}" \
         --logger-class registry_portal.access_log.AccessLogger
 }
