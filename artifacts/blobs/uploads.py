@@ -193,10 +193,13 @@ def _append(session: UploadSession, chunks: Iterable[bytes], start: int | None, 
         raise UploadInUse(session) from None
     try:
         for chunk in chunks:
-            writer.write(chunk)
+            # Saved before the next piece, not after this one: the body's last bytes are then always
+            # saved by the end's synchronous save (a body of a multiple of CHECKPOINT_BYTES would
+            # otherwise be answered after an unflushed one), and a PUT's commit needs no save.
             checkpoint = writer.checkpoint(every=CHECKPOINT_BYTES)
             if checkpoint is not None:
                 _checkpoint(session, writer, checkpoint, told=False)
+            writer.write(chunk)
         if save:
             checkpoint = writer.pause()
             if checkpoint is not None:

@@ -122,6 +122,19 @@ def test_a_patch_commits_its_mid_body_saves_without_waiting_for_the_wal_flush_an
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_a_patch_of_a_multiple_of_the_checkpoint_size_still_answers_after_a_flushed_save(pusher):
+    """The body's end falls on a checkpoint (a client PATCHing 64 MiB chunks): the Range the PATCH
+    answers is still flushed, and the first PATCH's unflushed row with it."""
+    location = pusher.request("POST", f"/v2/{NAME}/blobs/uploads/")["Location"]
+    with CaptureQueriesContext(connection) as aligned:
+        assert pusher.request("PATCH", location, os.urandom(uploads.CHECKPOINT_BYTES * 2)).status_code == 202
+    saves = [q["sql"].split("(")[0] for q in aligned if _verb(q["sql"]) == "UPDATE"]
+    assert saves == ["EXECUTE registry_session_checkpoint_unflushed", "EXECUTE registry_session_checkpoint"], saves
+    assert UploadSession.objects.get().offset == uploads.CHECKPOINT_BYTES * 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
 def test_the_first_patch_inserts_the_session_row_in_one_statement_without_waiting_for_the_wal_flush(pusher):
     """The row holds nothing yet (the PATCH's last save, which the client is answered with, is
     flushed and takes the row with it): no BEGIN, SET LOCAL and COMMIT round trips around it."""
