@@ -73,3 +73,21 @@ def test_a_worker_starts_without_the_packages_only_rare_paths_need():
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )
     assert result.stdout.splitlines()[-2:] == ["loaded:", "with the tasks:"]
+
+
+URLCONF_LOADED = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
+import registry_portal.wsgi
+print("registry_portal.urls" in sys.modules, "artifacts.apis" in sys.modules)
+"""
+
+
+def test_a_worker_imports_its_views_when_it_boots_not_in_its_first_request():
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x" * 50}
+    result = subprocess.run(
+        [sys.executable, "-c", URLCONF_LOADED.format(root=str(ROOT))],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+    )
+    assert result.stdout.splitlines()[-1] == "True True"
