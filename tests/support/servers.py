@@ -138,6 +138,16 @@ def issue_tls_certificate(tmp_dir: Path) -> tuple[Path, Path, Path]:
     return ca_path, cert_path, key_path
 
 
+def web_worker_class() -> str:
+    """The worker class `scripts/serve web` runs (scripts/lib.sh web_gunicorn_args), so every live
+    test goes through the deployed worker, not plain gthread."""
+    args = subprocess.run(
+        ["bash", "-c", 'source "$1/scripts/lib.sh" && web_gunicorn_args', "-", str(ROOT)],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    return args[args.index("--worker-class") + 1]
+
+
 def start_gunicorn(
     tmp_dir: Path, *, env_extra: dict[str, str], python: str = sys.executable, deployed: bool = False, workers: int = 2
 ) -> LiveServer:
@@ -154,7 +164,7 @@ def start_gunicorn(
         command = [
             python, "-m", "gunicorn", "registry_portal.wsgi",
             "--bind", f"127.0.0.1:{port}", "--certfile", str(cert_path), "--keyfile", str(key_path),
-            "--worker-class", "gthread", "--workers", str(workers), "--threads", "8", "--timeout", "300",
+            "--worker-class", web_worker_class(), "--workers", str(workers), "--threads", "8", "--timeout", "300",
             "--access-logfile", "-", "--error-logfile", "-",
         ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
