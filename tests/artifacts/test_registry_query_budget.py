@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -341,6 +341,29 @@ def test_each_new_connection_prepares_the_hot_statements_once_and_runs_them_by_n
         assert reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
     assert [q["sql"].split()[0] for q in first] == ["PREPARE", "EXECUTE"]
     assert [q["sql"].split()[0] for q in second] == ["EXECUTE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manifest_get_on_a_session_with_the_statements_prepared_builds_no_cursor(personas, registry, monkeypatch):
+    reg = registry(personas.alpha_registry_user, mode="bearer", scopes=[f"repository:{NAME}:pull,push"])
+    first, _ = reg.push_image(NAME, "v1", layer=b"first")
+    moved, moved_body = reg.push_image(NAME, "v2", layer=b"second")
+    assert reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST).status_code == 200  # prepares
+
+    def no_cursor(*args, **kwargs):
+        raise AssertionError("the manifest lookup built a cursor")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(type(connections["default"]), "cursor", no_cursor)
+        by_tag = reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST)
+        by_digest = reg.request("HEAD", f"/v2/{NAME}/manifests/{moved}", HTTP_ACCEPT=OCI_MANIFEST)
+    assert (by_tag.status_code, by_tag["Docker-Content-Digest"]) == (200, first)
+    assert (by_digest.status_code, by_digest["Docker-Content-Digest"]) == (200, moved)
+    # A tag moved is seen by the very next GET on the same session.
+    assert reg.request("PUT", f"/v2/{NAME}/manifests/v1", moved_body, content_type=OCI_MANIFEST).status_code == 201
+    with monkeypatch.context() as patched:
+        patched.setattr(type(connections["default"]), "cursor", no_cursor)
+        assert reg.request("GET", f"/v2/{NAME}/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST)["Docker-Content-Digest"] == moved
 
 
 @pytest.mark.django_db(transaction=True)
