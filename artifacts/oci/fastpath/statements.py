@@ -379,15 +379,20 @@ def upload_session(name: str, session_id: uuid.UUID) -> UploadSession | None:
 # --- writes (callers hold the transaction) --------------------------------------------------
 
 
+def _flushed_or_not(name: str, flush: bool) -> str:
+    """Statement `name`, or its `_unflushed` twin (committed without waiting for the WAL flush) when
+    `flush` is off and it runs as its own transaction on PostgreSQL (never inside a caller's)."""
+    unflushed = not flush and connection.vendor == "postgresql" and not connection.in_atomic_block
+    return f"{name}_unflushed" if unflushed else name
+
+
 def session_insert(
     *, session_id: uuid.UUID, repository_id: int, user_id: int | None, now: datetime, flush: bool = True
 ) -> bool:
     """Insert the row of session `session_id`; False when there is one already. Outside a transaction
     on PostgreSQL, `flush=False` commits it without waiting for the WAL flush."""
-    unflushed = not flush and connection.vendor == "postgresql" and not connection.in_atomic_block
-    name = "registry_session_insert_unflushed" if unflushed else "registry_session_insert"
     with connection.cursor() as cursor:
-        _execute(cursor, name, [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
+        _execute(cursor, _flushed_or_not("registry_session_insert", flush), [_db_uuid(session_id), repository_id, user_id, _db_datetime(now), _db_datetime(now)])
         return cursor.rowcount == 1
 
 
@@ -398,10 +403,8 @@ def session_checkpoint(
     still at `generation`. `flush=False`: on PostgreSQL, outside a caller's transaction, the commit
     does not wait for the WAL flush (visible at once, undone only by a crash of the database server)."""
     state = None if object_state is None else json.dumps(object_state, separators=(",", ":"))
-    unflushed = not flush and connection.vendor == "postgresql" and not connection.in_atomic_block
-    name = "registry_session_checkpoint_unflushed" if unflushed else "registry_session_checkpoint"
     with connection.cursor() as cursor:
-        _execute(cursor, name, [offset, state, _db_datetime(now), _db_uuid(session_id), generation])
+        _execute(cursor, _flushed_or_not("registry_session_checkpoint", flush), [offset, state, _db_datetime(now), _db_uuid(session_id), generation])
         return cursor.rowcount == 1
 
 
