@@ -138,14 +138,13 @@ def issue_tls_certificate(tmp_dir: Path) -> tuple[Path, Path, Path]:
     return ca_path, cert_path, key_path
 
 
-def web_worker_class() -> str:
-    """The worker class `scripts/serve web` runs (scripts/lib.sh web_gunicorn_args), so every live
-    test goes through the deployed worker, not plain gthread."""
-    args = subprocess.run(
+def web_gunicorn_args() -> list[str]:
+    """The worker settings `scripts/serve web` runs (scripts/lib.sh web_gunicorn_args: worker class,
+    access logger, ...), so every live test goes through the deployed worker, not plain gthread."""
+    return subprocess.run(
         ["bash", "-c", 'source "$1/scripts/lib.sh" && web_gunicorn_args', "-", str(ROOT)],
         capture_output=True, text=True, check=True,
     ).stdout.splitlines()
-    return args[args.index("--worker-class") + 1]
 
 
 def start_gunicorn(
@@ -164,7 +163,8 @@ def start_gunicorn(
         command = [
             python, "-m", "gunicorn", "registry_portal.wsgi",
             "--bind", f"127.0.0.1:{port}", "--certfile", str(cert_path), "--keyfile", str(key_path),
-            "--worker-class", web_worker_class(), "--workers", str(workers), "--threads", "8", "--timeout", "300",
+            *web_gunicorn_args(),  # the deployed settings; the test's own below win (gunicorn: the last one does)
+            "--workers", str(workers), "--threads", "8", "--timeout", "300",
             "--access-logfile", "-", "--error-logfile", "-",
         ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
