@@ -146,10 +146,12 @@ web_workers() {
 # workers (registry_portal/balanced_worker.py): plain gthread gave one of two workers 26 to 32 of
 # 32 connections opened together; and answering a kept-alive connection's next request on the
 # thread that answered the last, while it is the worker's only one (registry_portal/web_worker.py).
+# --keep-alive: gunicorn's default of 2 s closed idle connections just as clients that pause ~2 s
+# (NVIDIA's SDK between an upload and the next) sent on them: "unable to make a connection".
 web_gunicorn_args() {
     printf '%s\n' --worker-class registry_portal.web_worker.WebWorker \
         --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" --timeout "${GUNICORN_TIMEOUT:-3600}" \
-        --logger-class registry_portal.access_log.AccessLogger
+        --keep-alive "${GUNICORN_KEEPALIVE:-75}" --logger-class registry_portal.access_log.AccessLogger
 }
 
 serve_web() {
