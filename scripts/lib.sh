@@ -148,10 +148,12 @@ web_workers() {
 # thread that answered the last, while it is the worker's only one (registry_portal/web_worker.py).
 # --keep-alive: gunicorn's default of 2 s closed idle connections just as clients that pause ~2 s
 # (NVIDIA's SDK between an upload and the next) sent on them: "unable to make a connection".
+# --http-parser fast: request lines and headers parsed in C (gunicorn-h1c); bodies are read as before.
 web_gunicorn_args() {
     printf '%s\n' --worker-class registry_portal.web_worker.WebWorker \
         --workers "$(web_workers)" --threads "${GUNICORN_THREADS:-16}" --timeout "${GUNICORN_TIMEOUT:-3600}" \
-        --keep-alive "${GUNICORN_KEEPALIVE:-75}" --logger-class registry_portal.access_log.AccessLogger
+        --keep-alive "${GUNICORN_KEEPALIVE:-75}" --http-parser "${GUNICORN_HTTP_PARSER:-fast}" \
+        --logger-class registry_portal.access_log.AccessLogger
 }
 
 serve_web() {

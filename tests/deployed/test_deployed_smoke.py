@@ -10,10 +10,12 @@ import hashlib
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import yaml
@@ -145,3 +147,33 @@ def test_a_helm_chart_pushed_to_the_deployed_web_is_in_its_index(deployment, per
     download = helm.get(urljoin(repo, entries["smoke"][0]["urls"][0]))
     assert download.status_code == 200 and download.content == package
     assert hashlib.sha256(download.content).hexdigest() == entries["smoke"][0]["digest"]
+
+
+def _status_line(server, head: bytes) -> str:
+    """The status line the deployed web answers a raw request head with (TLS, one connection)."""
+    host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+    context = ssl.create_default_context(cafile=server.ca_bundle)
+    with socket.create_connection((host, port), timeout=10) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        tls.sendall(head)
+        answer = b""
+        while b"\r\n" not in answer:
+            piece = tls.recv(4096)
+            if not piece:
+                break
+            answer += piece
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+@pytest.mark.parametrize(("head", "statuses"), [
+    (b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", {"431"}),
+    (b"GET /v2/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {"414"}),
+    (b"G(T /v2/ HTTP/1.1\r\nHost: x\r\n\r\n", {"400"}),
+    (b"GET /v2/ HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", {"400"}),
+    # gunicorn's Python parser answers 501, gunicorn-h1c 0.6.10 a plain 400: refused either way
+    (b"PATCH /v2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x-unknown, chunked\r\n\r\n", {"400", "501"}),
+], ids=["header-too-large", "request-line-too-long", "bad-method", "bad-header-name", "unknown-coding"])
+def test_the_deployed_web_refuses_bad_request_heads_with_their_status_and_goes_on_serving(deployment, head, statuses):
+    # The deployed web parses request heads in C (gunicorn-h1c, --http-parser fast): its limits
+    # and refusals are gunicorn's, whichever parser runs.
+    assert _status_line(deployment.web, head).split(" ")[1] in statuses
+    assert _status_line(deployment.web, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == "HTTP/1.1 200 OK"
