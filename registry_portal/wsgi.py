@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from registry_portal import mapped_send
+from registry_portal import mapped_send, one_send
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 BIG_BUFFER_BYTES = 128 * 1024
@@ -27,6 +27,7 @@ def return_big_buffers_to_the_os() -> None:
 
 return_big_buffers_to_the_os()
 mapped_send.install()  # perf: file bodies copied once from the page cache, not sendfile'd (see the module)
+one_send.install()  # perf: a small response's head and body in one send (see the module)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_portal.settings")
 application = get_wsgi_application()
 
