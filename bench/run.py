@@ -64,6 +64,19 @@ STEPS = [("push:monolithic", h.bench_push, "monolithic"),
 S3_DEFAULT_STEPS = "push,pull,small,manifest"
 
 
+def in_round_order(steps, rnd):
+    """`steps` with the big pushes taking turns to go first, one more place each round. Every GiB
+    pushed takes new page-cache pages, which on a VM can cost a fault in the hypervisor
+    (docs/performance.md, bench/machine_floors.py): in a fixed order the first push mode met the
+    fewest in every round and the last the most."""
+    pushes = [s for s in steps if s[0].startswith("push:")]
+    if not pushes:
+        return steps
+    turn = rnd % len(pushes)
+    rotated = iter(pushes[turn:] + pushes[:turn])
+    return [next(rotated) if s[0].startswith("push:") else s for s in steps]
+
+
 def plan(a):
     chosen = a.steps or (S3_DEFAULT_STEPS if a.storage == "s3" else "")
     if not chosen:
@@ -166,7 +179,7 @@ def main(argv=None):
             log(f"round {rnd + 1}/{a.rounds}, load average {loads[-1]}")
             per = {t.name: {"idle_rss_MB": t.mon.rss_mib() * h.MiB / h.MB, "idle_pss_MB": t.mon.pss_mib() * h.MiB / h.MB}
                    for t in targets}
-            for label, fn, spec in steps:
+            for label, fn, spec in in_round_order(steps, rnd):
                 order = targets if step_no % 2 == 0 else targets[::-1]
                 step_no += 1
                 for t in order:
