@@ -77,6 +77,37 @@ def in_round_order(steps, rnd):
     return [next(rotated) if s[0].startswith("push:") else s for s in steps]
 
 
+# The manifest GET load runs in slices that alternate between the registries (ours, reference,
+# reference, ours, ...) rather than in one window each: on the VMs measured, speed drifts by a
+# quarter within seconds (docs/performance.md), and one window each measured the drift as much as
+# the servers. wrk counts whole seconds: slices of 2 s at least.
+MANIFEST_SLICES = 5
+
+
+def merged_slices(slices: list[dict]) -> dict:
+    """One result from equal-length slices of a step: rates averaged, latencies the median
+    slice's, CPU seconds and error counts summed, peaks the highest, the rest the last slice's;
+    lists (warnings, errors) joined."""
+    merged: dict = {}
+    for part in slices:
+        for key, value in part.items():
+            if isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+    for key in {key for part in slices for key in part} - set(merged):
+        values = [part[key] for part in slices if key in part]
+        if not all(isinstance(v, (int, float)) for v in values):
+            merged[key] = values[-1]
+        elif key.endswith("_rps"):
+            merged[key] = sum(values) / len(values)
+        elif key.endswith("_ms"):
+            merged[key] = statistics.median(values)
+        elif key.endswith(("_cpu_s", "_errors")):
+            merged[key] = sum(values)
+        else:
+            merged[key] = max(values)
+    return merged
+
+
 def plan(a):
     chosen = a.steps or (S3_DEFAULT_STEPS if a.storage == "s3" else "")
     if not chosen:
@@ -182,14 +213,28 @@ def main(argv=None):
             for label, fn, spec in in_round_order(steps, rnd):
                 order = targets if step_no % 2 == 0 else targets[::-1]
                 step_no += 1
+                slices = max(1, min(MANIFEST_SLICES, int(a.duration // 2))) if fn is h.bench_manifest and len(targets) > 1 else 1
+                parts = {t.name: [] for t in targets}
+                whole_duration, a.duration = a.duration, a.duration / slices
+                try:
+                    for part in range(slices):
+                        for t in order if part % 2 == 0 else order[::-1]:
+                            os.sync()
+                            time.sleep(a.settle)
+                            t0 = time.perf_counter()
+                            try:
+                                res = fn(t, a, spec, rnd)
+                            except Exception as e:  # noqa: BLE001 - report, keep going
+                                res = {"_errors": [f"{label}: {type(e).__name__}: {e}"]}
+                            parts[t.name].append(res)
+                            brief = ", ".join(f"{k}={h.fmt(v)}" for k, v in res.items()
+                                              if not k.startswith("_") and not k.endswith("cpu_s"))[:150]
+                            log(f"{label:<18} [{t.name}] {time.perf_counter() - t0:5.1f}s "
+                                f"{brief or res.get('_errors')}")
+                finally:
+                    a.duration = whole_duration
                 for t in order:
-                    os.sync()
-                    time.sleep(a.settle)
-                    t0 = time.perf_counter()
-                    try:
-                        res = fn(t, a, spec, rnd)
-                    except Exception as e:  # noqa: BLE001 - report, keep going
-                        res = {"_errors": [f"{label}: {type(e).__name__}: {e}"]}
+                    res = merged_slices(parts[t.name])
                     for k, v in res.items():
                         if k.startswith("_") and isinstance(v, list):
                             per[t.name].setdefault(k, []).extend(v)
@@ -197,10 +242,6 @@ def main(argv=None):
                             per[t.name][k] = v
                     if res.get("_errors"):
                         failed += [f"[{t.name}] {e}" for e in res["_errors"]]
-                    brief = ", ".join(f"{k}={h.fmt(v)}" for k, v in res.items()
-                                      if not k.startswith("_") and not k.endswith("cpu_s"))[:150]
-                    log(f"{label:<18} [{t.name}] {time.perf_counter() - t0:5.1f}s "
-                        f"{brief or res.get('_errors')}")
             for t in targets:
                 report.derive(per[t.name])
                 h.cleanup_round(t, a)
