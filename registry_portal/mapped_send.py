@@ -20,6 +20,8 @@ import os
 import socket
 from typing import BinaryIO
 
+from registry_portal.gunicorn_response import replace_method
+
 WINDOW_BYTES = 8 * 1024 * 1024
 
 
@@ -67,14 +69,10 @@ class _MappedSendSocket:
 def install() -> None:
     """Make gunicorn's file responses send through `send_mapped`; gunicorn keeps its own rules
     (no sendfile over TLS or with `--no-sendfile`, Content-Length, chunked framing, HEAD)."""
-    try:
-        from gunicorn.http.wsgi import Response
-    except ImportError:  # another WSGI server: nothing to change
-        return
-    if getattr(Response.sendfile, "sends_mapped", False):
-        return
-    original = Response.sendfile
+    replace_method("sendfile", "sends_mapped", _mapped_sendfile)
 
+
+def _mapped_sendfile(response_class: type, original):
     def sendfile(self, respiter) -> bool:
         sock = self.sock
         self.sock = _MappedSendSocket(sock)
@@ -83,5 +81,4 @@ def install() -> None:
         finally:
             self.sock = sock
 
-    sendfile.sends_mapped = True  # type: ignore[attr-defined]
-    Response.sendfile = sendfile
+    return sendfile

@@ -9,6 +9,8 @@ head and body together. The head is gunicorn's own, built by its `send_headers`;
 gunicorn's `write` unchanged, and so does any subclass of gunicorn's Response (HTTP/2's frames its
 body its own way).
 """
+from registry_portal.gunicorn_response import replace_method
+
 SMALL_BODY_BYTES = 64 * 1024
 
 
@@ -23,18 +25,14 @@ class _HeadCollector:
 
 
 def install() -> None:
-    try:
-        from gunicorn.http.wsgi import Response
-    except ImportError:  # another WSGI server: nothing to change
-        return
-    if getattr(Response.write, "sends_head_with_body", False):
-        return
-    original = Response.write
+    replace_method("write", "sends_head_with_body", _head_with_body_write)
 
+
+def _head_with_body_write(response_class: type, original):
     def write(self, arg) -> None:
         if (
-            type(self) is not Response or self.headers_sent or self.chunked or self._omits_body or not isinstance(arg, bytes)
-            or self.response_length != len(arg) or not 0 < len(arg) <= SMALL_BODY_BYTES
+            type(self) is not response_class or self.headers_sent or self.chunked or self._omits_body
+            or not isinstance(arg, bytes) or self.response_length != len(arg) or not 0 < len(arg) <= SMALL_BODY_BYTES
         ):
             original(self, arg)
             return
@@ -47,5 +45,4 @@ def install() -> None:
         sock.sendall(b"".join(collector.parts) + arg)
         self.sent += len(arg)
 
-    write.sends_head_with_body = True  # type: ignore[attr-defined]
-    Response.write = write
+    return write

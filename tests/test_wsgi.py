@@ -91,3 +91,15 @@ def test_a_worker_imports_its_views_when_it_boots_not_in_its_first_request():
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )
     assert result.stdout.splitlines()[-1] == "True True"
+
+
+def test_the_wsgi_entry_point_installs_the_gunicorn_response_changes():
+    # registry_portal.mapped_send (file bodies from mapped windows) and registry_portal.one_send
+    # (a small response's head and body in one send)
+    script = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); "
+              "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'registry_portal.settings'); "
+              "import registry_portal.wsgi; from gunicorn.http.wsgi import Response; "
+              "print(getattr(Response.sendfile, 'sends_mapped', False), getattr(Response.write, 'sends_head_with_body', False))")
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x" * 50}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.stdout.strip().splitlines()[-1:] == ["True True"], result.stderr
